@@ -1,0 +1,80 @@
+package rules
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestStandardiseName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Zoë", "ZOE"},
+		{"O'Brien", "OBRIEN"},
+		{"Smith-Jones", "SMITH-JONES"},
+		{"Smith - Jones", "SMITH-JONES"},
+		{"  mary   ann ", "MARY ANN"},
+		{"José", "JOSE"},
+		{"Łukasz", "LUKASZ"},
+		{"Müller", "MULLER"},
+		{"Straße", "STRASSE"},
+		{"Siân", "SIAN"},
+		{"St. John", "ST JOHN"},
+		{"McDonald", "MCDONALD"},
+		{"D'Souza (nee Patel)", "DSOUZA NEE PATEL"},
+		{"Smith2", "SMITH"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := StandardiseName(tt.in); got != tt.want {
+			t.Errorf("StandardiseName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStripTitles(t *testing.T) {
+	tests := []struct{ in, name, title string }{
+		{"MRS JANE", "JANE", "MRS"},
+		{"DR MR JOHN PAUL", "JOHN PAUL", "DR"},
+		{"JANE", "JANE", ""},
+		{"MISS", "MISS", ""},
+		{"MRS", "MRS", ""},
+	}
+	for _, tt := range tests {
+		name, title := StripTitles(tt.in)
+		if name != tt.name || title != tt.title {
+			t.Errorf("StripTitles(%q) = %q, %q", tt.in, name, title)
+		}
+	}
+}
+
+func TestNameParts(t *testing.T) {
+	if got := NameParts("SMITH-JONES"); !reflect.DeepEqual(got, []string{"SMITH", "JONES"}) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestStandardiseAddress(t *testing.T) {
+	got := StandardiseAddress("Flat 2, 14a", "Lee High-Road", "", "Lewisham")
+	if want := "FLAT 2 14A LEE HIGH ROAD LEWISHAM"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func FuzzStandardiseName(f *testing.F) {
+	for _, s := range []string{"Zoë O'Brien", "Smith - Jones", "MRS JANE", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := StandardiseName(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("invalid UTF-8 out of %q", s)
+		}
+		if got != strings.TrimSpace(got) || strings.Contains(got, "  ") {
+			t.Fatalf("white space not collapsed: %q", got)
+		}
+		if again := StandardiseName(got); again != got {
+			t.Fatalf("not idempotent: %q then %q", got, again)
+		}
+	})
+}
