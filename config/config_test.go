@@ -1,0 +1,141 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `
+[run]
+state_dir = "state"
+publish_dir = "/srv/publish"
+optouts = "extracts/optouts.csv"
+
+[[source]]
+id = "gp_lewisham"
+organisation = "Lewisham GP Practices"
+kind = "gp"
+path = "extracts/gp_lewisham.csv"
+date_format = "%Y-%m-%d"
+  [source.columns]
+  local_id = "PatientGuid"
+  nhs_number = "NhsNumber"
+  address = ["HouseNameFlatNumber", "NumberAndStreet", "Town"]
+  [source.columns.extra]
+  soc_sec_id = "SocSec"
+  [source.values]
+  sex = { "1" = "male", "2" = "female" }
+
+[[source]]
+id = "lewisham_asc"
+kind = "social_care"
+path = "extracts/asc.txt"
+delimiter = "\\t"
+encoding = "Windows-1252"
+required = false
+date_format = "%d/%m/%Y"
+  [source.columns]
+  local_id = "PERSON_ID"
+  address = "ADDRESS"
+
+[linkage]
+link_threshold = 12.0
+review_threshold = 6.5
+  [[linkage.extra_comparison]]
+  field = "soc_sec_id"
+  method = "exact"
+`
+
+func TestParseGood(t *testing.T) {
+	cfg, err := Parse([]byte(good), "/etc/carematch/carematch.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Run.StateDir != "/etc/carematch/state" || cfg.Run.PublishDir != "/srv/publish" || cfg.Run.KeepRuns != 14 {
+		t.Errorf("run = %+v", cfg.Run)
+	}
+	gp, asc := cfg.Sources[0], cfg.Sources[1]
+	if gp.Path != filepath.FromSlash("/etc/carematch/extracts/gp_lewisham.csv") || gp.Format != "csv" || gp.Delimiter != "," || !gp.IsRequired() {
+		t.Errorf("gp = %+v", gp)
+	}
+	if len(gp.Columns.Address) != 3 || len(asc.Columns.Address) != 1 {
+		t.Errorf("address columns %v %v", gp.Columns.Address, asc.Columns.Address)
+	}
+	if asc.Delimiter != "\t" || asc.Encoding != "windows-1252" || asc.IsRequired() {
+		t.Errorf("asc = %+v", asc)
+	}
+	if gp.Values["sex"]["1"] != "male" {
+		t.Errorf("values %v", gp.Values)
+	}
+	if got := cfg.ExtraFields(); len(got) != 1 || got[0] != "soc_sec_id" {
+		t.Errorf("extra fields %v", got)
+	}
+	if len(cfg.SHA256) != 64 {
+		t.Errorf("sha256 %q", cfg.SHA256)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, edit, want string
+	}{
+		{"unknown key", `organisation = "Lewisham GP Practices"`, `unknown key "source.organsation"`},
+		{"bad kind", `kind = "gp"`, `kind "surgery" is not one of`},
+		{"no local_id", `local_id = "PatientGuid"`, `columns.local_id is required`},
+		{"bad date format", `date_format = "%Y-%m-%d"`, `date_format:`},
+		{"bad id", `id = "gp_lewisham"`, `id must be lower-case`},
+		{"bad encoding", `encoding = "Windows-1252"`, `encoding "ebcdic"`},
+		{"bad delimiter", `delimiter = "\\t"`, `delimiter must be one character`},
+		{"bad method", `method = "exact"`, `method must be exact`},
+		{"thresholds", `review_threshold = 6.5`, `review_threshold is above`},
+		{"toml syntax", `[run]`, `line 3:`},
+	}
+	repl := map[string]string{
+		"unknown key":     `organsation = "x"`,
+		"bad kind":        `kind = "surgery"`,
+		"no local_id":     ``,
+		"bad date format": `date_format = "%y"`,
+		"bad id":          `id = "GP Lewisham"`,
+		"bad encoding":    `encoding = "ebcdic"`,
+		"bad delimiter":   `delimiter = "ab"`,
+		"bad method":      `method = "soundex"`,
+		"thresholds":      `review_threshold = 13`,
+		"toml syntax":     `[run`,
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(good, tt.edit, repl[tt.name], 1)
+			_, err := Parse([]byte(text), "/x/carematch.toml")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error does not wrap ErrConfig: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "carematch.toml") {
+				t.Errorf("error %q does not say %q and the file", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("[run]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, "/x/c.toml")
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error does not wrap ErrConfig: %v", err)
+			}
+			return
+		}
+		for _, s := range cfg.Sources {
+			if s.Columns.LocalID == "" || s.DateLayout == nil || len(s.Delimiter) != 1 {
+				t.Fatalf("accepted an incomplete source %+v", s)
+			}
+		}
+	})
+}

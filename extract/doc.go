@@ -1,0 +1,20 @@
+// Package extract owns reading the organisations' extracts into DuckDB: the
+// file formats (CSV with any delimiter, UTF-8 with or without a BOM or
+// Windows-1252, LF or CRLF; Parquet; JSON lines), mapping each source's
+// columns to carematch's canonical fields, applying the rules package to every
+// value, and accounting for every row read: it is either appended to
+// `records` (with its file and physical line) or recorded in `exceptions` as
+// a rejected row with the reason.
+//
+// Why Go and not DuckDB's read_csv: the contract asks for the physical line
+// of every rejected row, a reader that carries on after a stray quote, and
+// one definition of each rule. A hand-written reader feeding DuckDB's
+// Appender does all three and loads a million rows in a few seconds (see
+// docs/BENCHMARKS.md). Parquet is decoded by DuckDB and checked in Go.
+//
+// Values are rejected one at a time: an impossible date of birth leaves the
+// record loaded with no date and an `invalid_date_of_birth` exception. A row
+// is rejected whole only when it cannot be read or identified: wrong field
+// count, bad quoting, invalid UTF-8, no local_id, or a local_id already seen
+// in the same extract.
+package extract

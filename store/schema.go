@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Column is one column of a table the stages share.
+type Column struct {
+	Name, Type string
+}
+
+// RecordColumns is the canonical `records` table: one row per loaded source
+// record, standardised. The extract stage appends in exactly this order, and
+// extra fields follow as extra_<name> VARCHAR columns.
+var RecordColumns = []Column{
+	{"source_id", "VARCHAR NOT NULL"},
+	{"source_kind", "VARCHAR NOT NULL"},
+	{"local_id", "VARCHAR NOT NULL"},
+	{"file", "VARCHAR NOT NULL"},         // base name of the file the row came from
+	{"line", "BIGINT NOT NULL"},          // physical line where the record starts; header is line 1
+	{"nhs_number", "VARCHAR"},            // a valid, usable number; NULL when missing or rejected
+	{"nhs_number_status", "VARCHAR"},     // "01".."08" or NULL
+	{"nhs_verified", "BOOLEAN NOT NULL"}, // valid number with status 01
+	{"title", "VARCHAR"},
+	{"given_name", "VARCHAR"},
+	{"middle_names", "VARCHAR"},
+	{"family_name", "VARCHAR"},
+	{"previous_family_name", "VARCHAR"},
+	{"given_name_display", "VARCHAR"}, // as the source wrote it, trimmed
+	{"family_name_display", "VARCHAR"},
+	{"date_of_birth", "DATE"},
+	{"sex", "VARCHAR"},             // male | female | other | unknown
+	{"address", "VARCHAR"},         // standardised address lines, joined
+	{"address_display", "VARCHAR"}, // as written, lines joined with ", "
+	{"postcode", "VARCHAR"},        // normalised; NULL when missing or invalid
+	{"postcode_kind", "VARCHAR"},   // standard | pseudo | bfpo | invalid | NULL
+	{"sensitive", "BOOLEAN NOT NULL"},
+	{"consent", "BOOLEAN"}, // NULL: no answer recorded
+	{"date_of_death", "DATE"},
+	{"deleted", "BOOLEAN NOT NULL"},
+}
+
+// ExceptionColumns is the `exceptions` table: a row rejected at load, or a
+// value rejected by a rule (the row itself is still loaded). Its columns are
+// the exception CSVs' columns, after `kind`.
+var ExceptionColumns = []Column{
+	{"kind", "VARCHAR NOT NULL"},
+	{"source_id", "VARCHAR NOT NULL"},
+	{"local_id", "VARCHAR"},
+	{"line", "BIGINT"},
+	{"field", "VARCHAR"},
+	{"reason", "VARCHAR NOT NULL"},
+	{"value", "VARCHAR"},
+	{"file", "VARCHAR"},
+}
+
+// FileColumns is the `source_files` table: what was read from each file.
+var FileColumns = []Column{
+	{"source_id", "VARCHAR NOT NULL"},
+	{"path", "VARCHAR NOT NULL"},
+	{"bytes", "BIGINT NOT NULL"},
+	{"sha256", "VARCHAR NOT NULL"},
+	{"rows_read", "BIGINT NOT NULL"},
+	{"rows_loaded", "BIGINT NOT NULL"},
+	{"rows_rejected", "BIGINT NOT NULL"},
+}
+
+// CreateSchema creates the tables of one night's run.
+func (db *DB) CreateSchema(ctx context.Context, extraFields []string) error {
+	cols := append([]Column(nil), RecordColumns...)
+	for _, f := range extraFields {
+		cols = append(cols, Column{"extra_" + f, "VARCHAR"})
+	}
+	for _, t := range []struct {
+		name string
+		cols []Column
+	}{{"records", cols}, {"exceptions", ExceptionColumns}, {"source_files", FileColumns}} {
+		if _, err := db.ExecContext(ctx, createTable(t.name, t.cols)); err != nil {
+			return fmt.Errorf("create %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+func createTable(name string, cols []Column) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (", QuoteIdent(name))
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", QuoteIdent(c.Name), c.Type)
+	}
+	b.WriteString(")")
+	return b.String()
+}

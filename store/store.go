@@ -1,0 +1,153 @@
+// Package store is the one place that imports the DuckDB driver (and, through
+// it, Arrow): it opens the embedded database file, owns the schema of the
+// tables the stages share, and does bulk work in and out — appending rows,
+// reading a file through DuckDB, and copying a query to CSV or Parquet.
+//
+// Stages above it talk SQL over *sql.DB and append through Appender; none of
+// them needs to know which driver is underneath.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// DB is an open DuckDB database.
+type DB struct {
+	*sql.DB
+	connector *duckdb.Connector
+	path      string
+}
+
+// Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
+// database. threads ≤ 0 leaves DuckDB's default (one per core).
+func Open(path string, threads int) (*DB, error) {
+	c, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+		if threads > 0 {
+			_, err := execer.ExecContext(context.Background(), fmt.Sprintf("SET threads = %d", threads), nil)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := sql.OpenDB(c)
+	return &DB{DB: db, connector: c, path: path}, nil
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database, checkpointing it to disk.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if cerr := db.connector.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Appender appends rows to one table over its own connection. It is not safe
+// for concurrent use; open one per goroutine.
+type Appender struct {
+	conn *sql.Conn
+	app  *duckdb.Appender
+	row  []driver.Value
+}
+
+// NewAppender starts appending to table.
+func (db *DB) NewAppender(ctx context.Context, table string) (*Appender, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var app *duckdb.Appender
+	err = conn.Raw(func(dc any) error {
+		var err error
+		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		return err
+	})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("append to %s: %w", table, err)
+	}
+	return &Appender{conn: conn, app: app}, nil
+}
+
+// Append adds one row; values are nil (NULL), string, int64, float64, bool or
+// time.Time, in the table's column order.
+func (a *Appender) Append(values ...driver.Value) error {
+	return a.app.AppendRow(values...)
+}
+
+// Close flushes the remaining rows and releases the connection.
+func (a *Appender) Close() error {
+	err := a.app.Close()
+	if cerr := a.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// QuoteIdent quotes an SQL identifier.
+func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// QuoteString quotes an SQL string literal.
+func QuoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// CopyCSV writes the result of query to a CSV file with a header.
+func (db *DB) CopyCSV(ctx context.Context, query, path string) error {
+	_, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT csv, HEADER true)", query, QuoteString(path)))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// CopyParquet writes the result of query to a Parquet file (zstd).
+func (db *DB) CopyParquet(ctx context.Context, query, path string) error {
+	_, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, QuoteString(path)))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ScanStrings runs query and calls fn for each row with every column as a
+// string (NULL as ok=false). cols names the columns. It is how a Parquet
+// extract is read: DuckDB decodes the file, Go applies the rules.
+func (db *DB) ScanStrings(ctx context.Context, query string, fn func(cols []string, vals []sql.NullString) error) error {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := fn(cols, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ErrNoRows is returned by helpers that expect a row.
+var ErrNoRows = errors.New("store: no rows")
