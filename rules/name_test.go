@@ -78,3 +78,15 @@ func FuzzStandardiseName(f *testing.F) {
 		}
 	})
 }
+
+func TestNicknames(t *testing.T) {
+	if !AreNicknames("ROBERT", "BOB") || !AreNicknames("BOB", "ROBERT") || !AreNicknames("ELIZABETH", "LIZ") {
+		t.Error("known pairs missing")
+	}
+	if AreNicknames("ROBERT", "ELIZABETH") || AreNicknames("ROBERT", "ROBERT") {
+		t.Error("false pair")
+	}
+	if len(Nicknames("WILLIAM")) == 0 {
+		t.Error("no nicknames for WILLIAM")
+	}
+}

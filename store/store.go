@@ -59,7 +59,6 @@ func (db *DB) Close() error {
 type Appender struct {
 	conn *sql.Conn
 	app  *duckdb.Appender
-	row  []driver.Value
 }
 
 // NewAppender starts appending to table.

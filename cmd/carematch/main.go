@@ -1,0 +1,125 @@
+// Command carematch is the nightly job that builds and publishes the master
+// patient index behind the south-east London shared care record. This
+// package owns the command line: flags, the configuration file, wiring the
+// stages together and exit codes (0 success, 1 the work failed, 2 a usage or
+// configuration error). Each subcommand has its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/selondon/carematch/config"
+)
+
+// version is set by the Makefile (-ldflags "-X main.version=…").
+var version = ""
+
+func main() {
+	os.Exit(mainCode(os.Args, os.Stdout, os.Stderr))
+}
+
+// usageError is a mistake in how the command was called: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitError carries an exit code for a result that is not an error message,
+// such as nhs-number finding an invalid value.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func mainCode(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newApp(stdout, stderr).Run(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "carematch: %v\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) || errors.Is(err, config.ErrConfig) {
+		return 2
+	}
+	return 1
+}
+
+func newApp(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:    "carematch",
+		Usage:   "build and publish the master patient index for the shared care record",
+		Version: toolVersion(),
+		Commands: []*cli.Command{
+			runCommand(),
+			demoCommand(),
+			fixturesCommand(),
+			nhsNumberCommand(),
+		},
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
+			return &usageError{err.Error()}
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() > 0 {
+				return usagef("unknown command %q (see carematch --help)", cmd.Args().First())
+			}
+			return cli.ShowAppHelp(cmd)
+		},
+	}
+}
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return "dev-" + rev
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// loadConfig reads the --config file.
+func loadConfig(cmd *cli.Command) (*config.Config, error) {
+	path := cmd.String("config")
+	if path == "" {
+		return nil, usagef("%s: --config FILE is required", cmd.Name)
+	}
+	return config.Load(path)
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/extract"
+	"github.com/selondon/carematch/publish"
+	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/store"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "the nightly job: load every source, validate, publish the run with its exception reports",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "configuration `FILE` (TOML)"},
+			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := nightly(ctx, cfg, nightlyOptions{Progress: newProgress(cmd.Root().ErrWriter, cmd.Bool("quiet"))})
+			if err != nil {
+				return err
+			}
+			printRunSummary(cmd.Root().Writer, cfg, m)
+			return nil
+		},
+	}
+}
+
+type nightlyOptions struct {
+	Now      func() time.Time // default time.Now
+	Progress *progress
+	// stopAfter, for tests, fails the run with errStopped after the named
+	// stage, as a kill would.
+	stopAfter string
+}
+
+var errStopped = fmt.Errorf("stopped by test")
+
+// nightly runs the job and publishes it. On any failure nothing is
+// published: `current`, the previous run and the committed state are left as
+// they were, and the failed manifest is kept under <state_dir>/failed/.
+func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*reports.Manifest, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	p := opt.Progress
+	// Nothing a run writes is for the world: the state database and the
+	// index hold patient data, and the portal reads as a group member.
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	run, err := publish.Begin(cfg.Run.PublishDir, cfg.Run.StateDir, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	m := &reports.Manifest{
+		RunID:       run.ID,
+		Started:     run.Started,
+		Status:      "running",
+		ToolVersion: toolVersion(),
+		Config:      reports.ManifestConfig{Path: cfg.File, SHA256: cfg.SHA256},
+		Counts:      map[string]int64{},
+		Exceptions:  map[string]int64{},
+		LinkMethods: map[string]int64{},
+		TimingsMS:   map[string]int64{},
+	}
+	p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
+	var db *store.DB
+	fail := func(err error) (*reports.Manifest, error) {
+		if db != nil {
+			db.Close()
+		}
+		m.Status, m.Error, m.Finished = "failed", err.Error(), time.Now().UTC()
+		m.Resources = resources(m.Started)
+		if kept := run.Abort(m.JSON()); kept != "" {
+			p.logf("run %s failed; nothing published; manifest kept at %s", run.ID, kept)
+		}
+		return m, err
+	}
+	stage := func(name string, f func() error) error {
+		t := time.Now()
+		p.logf("%s: started", name)
+		if err := f(); err != nil {
+			return err
+		}
+		m.TimingsMS[name] = time.Since(t).Milliseconds()
+		p.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
+		if opt.stopAfter == name {
+			return errStopped
+		}
+		return nil
+	}
+
+	if db, err = store.Open(run.StatePath(), cfg.Linkage.Threads); err != nil {
+		return fail(err)
+	}
+	if err := db.CreateSchema(ctx, cfg.ExtraFields()); err != nil {
+		return fail(err)
+	}
+
+	// Load and validate: one pass per source, sources in parallel.
+	err = stage("load", func() error {
+		res, err := extract.LoadAll(ctx, db, cfg, extract.Options{
+			Today: run.Started,
+			Progress: func(src string, rows int64) {
+				p.logf("load: %s %d rows", src, rows)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			ms := reports.ManifestSource{ID: r.ID, Organisation: cfg.Sources[i].Organisation, Kind: r.Kind, Missing: r.Missing,
+				RowsRead: r.Read, RowsLoaded: r.Loaded, RowsRejected: r.Rejected, Files: []reports.ManifestFile{}}
+			for _, f := range r.Files {
+				ms.Files = append(ms.Files, reports.ManifestFile{Path: f.Path, Bytes: f.Bytes, SHA256: f.SHA256,
+					RowsRead: f.Read, RowsLoaded: f.Loaded, RowsRejected: f.Rejected})
+			}
+			m.Sources = append(m.Sources, ms)
+			m.Counts["rows_read"] += r.Read
+			m.Counts["rows_loaded"] += r.Loaded
+			m.Counts["rows_rejected"] += r.Rejected
+			if r.Missing {
+				p.logf("load: %s: optional source has no file; skipped", r.ID)
+			} else {
+				p.logf("load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
+			}
+		}
+		var recs, deleted, valid, verified int64
+		err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
+			FROM records`).Scan(&recs, &deleted, &valid, &verified)
+		m.Counts["records"], m.Counts["records_deleted"] = recs, deleted
+		m.Counts["records_valid_nhs_number"], m.Counts["records_verified_nhs_number"] = valid, verified
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	err = stage("report", func() error {
+		counts, err := reports.WriteExceptions(ctx, db, filepath.Join(run.Dir(), "exceptions"))
+		m.Exceptions = counts
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	err = stage("publish", func() error {
+		if err := db.Close(); err != nil {
+			return err
+		}
+		db = nil
+		m.Status, m.Finished = "succeeded", time.Now().UTC()
+		m.Resources = resources(m.Started)
+		if err := m.Write(filepath.Join(run.Dir(), "manifest.json")); err != nil {
+			return err
+		}
+		if opt.stopAfter == "manifest" {
+			return errStopped
+		}
+		pruned, err := run.Commit(cfg.Run.KeepRuns)
+		m.Pruned = pruned
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	p.logf("run %s succeeded: %s", run.ID, run.FinalDir())
+	return m, nil
+}
+
+func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
+	fmt.Fprintf(w, "run %s %s\n", m.RunID, m.Status)
+	fmt.Fprintf(w, "published %s\n", filepath.Join(cfg.Run.PublishDir, m.RunID))
+	fmt.Fprintf(w, "rows read %d, loaded %d, rejected %d\n", m.Counts["rows_read"], m.Counts["rows_loaded"], m.Counts["rows_rejected"])
+	for _, k := range reports.ExceptionKinds {
+		fmt.Fprintf(w, "  %-24s %d\n", k, m.Exceptions[k])
+	}
+}
+
+// resources reads the process's peak memory and CPU time so far.
+func resources(started time.Time) reports.Resources {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return reports.Resources{PeakRSSBytes: ru.Maxrss * 1024, CPUSeconds: cpu.Seconds(), WallSeconds: time.Since(started).Seconds()}
+}

@@ -1,0 +1,247 @@
+// Package publish owns the life of one run's publication: the lock that keeps
+// two nightly runs apart, the run ID, the half-written folder nobody reads,
+// and the atomic switch of `current` once everything is complete. A run that
+// fails or is killed before Commit leaves `current`, the previous run and the
+// committed state exactly as they were.
+//
+// Layout:
+//
+//	<publish_dir>/.partial-<run_id>/   being written; removed on failure
+//	<publish_dir>/<run_id>/            complete
+//	<publish_dir>/current              symlink to the last complete run
+//	<state_dir>/carematch.lock         held (flock) while a run is going
+//	<state_dir>/runs/<run_id>.duckdb   that night's database
+//	<state_dir>/current.duckdb         symlink to the last committed one
+//	<state_dir>/failed/<run_id>.json   the manifest of a run that failed
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrLocked is returned by Begin when another run holds the lock.
+var ErrLocked = errors.New("another carematch run is using this state directory")
+
+// RunIDLayout formats a run ID: the UTC start time.
+const RunIDLayout = "20060102T150405Z"
+
+// Run is one run's publication in progress.
+type Run struct {
+	ID         string
+	Started    time.Time
+	PublishDir string
+	StateDir   string
+	lock       *os.File
+	done       bool
+}
+
+// Begin takes the lock and picks the run ID. now is the start time; if a run
+// with that second's ID already exists, Begin waits for the next second so
+// every run ID stays a plain UTC time.
+func Begin(publishDir, stateDir string, now func() time.Time) (*Run, error) {
+	for _, d := range []string{publishDir, filepath.Join(stateDir, "runs"), filepath.Join(stateDir, "failed")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, err
+		}
+	}
+	lockPath := filepath.Join(stateDir, "carematch.lock")
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(lockPath)
+		f.Close()
+		return nil, fmt.Errorf("%w (%s, held by pid %s): wait for it to finish", ErrLocked, lockPath, strings.TrimSpace(string(holder)))
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	r := &Run{PublishDir: publishDir, StateDir: stateDir, lock: f}
+	for {
+		r.Started = now().UTC().Truncate(time.Second)
+		r.ID = r.Started.Format(RunIDLayout)
+		if !exists(filepath.Join(publishDir, r.ID)) && !exists(r.partial()) && !exists(r.StatePath()) {
+			break
+		}
+		time.Sleep(time.Until(r.Started.Add(time.Second)) + time.Millisecond)
+	}
+	if err := os.Mkdir(r.partial(), 0o755); err != nil {
+		r.release()
+		return nil, err
+	}
+	return r, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+func (r *Run) partial() string { return filepath.Join(r.PublishDir, ".partial-"+r.ID) }
+
+// Dir is where this run's files are written until Commit.
+func (r *Run) Dir() string { return r.partial() }
+
+// FinalDir is where the run will be once committed.
+func (r *Run) FinalDir() string { return filepath.Join(r.PublishDir, r.ID) }
+
+// StatePath is this night's database file.
+func (r *Run) StatePath() string { return filepath.Join(r.StateDir, "runs", r.ID+".duckdb") }
+
+// PreviousState is the last committed database, or "" on the first night.
+func PreviousState(stateDir string) string {
+	p, err := filepath.EvalSymlinks(filepath.Join(stateDir, "current.duckdb"))
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// Current is the folder `current` points at, or "" before the first run.
+func Current(publishDir string) string {
+	p, err := filepath.EvalSymlinks(filepath.Join(publishDir, "current"))
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// Commit makes the run visible: the folder is synced and renamed into place,
+// then the state pointer and `current` are switched, each by an atomic rename
+// of a new symlink over the old one. Then, still under the lock, publications
+// beyond the newest keep are pruned; their names are returned.
+func (r *Run) Commit(keep int) (pruned []string, err error) {
+	if err := syncTree(r.partial()); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(r.partial(), r.FinalDir()); err != nil {
+		return nil, err
+	}
+	if err := switchLink(filepath.Join(r.StateDir, "current.duckdb"), filepath.Join("runs", r.ID+".duckdb")); err != nil {
+		return nil, err
+	}
+	if err := switchLink(filepath.Join(r.PublishDir, "current"), r.ID); err != nil {
+		return nil, err
+	}
+	r.done = true
+	defer r.release()
+	return prune(r.PublishDir, r.StateDir, keep)
+}
+
+// Abort removes what the run wrote (its folder and database) and writes its
+// manifest, if any, to <state_dir>/failed/ for the data team.
+func (r *Run) Abort(manifest []byte) string {
+	if r.done {
+		return ""
+	}
+	os.RemoveAll(r.partial())
+	os.Remove(r.StatePath())
+	os.Remove(r.StatePath() + ".wal")
+	var kept string
+	if manifest != nil {
+		kept = filepath.Join(r.StateDir, "failed", r.ID+".json")
+		if os.WriteFile(kept, manifest, 0o640) != nil {
+			kept = ""
+		}
+	}
+	r.done = true
+	r.release()
+	return kept
+}
+
+func (r *Run) release() {
+	if r.lock != nil {
+		syscall.Flock(int(r.lock.Fd()), syscall.LOCK_UN)
+		r.lock.Close()
+		r.lock = nil
+	}
+}
+
+func switchLink(link, target string) error {
+	tmp := link + ".new"
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(link))
+}
+
+func syncTree(root string) error {
+	return filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
+func syncDir(d string) error {
+	f, err := os.Open(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// prune removes published runs and their databases beyond the newest keep,
+// and half-written folders of runs that were killed. The run `current`
+// points at is never removed. The caller holds the lock.
+func prune(publishDir, stateDir string, keep int) (removed []string, err error) {
+	entries, err := os.ReadDir(publishDir)
+	if err != nil {
+		return nil, err
+	}
+	cur := filepath.Base(Current(publishDir))
+	var runs []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".partial-") {
+			if err := os.RemoveAll(filepath.Join(publishDir, name)); err != nil {
+				return removed, err
+			}
+			continue
+		}
+		if _, perr := time.Parse(RunIDLayout, name); perr == nil && e.IsDir() {
+			runs = append(runs, name)
+		}
+	}
+	sort.Strings(runs)
+	for i := 0; i < len(runs)-keep; i++ {
+		if runs[i] == cur {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(publishDir, runs[i])); err != nil {
+			return removed, err
+		}
+		os.Remove(filepath.Join(stateDir, "runs", runs[i]+".duckdb"))
+		removed = append(removed, runs[i])
+	}
+	// Databases of runs that never committed (killed before Commit).
+	dbs, _ := filepath.Glob(filepath.Join(stateDir, "runs", "*.duckdb*"))
+	curDB := PreviousState(stateDir)
+	for _, db := range dbs {
+		id := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(db), ".wal"), ".duckdb")
+		if db == curDB || exists(filepath.Join(publishDir, id)) {
+			continue
+		}
+		os.Remove(db)
+	}
+	return removed, nil
+}

@@ -1,0 +1,83 @@
+package reports
+
+import (
+	"encoding/json"
+	"os"
+	"time"
+)
+
+// Manifest is manifest.json: what a run read, did and wrote. It holds counts
+// and file facts, never a patient's value.
+type Manifest struct {
+	RunID       string           `json:"run_id"`
+	Started     time.Time        `json:"started"`
+	Finished    time.Time        `json:"finished"`
+	Status      string           `json:"status"` // succeeded | failed
+	Error       string           `json:"error,omitempty"`
+	ToolVersion string           `json:"tool_version"`
+	Config      ManifestConfig   `json:"config"`
+	Sources     []ManifestSource `json:"sources"`
+	Counts      map[string]int64 `json:"counts"`                // per stage: rows_read, records, persons, …
+	Exceptions  map[string]int64 `json:"exceptions"`            // per kind
+	LinkMethods map[string]int64 `json:"link_methods"`          // records per link_method
+	TimingsMS   map[string]int64 `json:"timings_ms"`            // per stage
+	Pruned      []string         `json:"pruned_runs,omitempty"` // publications removed by retention
+	Resources   Resources        `json:"resources"`
+}
+
+// Resources is what the run cost the machine.
+type Resources struct {
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	WallSeconds  float64 `json:"wall_seconds"`
+}
+
+// ManifestConfig identifies the configuration a run used.
+type ManifestConfig struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// ManifestSource is one source's files and row counts.
+type ManifestSource struct {
+	ID           string         `json:"id"`
+	Organisation string         `json:"organisation,omitempty"`
+	Kind         string         `json:"kind"`
+	Missing      bool           `json:"missing,omitempty"`
+	Files        []ManifestFile `json:"files"`
+	RowsRead     int64          `json:"rows_read"`
+	RowsLoaded   int64          `json:"rows_loaded"`
+	RowsRejected int64          `json:"rows_rejected"`
+}
+
+// ManifestFile is one file read.
+type ManifestFile struct {
+	Path         string `json:"path"`
+	Bytes        int64  `json:"bytes"`
+	SHA256       string `json:"sha256"`
+	RowsRead     int64  `json:"rows_read"`
+	RowsLoaded   int64  `json:"rows_loaded"`
+	RowsRejected int64  `json:"rows_rejected"`
+}
+
+// JSON renders the manifest, indented.
+func (m *Manifest) JSON() []byte {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n')
+}
+
+// Write writes the manifest to path (world-readable: it holds no patient
+// data, and the scheduler reads it).
+func (m *Manifest) Write(path string) error {
+	return os.WriteFile(path, m.JSON(), 0o644)
+}
+
+// ReadManifest reads a manifest.json.
+func ReadManifest(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	return &m, json.Unmarshal(b, &m)
+}

@@ -1,0 +1,56 @@
+package rules
+
+import (
+	_ "embed"
+	"encoding/csv"
+	"strings"
+	"sync"
+)
+
+// The nickname list is the public forename → nickname list in data/
+// (Apache-2.0, licence beside it). It is US-biased and one-directional, so
+// carematch treats a pair found in either direction as weak evidence.
+//
+//go:embed data/nicknames.csv
+var nicknamesCSV string
+
+var (
+	nickOnce sync.Once
+	nickOf   map[string][]string // standardised name → nicknames
+	nickSet  map[[2]string]bool  // unordered pairs, both orders stored
+)
+
+func loadNicknames() {
+	nickOf = map[string][]string{}
+	nickSet = map[[2]string]bool{}
+	recs, err := csv.NewReader(strings.NewReader(nicknamesCSV)).ReadAll()
+	if err != nil {
+		panic("rules: embedded nickname list: " + err.Error())
+	}
+	for _, r := range recs[1:] {
+		if len(r) != 3 || r[1] != "has_nickname" {
+			continue
+		}
+		a, b := StandardiseName(r[0]), StandardiseName(r[2])
+		if a == "" || b == "" || a == b {
+			continue
+		}
+		nickOf[a] = append(nickOf[a], b)
+		nickSet[[2]string{a, b}] = true
+		nickSet[[2]string{b, a}] = true
+	}
+}
+
+// Nicknames returns the nicknames of a standardised forename (ROBERT → BOB,
+// BOBBY, ROB, …), in the list's order. The slice must not be modified.
+func Nicknames(name string) []string {
+	nickOnce.Do(loadNicknames)
+	return nickOf[name]
+}
+
+// AreNicknames reports whether two standardised forenames are a
+// name/nickname pair in either direction.
+func AreNicknames(a, b string) bool {
+	nickOnce.Do(loadNicknames)
+	return nickSet[[2]string{a, b}]
+}
