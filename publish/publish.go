@@ -68,7 +68,7 @@ func Begin(publishDir, stateDir string, now func() time.Time) (*Run, error) {
 	for {
 		r.Started = now().UTC().Truncate(time.Second)
 		r.ID = r.Started.Format(RunIDLayout)
-		if !exists(filepath.Join(publishDir, r.ID)) && !exists(r.partial()) && !exists(r.StatePath()) {
+		if !exists(filepath.Join(publishDir, r.ID)) && !exists(r.partial()) && !exists(r.StatePath()) && !exists(filepath.Join(stateDir, "failed", r.ID+".json")) {
 			break
 		}
 		time.Sleep(time.Until(r.Started.Add(time.Second)) + time.Millisecond)

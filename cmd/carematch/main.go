@@ -60,7 +60,10 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.Command {
-	return &cli.Command{
+	onUsage := func(_ context.Context, _ *cli.Command, err error, _ bool) error {
+		return &usageError{err.Error()}
+	}
+	app := &cli.Command{
 		Name:    "carematch",
 		Usage:   "build and publish the master patient index for the shared care record",
 		Version: toolVersion(),
@@ -73,9 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		Writer:         stdout,
 		ErrWriter:      stderr,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			return &usageError{err.Error()}
-		},
+		OnUsageError:   onUsage,
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
 				return usagef("unknown command %q (see carematch --help)", cmd.Args().First())
@@ -83,6 +84,10 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			return cli.ShowAppHelp(cmd)
 		},
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsage
+	}
+	return app
 }
 
 func toolVersion() string {

@@ -187,6 +187,13 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	fmt.Fprintf(w, "run %s %s\n", m.RunID, m.Status)
 	fmt.Fprintf(w, "published %s\n", filepath.Join(cfg.Run.PublishDir, m.RunID))
 	fmt.Fprintf(w, "rows read %d, loaded %d, rejected %d\n", m.Counts["rows_read"], m.Counts["rows_loaded"], m.Counts["rows_rejected"])
+	rps := 0.0
+	if ms := m.TimingsMS["load"]; ms > 0 {
+		rps = float64(m.Counts["rows_read"]) / (float64(ms) / 1000)
+	}
+	fmt.Fprintf(w, "took %.1fs (load %.1fs, %.0f rows/s), cpu %.1fs, peak memory %d MiB\n", m.Resources.WallSeconds,
+		float64(m.TimingsMS["load"])/1000, rps, m.Resources.CPUSeconds, m.Resources.PeakRSSBytes>>20)
+	fmt.Fprintln(w, "exceptions:")
 	for _, k := range reports.ExceptionKinds {
 		fmt.Fprintf(w, "  %-24s %d\n", k, m.Exceptions[k])
 	}

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/fixtures"
+	"github.com/selondon/carematch/publish"
+)
+
+// fixtureDir generates a fixture population once per test binary and size.
+var fixtureCache sync.Map
+
+func fixtureDir(t *testing.T, persons int) string {
+	t.Helper()
+	key := fmt.Sprint(persons)
+	if d, ok := fixtureCache.Load(key); ok {
+		return d.(string)
+	}
+	dir, err := os.MkdirTemp("", "carematch-fixtures-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixtures.Generate(fixtures.Options{Persons: persons, Seed: 42, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	fixtureCache.Store(key, dir)
+	return dir
+}
+
+// freshConfig loads the fixture config with its state and publication in a
+// folder of the test's own.
+func freshConfig(t *testing.T, dir string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	cfg.Run.StateDir = filepath.Join(work, "state")
+	cfg.Run.PublishDir = filepath.Join(work, "publish")
+	return cfg
+}
+
+func readCSV(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// The generator keeps its own record of every fault it injected; a run over
+// its extracts must report exactly the exceptions those faults call for, at
+// the lines where they were injected, and load every other row.
+func TestFixtureRunMatchesInjectedFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20,000 persons")
+	}
+	dir := fixtureDir(t, 20_000)
+	cfg := freshConfig(t, dir)
+	m, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exc := filepath.Join(cfg.Run.PublishDir, "current", "exceptions")
+
+	type key struct{ kind, source string }
+	want := map[key]int{}
+	wantLines := map[string]bool{} // kind/source/line
+	rejectedLines := map[string]bool{}
+	for _, f := range readCSV(t, filepath.Join(dir, "faults.csv")) {
+		kind := fixtures.ExpectedException(f["fault"])
+		if kind == "" {
+			continue
+		}
+		want[key{kind, f["source_id"]}]++
+		wantLines[kind+"/"+f["source_id"]+"/"+f["line"]] = true
+		if fixtures.RejectsRow(f["fault"]) {
+			rejectedLines[f["source_id"]+"/"+f["line"]] = true
+		}
+	}
+	// Value faults on a rejected row are not reported: the row never loads.
+	for k := range want {
+		if k.kind == "rejected_rows" {
+			continue
+		}
+		n := 0
+		for l := range wantLines {
+			parts := strings.SplitN(l, "/", 3)
+			if parts[0] == k.kind && parts[1] == k.source && rejectedLines[parts[1]+"/"+parts[2]] {
+				n++
+			}
+		}
+		want[k] -= n
+	}
+	got := map[key]int{}
+	for _, r := range readCSV(t, filepath.Join(exc, "summary.csv")) {
+		var n int
+		fmt.Sscan(r["count"], &n)
+		got[key{r["kind"], r["source_id"]}] = n
+	}
+	for k := range want {
+		if want[k] == 0 {
+			delete(want, k)
+		}
+	}
+	if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(sortedKeys(want)) {
+		t.Errorf("exception kinds by source:\n got %v\nwant %v", sortedKeys(got), sortedKeys(want))
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s in %s: %d reported, %d injected", k.kind, k.source, got[k], n)
+		}
+	}
+	// Each reported exception is at a line where a fault was injected.
+	for _, kind := range []string{"rejected_rows", "invalid_nhs_number", "invalid_date_of_birth", "invalid_postcode"} {
+		for _, r := range readCSV(t, filepath.Join(exc, kind+".csv")) {
+			if !wantLines[kind+"/"+r["source_id"]+"/"+r["line"]] {
+				t.Errorf("%s %s line %s: reported but not injected", kind, r["source_id"], r["line"])
+			}
+		}
+	}
+	if n := len(readCSV(t, filepath.Join(exc, "invalid_value.csv"))); n != 0 {
+		t.Errorf("%d invalid_value exceptions; the generator injects none", n)
+	}
+
+	// Every row read is loaded or rejected, and the truth accounts for all.
+	truth := readCSV(t, filepath.Join(dir, "truth.csv"))
+	rejected := int64(len(rejectedLines))
+	if m.Counts["rows_read"] != m.Counts["rows_loaded"]+m.Counts["rows_rejected"] {
+		t.Errorf("read %d != loaded %d + rejected %d", m.Counts["rows_read"], m.Counts["rows_loaded"], m.Counts["rows_rejected"])
+	}
+	if m.Counts["rows_rejected"] != rejected {
+		t.Errorf("rejected %d rows, %d faults reject a row", m.Counts["rows_rejected"], rejected)
+	}
+	if got := m.Counts["rows_loaded"]; got != m.Counts["records"] {
+		t.Errorf("rows_loaded %d but %d records", got, m.Counts["records"])
+	}
+	for _, s := range m.Sources {
+		if len(s.Files) != 1 || len(s.Files[0].SHA256) != 64 || s.Files[0].Bytes == 0 {
+			t.Errorf("%s: manifest files %+v", s.ID, s.Files)
+		}
+	}
+	if len(m.Sources) != 10 {
+		t.Errorf("%d sources in the manifest", len(m.Sources))
+	}
+	// Rows read = truth rows + rows the export wrote twice (same local_id).
+	var twice int64
+	for _, f := range readCSV(t, filepath.Join(dir, "faults.csv")) {
+		if f["fault"] == fixtures.FaultDuplicateRow {
+			twice++
+		}
+	}
+	if m.Counts["rows_read"] != int64(len(truth))+twice {
+		t.Errorf("rows read %d, truth has %d rows and %d rows were written twice", m.Counts["rows_read"], len(truth), twice)
+	}
+}
+
+func sortedKeys[K comparable, V any](m map[K]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, fmt.Sprint(k))
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// A run stopped at any stage — as a kill would — leaves the previous
+// publication, `current` and the committed state as they were, and the next
+// run succeeds.
+func TestStoppedRunLeavesPreviousIntact(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	ctx := context.Background()
+	first, err := nightly(ctx, cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() string {
+		var b strings.Builder
+		filepath.Walk(filepath.Dir(cfg.Run.PublishDir), func(p string, info os.FileInfo, err error) error {
+			if err != nil || strings.Contains(p, string(filepath.Separator)+"failed") {
+				return err
+			}
+			if info.Mode()&os.ModeSymlink != 0 {
+				target, _ := os.Readlink(p)
+				fmt.Fprintf(&b, "%s -> %s\n", p, target)
+			} else if !info.IsDir() {
+				fmt.Fprintf(&b, "%s %d\n", p, info.Size())
+			}
+			return nil
+		})
+		return b.String()
+	}
+	before := snapshot()
+	for _, stage := range []string{"load", "report", "manifest"} {
+		_, err := nightly(ctx, cfg, nightlyOptions{stopAfter: stage})
+		if !errors.Is(err, errStopped) {
+			t.Fatalf("stop after %s: %v", stage, err)
+		}
+		if after := snapshot(); after != before {
+			t.Fatalf("stop after %s changed the published state:\nbefore\n%s\nafter\n%s", stage, before, after)
+		}
+		if publish.Current(cfg.Run.PublishDir) != filepath.Join(cfg.Run.PublishDir, first.RunID) {
+			t.Fatalf("current moved")
+		}
+	}
+	second, err := nightly(ctx, cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if publish.Current(cfg.Run.PublishDir) != filepath.Join(cfg.Run.PublishDir, second.RunID) {
+		t.Fatalf("current does not point at the new run")
+	}
+}
+
+// Two runs at once: the second refuses with a clear message.
+func TestSecondRunRefused(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	held, err := publish.Begin(cfg.Run.PublishDir, cfg.Run.StateDir, nowFunc())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Abort(nil)
+	_, err = nightly(context.Background(), cfg, nightlyOptions{})
+	if !errors.Is(err, publish.ErrLocked) {
+		t.Fatalf("second run: %v", err)
+	}
+	if !strings.Contains(err.Error(), "another carematch run is using this state directory") || !strings.Contains(err.Error(), "held by pid") {
+		t.Errorf("message %q", err)
+	}
+}
+
+// Nothing a run prints — progress, summary or error — holds a patient's
+// value: no NHS number, name or date of birth from the extracts.
+func TestNoPatientValuesOnConsole(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := mainCode([]string{"carematch", "demo", "--persons", "2000", "--dir", dir}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, stderr.String())
+	}
+	console := stdout.String() + stderr.String()
+	if regexp.MustCompile(`\b\d{10}\b`).MatchString(console) {
+		t.Errorf("a ten-digit number on the console:\n%s", console)
+	}
+	exc := filepath.Join(dir, "var", "publish", "current", "exceptions")
+	for _, kind := range []string{"invalid_nhs_number", "invalid_date_of_birth", "invalid_postcode", "rejected_rows"} {
+		for _, r := range readCSV(t, filepath.Join(exc, kind+".csv")) {
+			if v := r["value"]; len(v) >= 5 && strings.Contains(console, v) {
+				t.Errorf("%s value of %s line %s is on the console", kind, r["source_id"], r["line"])
+			}
+		}
+	}
+	for _, name := range []string{"SMITH", "Smith", "PATEL", "Patel"} {
+		if strings.Contains(console, name) {
+			t.Errorf("name %s on the console", name)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.toml"), []byte("[run\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "nofile.toml"), []byte("[[source]]\nid=\"a\"\nkind=\"gp\"\npath=\"none.csv\"\n[source.columns]\nlocal_id=\"x\"\n"), 0o644)
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"carematch", "nhs-number", "4010232137"}, 0},
+		{[]string{"carematch", "nhs-number", "4010232138"}, 1},
+		{[]string{"carematch", "run"}, 2},
+		{[]string{"carematch", "run", "--config", filepath.Join(dir, "bad.toml")}, 2},
+		{[]string{"carematch", "run", "--no-such-flag"}, 2},
+		{[]string{"carematch", "nope"}, 2},
+		{[]string{"carematch", "run", "--quiet", "--config", filepath.Join(dir, "nofile.toml")}, 1},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if got := mainCode(tt.args, &out, &errb); got != tt.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tt.args[1:], got, tt.code, errb.String())
+		}
+	}
+}
+
+func nowFunc() func() time.Time { return time.Now }
