@@ -262,6 +262,13 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 	}
 	r[24] = deleted
 
+	if given != "" {
+		r[25] = rules.Phonetic(given)
+	}
+	if f, ok := r[11].(string); ok {
+		r[26] = rules.Phonetic(f)
+	}
+
 	base := len(store.RecordColumns)
 	for k, i := range m.extras {
 		r[base+k] = str(get(vals, i))

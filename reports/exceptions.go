@@ -17,6 +17,8 @@ var ExceptionKinds = []string{
 	"invalid_date_of_birth",
 	"invalid_postcode",
 	"invalid_value",
+	"nhs_number_conflict",
+	"suspicious_cluster",
 }
 
 // FileMode is the mode of files analysts may read and the portal must not.

@@ -2,6 +2,8 @@ package reports
 
 import (
 	"encoding/json"
+
+	"github.com/selondon/carematch/linkage"
 	"os"
 	"time"
 )
@@ -23,6 +25,23 @@ type Manifest struct {
 	TimingsMS   map[string]int64 `json:"timings_ms"`            // per stage
 	Pruned      []string         `json:"pruned_runs,omitempty"` // publications removed by retention
 	Resources   Resources        `json:"resources"`
+	Linkage     *ManifestLinkage `json:"linkage,omitempty"`
+	StateDB     string           `json:"state_db"` // the run's database, for explain and evaluate
+}
+
+// ManifestLinkage is what the linkage stage did.
+type ManifestLinkage struct {
+	Records            int64               `json:"records"`
+	NHSPairs           int64               `json:"nhs_number_pairs"`
+	DeterministicPairs int64               `json:"nhs_number_links"`
+	NHSConflicts       int64               `json:"nhs_number_conflicts"`
+	CandidatePairs     int64               `json:"candidate_pairs"`
+	Blocking           []linkage.RuleStats `json:"blocking_rules"`
+	LinkThreshold      float64             `json:"link_threshold"`
+	ReviewThreshold    float64             `json:"review_threshold"`
+	Lambda             float64             `json:"lambda"`
+	EMIterations       int                 `json:"em_iterations"`
+	EMConverged        bool                `json:"em_converged"`
 }
 
 // Resources is what the run cost the machine.

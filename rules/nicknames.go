@@ -3,6 +3,7 @@ package rules
 import (
 	_ "embed"
 	"encoding/csv"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -53,4 +54,20 @@ func Nicknames(name string) []string {
 func AreNicknames(a, b string) bool {
 	nickOnce.Do(loadNicknames)
 	return nickSet[[2]string{a, b}]
+}
+
+// NicknamePairs returns every name/nickname pair in both orders, sorted.
+func NicknamePairs() [][2]string {
+	nickOnce.Do(loadNicknames)
+	out := make([][2]string, 0, len(nickSet))
+	for p := range nickSet {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i][0] != out[j][0] {
+			return out[i][0] < out[j][0]
+		}
+		return out[i][1] < out[j][1]
+	})
+	return out
 }

@@ -40,6 +40,8 @@ var RecordColumns = []Column{
 	{"consent", "BOOLEAN"}, // NULL: no answer recorded
 	{"date_of_death", "DATE"},
 	{"deleted", "BOOLEAN NOT NULL"},
+	{"given_phonetic", "VARCHAR"}, // rules.Phonetic, for blocking
+	{"family_phonetic", "VARCHAR"},
 }
 
 // ExceptionColumns is the `exceptions` table: a row rejected at load, or a

@@ -28,10 +28,19 @@ type DB struct {
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
 // database. threads ≤ 0 leaves DuckDB's default (one per core).
 func Open(path string, threads int) (*DB, error) {
+	var init []string
+	if threads > 0 {
+		init = append(init, fmt.Sprintf("SET threads = %d", threads))
+	}
+	return open(path, init)
+}
+
+func open(path string, init []string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
-		if threads > 0 {
-			_, err := execer.ExecContext(context.Background(), fmt.Sprintf("SET threads = %d", threads), nil)
-			return err
+		for _, s := range init {
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -40,6 +49,18 @@ func Open(path string, threads int) (*DB, error) {
 	}
 	db := sql.OpenDB(c)
 	return &DB{DB: db, connector: c, path: path}, nil
+}
+
+// OpenReadOnly opens an existing database file for reading only, so a
+// command that inspects a run (evaluate, explain) can never change it. The
+// file is attached read-only to an in-memory database and made the default,
+// so its tables are read by their plain names, while scratch tables go to
+// the in-memory catalog "memory" (see NewAppenderIn).
+func OpenReadOnly(path string) (*DB, error) {
+	return open("", []string{
+		fmt.Sprintf("ATTACH IF NOT EXISTS %s AS run (READ_ONLY)", QuoteString(path)),
+		"USE run",
+	})
 }
 
 // Path is the database file.
@@ -63,6 +84,11 @@ type Appender struct {
 
 // NewAppender starts appending to table.
 func (db *DB) NewAppender(ctx context.Context, table string) (*Appender, error) {
+	return db.NewAppenderIn(ctx, "", table)
+}
+
+// NewAppenderIn appends to a table of a given catalog ("" for the default).
+func (db *DB) NewAppenderIn(ctx context.Context, catalog, table string) (*Appender, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -70,7 +96,7 @@ func (db *DB) NewAppender(ctx context.Context, table string) (*Appender, error) 
 	var app *duckdb.Appender
 	err = conn.Raw(func(dc any) error {
 		var err error
-		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		app, err = duckdb.NewAppender(dc.(driver.Conn), catalog, "", table)
 		return err
 	})
 	if err != nil {

@@ -81,6 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			demoCommand(),
 			fixturesCommand(),
 			nhsNumberCommand(),
+			evaluateCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,

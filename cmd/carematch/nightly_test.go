@@ -121,7 +121,11 @@ func TestFixtureRunMatchesInjectedFaults(t *testing.T) {
 		want[k] -= n
 	}
 	got := map[key]int{}
+	loadKinds := map[string]bool{"rejected_rows": true, "invalid_nhs_number": true, "invalid_date_of_birth": true, "invalid_postcode": true, "invalid_value": true}
 	for _, r := range readCSV(t, filepath.Join(exc, "summary.csv")) {
+		if !loadKinds[r["kind"]] {
+			continue // linkage's exceptions are tested with linkage
+		}
 		var n int
 		fmt.Sscan(r["count"], &n)
 		got[key{r["kind"], r["source_id"]}] = n

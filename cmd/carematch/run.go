@@ -12,6 +12,8 @@ import (
 
 	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/extract"
+	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/mpi"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/store"
@@ -71,6 +73,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		Started:     run.Started,
 		Status:      "running",
 		ToolVersion: toolVersion(),
+		StateDB:     run.StatePath(),
 		Config:      reports.ManifestConfig{Path: cfg.File, SHA256: cfg.SHA256},
 		Counts:      map[string]int64{},
 		Exceptions:  map[string]int64{},
@@ -150,10 +153,61 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		return fail(err)
 	}
 
+	var model *linkage.Model
+	err = stage("link", func() error {
+		res, err := linkage.Run(ctx, db, linkage.Options{
+			BlockingRules:   cfg.Linkage.BlockingRules,
+			MaxPairsPerRule: cfg.Linkage.MaxPairsPerRule,
+			LinkThreshold:   cfg.Linkage.LinkThreshold,
+			ReviewThreshold: cfg.Linkage.ReviewThreshold,
+			Extra:           cfg.Linkage.ExtraComparison,
+			Extras:          cfg.ExtraFields(),
+			Model:           cfg.Linkage.Model,
+			Progress:        p.logf,
+		})
+		if err != nil {
+			return err
+		}
+		model = res.Model
+		m.Linkage = &reports.ManifestLinkage{Records: res.Records, NHSPairs: res.NHSPairs, DeterministicPairs: res.DeterministicPairs,
+			NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, Blocking: res.Rules,
+			LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
+			EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged}
+		for k, d := range res.Timings {
+			m.TimingsMS["link_"+k] = d.Milliseconds()
+		}
+		m.Counts["candidate_pairs"] = res.CandidatePairs
+		return model.Save(filepath.Join(run.Dir(), "model.json"))
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	err = stage("index", func() error {
+		st, err := mpi.BuildIndex(ctx, db, mpi.IndexOptions{LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold})
+		if err != nil {
+			return err
+		}
+		m.Counts["persons"] = st.Persons
+		m.Counts["indexed_records"] = st.Records
+		m.Counts["review_pairs"] = st.ReviewPairs
+		m.LinkMethods = st.Methods
+		p.logf("index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
+		return reports.WriteIndex(ctx, db, filepath.Join(run.Dir(), "index"))
+	})
+	if err != nil {
+		return fail(err)
+	}
+
 	err = stage("report", func() error {
-		counts, err := reports.WriteExceptions(ctx, db, filepath.Join(run.Dir(), "exceptions"))
+		dir := filepath.Join(run.Dir(), "exceptions")
+		counts, err := reports.WriteExceptions(ctx, db, dir)
+		if err != nil {
+			return err
+		}
 		m.Exceptions = counts
-		return err
+		m.Exceptions["review_queue"] = m.Counts["review_pairs"]
+		return reports.WriteReviewQueue(ctx, db, model, filepath.Join(dir, "review_queue.csv"))
 	})
 	if err != nil {
 		return fail(err)
@@ -193,8 +247,11 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	}
 	fmt.Fprintf(w, "took %.1fs (load %.1fs, %.0f rows/s), cpu %.1fs, peak memory %d MiB\n", m.Resources.WallSeconds,
 		float64(m.TimingsMS["load"])/1000, rps, m.Resources.CPUSeconds, m.Resources.PeakRSSBytes>>20)
+	if m.Linkage != nil {
+		fmt.Fprintf(w, "persons %d from %d records: %v\n", m.Counts["persons"], m.Counts["indexed_records"], m.LinkMethods)
+	}
 	fmt.Fprintln(w, "exceptions:")
-	for _, k := range reports.ExceptionKinds {
+	for _, k := range append(append([]string(nil), reports.ExceptionKinds...), "review_queue") {
 		fmt.Fprintf(w, "  %-24s %d\n", k, m.Exceptions[k])
 	}
 }

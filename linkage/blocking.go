@@ -1,0 +1,121 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// RuleStats is what one blocking rule produced.
+type RuleStats struct {
+	Rule          string `json:"rule"`
+	Pairs         int64  `json:"pairs"`          // pairs the rule generates, before the union
+	NewPairs      int64  `json:"new_pairs"`      // pairs no earlier rule found
+	SkippedBlocks int64  `json:"skipped_blocks"` // blocks over the size cap, left out
+	SkippedPairs  int64  `json:"skipped_pairs"`  // pairs those blocks would have made
+	Dropped       bool   `json:"dropped,omitempty"`
+	Warning       string `json:"warning,omitempty"`
+}
+
+// block builds pairs(rid_l, rid_r, rule) from the union of the rules. A
+// block (records sharing a key) larger than maxBlock is left out and
+// reported; a rule that would still make more than maxPairs pairs is dropped
+// with a warning rather than swamping the run.
+func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock, maxPairs int64) ([]RuleStats, error) {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE pairs (rid_l INTEGER, rid_r INTEGER, rule SMALLINT)`); err != nil {
+		return nil, err
+	}
+	var stats []RuleStats
+	for i, br := range brs {
+		st := RuleStats{Rule: br.String()}
+		left := keyList(br.Left)
+		right := left
+		if br.Right != nil {
+			right = keyList(br.Right)
+		}
+		notNull := func(keys []string) string {
+			var parts []string
+			for _, k := range keys {
+				parts = append(parts, "("+k+") IS NOT NULL")
+			}
+			return strings.Join(parts, " AND ")
+		}
+		// Keys of each side, and the blocks too big to keep.
+		q := fmt.Sprintf(`
+			CREATE OR REPLACE TEMP TABLE bl AS SELECT rid, %s AS k FROM prep WHERE %s;
+			CREATE OR REPLACE TEMP TABLE br AS SELECT rid, %s AS k FROM prep WHERE %s;`,
+			left, notNull(br.Left), right, notNull(rightOr(br)))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
+		}
+		var pairs, skippedBlocks, skippedPairs int64
+		sizes := `WITH nl AS (SELECT k, count(*) AS n FROM bl GROUP BY k), nr AS (SELECT k, count(*) AS n FROM br GROUP BY k),
+			blocks AS (SELECT nl.k, ` + blockPairs(br) + ` AS p, greatest(nl.n, nr.n) AS size FROM nl JOIN nr USING (k))
+			SELECT coalesce(sum(p) FILTER (size <= ?), 0)::BIGINT, count(*) FILTER (size > ?), coalesce(sum(p) FILTER (size > ?), 0)::BIGINT FROM blocks`
+		if err := db.QueryRowContext(ctx, sizes, maxBlock, maxBlock, maxBlock).Scan(&pairs, &skippedBlocks, &skippedPairs); err != nil {
+			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
+		}
+		st.Pairs, st.SkippedBlocks, st.SkippedPairs = pairs, skippedBlocks, skippedPairs
+		if skippedBlocks > 0 {
+			st.Warning = fmt.Sprintf("%d blocks over %d records left out (%d pairs)", skippedBlocks, maxBlock, skippedPairs)
+		}
+		if pairs > maxPairs {
+			st.Dropped = true
+			st.Warning = fmt.Sprintf("would make %d pairs, over the cap of %d: rule dropped", pairs, maxPairs)
+			stats = append(stats, st)
+			continue
+		}
+		ins := fmt.Sprintf(`
+			INSERT INTO pairs
+			WITH cand AS (
+				SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r
+				FROM bl a JOIN br b ON a.k = b.k
+				WHERE a.rid <> b.rid AND a.k NOT IN (SELECT k FROM oversize))
+			SELECT DISTINCT c.rid_l, c.rid_r, %d::SMALLINT FROM cand c
+			WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.rid_l = c.rid_l AND p.rid_r = c.rid_r)`, i)
+		over := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE oversize AS
+			SELECT k FROM (SELECT k, count(*) AS n FROM bl GROUP BY k UNION ALL SELECT k, count(*) FROM br GROUP BY k) GROUP BY k HAVING max(n) > %d`, maxBlock)
+		if _, err := db.ExecContext(ctx, over); err != nil {
+			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
+		}
+		res, err := db.ExecContext(ctx, ins)
+		if err != nil {
+			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
+		}
+		st.NewPairs, _ = res.RowsAffected()
+		stats = append(stats, st)
+	}
+	return stats, nil
+}
+
+func rightOr(br rules.BlockingRule) []string {
+	if br.Right != nil {
+		return br.Right
+	}
+	return br.Left
+}
+
+// keyList makes one value of a rule's keys.
+func keyList(keys []string) string {
+	if len(keys) == 1 {
+		return "(" + keys[0] + ")::VARCHAR"
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "(" + k + ")::VARCHAR"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// blockPairs is the number of pairs a block makes: n(n-1)/2 within one side,
+// nl×nr across sides (a cross rule also pairs a record with itself, which
+// the join drops; the estimate is an upper bound).
+func blockPairs(br rules.BlockingRule) string {
+	if br.Right == nil {
+		return "nl.n * (nl.n - 1) / 2"
+	}
+	return "nl.n * nr.n"
+}

@@ -1,0 +1,64 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// deterministic is the NHS-number stage, after the Master Person Service's
+// cross-check: two records with the same valid number link at once when
+// their dates of birth agree — exactly, or with the known benign differences
+// (day and month swapped, a 1 January placeholder) — and their given names
+// are not clearly different (the guard against a twin's number on the
+// other twin's record). Pairs whose demographics clearly disagree — two of
+// date of birth, given name and family name, or a different given name and
+// sex on one date — are NHS number conflicts: not linked on the number, and
+// reported. Everything else goes on to the probabilistic stage.
+func deterministic(ctx context.Context, db *store.DB, res *Result) error {
+	var given, family, dob, sex rules.Comparison
+	for _, c := range rules.DefaultComparisons() {
+		switch c.Name {
+		case "given_name":
+			given = c
+		case "family_name":
+			family = c
+		case "date_of_birth":
+			dob = c
+		case "sex":
+			sex = c
+		}
+	}
+	last := func(c rules.Comparison) int { return len(c.Levels) - 1 }
+	// date of birth levels 1–4: exact, exact on 1 January, swapped, placeholder.
+	q := fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE nhs_pairs AS
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid;
+		CREATE OR REPLACE TEMP TABLE nhs_eval AS
+		SELECT p.rid_l, p.rid_r, %s AS g_given, %s AS g_family, %s AS g_dob, %s AS g_sex
+		FROM nhs_pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r
+		LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name;
+		CREATE OR REPLACE TEMP TABLE nhs_judged AS
+		SELECT rid_l, rid_r,
+			(g_dob BETWEEN 1 AND 4) AS dob_ok,
+			(g_dob = %d)::INT + (g_given = %d)::INT + (g_family = %d)::INT AS disagree,
+			(g_given = %d) AS given_differs, (g_sex = %d) AS sex_differs
+		FROM nhs_eval;
+		CREATE OR REPLACE TABLE det_links AS
+		SELECT rid_l, rid_r FROM nhs_judged WHERE dob_ok AND NOT given_differs;
+		CREATE OR REPLACE TABLE nhs_conflicts AS
+		SELECT rid_l, rid_r,
+			CASE WHEN disagree >= 2 THEN 'date of birth, given name or family name disagree'
+			     ELSE 'same date of birth but a different given name and sex' END AS reason
+		FROM nhs_judged
+		WHERE NOT (dob_ok AND NOT given_differs) AND (disagree >= 2 OR (dob_ok AND given_differs AND sex_differs));`,
+		given.CaseSQL(), family.CaseSQL(), dob.CaseSQL(), sex.CaseSQL(),
+		last(dob), last(given), last(family), last(given), last(sex))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("NHS number stage: %w", err)
+	}
+	return db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM nhs_pairs), (SELECT count(*) FROM det_links), (SELECT count(*) FROM nhs_conflicts)`).
+		Scan(&res.NHSPairs, &res.DeterministicPairs, &res.Conflicts)
+}

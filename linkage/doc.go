@@ -1,0 +1,27 @@
+// Package linkage owns deciding which records belong to the same person:
+// the deterministic NHS-number stage, blocking, comparison vectors, the
+// Fellegi–Sunter model (u from random pairs, m by EM seeded with the pairs a
+// verified NHS number links, the prior from the data, term-frequency
+// adjustments for names) and scoring. Clustering is mpi's.
+//
+// Where the work runs: everything over sets of pairs — preparing records,
+// blocking, evaluating every comparison level, counting patterns, scoring —
+// is SQL in DuckDB, whose vectorised jaro_winkler_similarity and joins beat
+// a Go loop over rows fetched through cgo. EM runs in Go over the few
+// thousand distinct comparison patterns, not over pairs, so it is exact and
+// takes milliseconds.
+//
+// Determinism: every record gets rid = its rank by (source_id, local_id), so
+// row order in the extracts and DuckDB's thread count change nothing; the
+// random pairs that estimate u are chosen by a hash of rid, not by a random
+// generator; EM iterates a fixed sequence of sums.
+//
+// Stages, each a table in the run's database:
+//
+//	prep         records ready to compare (not deleted), with rid
+//	det_links    pairs sharing a valid NHS number whose date of birth and given name agree
+//	nhs_conflicts pairs sharing a valid number whose demographics clearly disagree
+//	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)
+//	gammas       the level of every comparison for every candidate pair
+//	scores       the match weight of every candidate pair
+package linkage

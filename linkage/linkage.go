@@ -1,0 +1,425 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// Options tune a linkage run; zero values mean the defaults.
+type Options struct {
+	BlockingRules   []string // default rules.DefaultBlockingRules
+	MaxBlockSize    int64    // default 5,000 records
+	MaxPairsPerRule int64    // default 200 million
+	LinkThreshold   *float64
+	ReviewThreshold *float64
+	Extra           []config.ExtraComparison
+	Extras          []string // extra columns present in records
+	Model           string   // a saved model to reuse instead of training
+	RandomPairs     int      // pairs sampled for u; default 1,000,000
+	Progress        func(format string, a ...any)
+}
+
+// Result is what linkage produced; its tables are in the database.
+type Result struct {
+	Model              *Model
+	Records            int64
+	NHSPairs           int64 // pairs sharing a valid NHS number
+	DeterministicPairs int64
+	Conflicts          int64
+	CandidatePairs     int64
+	Rules              []RuleStats
+	Timings            map[string]time.Duration
+}
+
+// Run links the records table: it builds prep, det_links, nhs_conflicts,
+// pairs, gammas and scores, and fits (or reuses) the model.
+func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
+	if opt.MaxBlockSize == 0 {
+		opt.MaxBlockSize = 5_000
+	}
+	if opt.MaxPairsPerRule == 0 {
+		opt.MaxPairsPerRule = 200_000_000
+	}
+	if opt.RandomPairs == 0 {
+		opt.RandomPairs = 1_000_000
+	}
+	if len(opt.BlockingRules) == 0 {
+		opt.BlockingRules = rules.DefaultBlockingRules
+	}
+	logf := opt.Progress
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	res := &Result{Timings: map[string]time.Duration{}}
+	step := func(name string, f func() error) error {
+		t := time.Now()
+		err := f()
+		res.Timings[name] = time.Since(t)
+		return err
+	}
+	var brs []rules.BlockingRule
+	for _, s := range opt.BlockingRules {
+		br, err := rules.ParseBlockingRule(s)
+		if err != nil {
+			return nil, err
+		}
+		brs = append(brs, br)
+	}
+	comps := rules.DefaultComparisons()
+	for _, e := range opt.Extra {
+		comps = append(comps, rules.ExtraComparison(e.Field, e.Method))
+	}
+	comps = append(comps, rules.NHSComparison())
+
+	if err := step("prepare", func() error {
+		if err := prepare(ctx, db, opt.Extras); err != nil {
+			return err
+		}
+		var tf []string
+		for _, c := range comps {
+			for _, l := range c.Levels {
+				if l.TF != "" {
+					tf = append(tf, l.TF)
+				}
+			}
+		}
+		if err := buildTF(ctx, db, tf); err != nil {
+			return err
+		}
+		return db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&res.Records)
+	}); err != nil {
+		return nil, err
+	}
+	logf("link: %d records to link", res.Records)
+
+	if err := step("deterministic", func() error { return deterministic(ctx, db, res) }); err != nil {
+		return nil, err
+	}
+	logf("link: NHS number: %d pairs share a valid number, %d linked, %d conflicts", res.NHSPairs, res.DeterministicPairs, res.Conflicts)
+
+	if err := step("blocking", func() error {
+		st, err := block(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
+		res.Rules = st
+		if err != nil {
+			return err
+		}
+		return db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&res.CandidatePairs)
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range res.Rules {
+		logf("link: blocking %q: %d pairs, %d new", r.Rule, r.Pairs, r.NewPairs)
+		if r.Warning != "" {
+			logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)
+		}
+	}
+
+	if err := step("compare", func() error { return compare(ctx, db, comps, "pairs", "gammas") }); err != nil {
+		return nil, err
+	}
+
+	m := &Model{Comparisons: comps, TFMinimum: DefaultTFMinimum, Guards: rules.DefaultGuards}
+	for _, b := range brs {
+		m.Blocking = append(m.Blocking, b.String())
+	}
+	if opt.Model != "" {
+		saved, err := LoadModel(opt.Model)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameComparisons(saved.Comparisons, comps); err != nil {
+			return nil, fmt.Errorf("model %s: %w", opt.Model, err)
+		}
+		m = saved
+		m.Training = Training{Reused: opt.Model}
+	} else if err := step("train", func() error { return train(ctx, db, m, brs, opt.RandomPairs) }); err != nil {
+		return nil, err
+	}
+	m.Training.CandidatePairs = res.CandidatePairs
+	if m.LinkThreshold == 0 && m.ReviewThreshold == 0 {
+		m.LinkThreshold, m.ReviewThreshold = DefaultLinkThreshold, DefaultReviewThreshold
+	}
+	if opt.LinkThreshold != nil {
+		m.LinkThreshold = *opt.LinkThreshold
+	}
+	if opt.ReviewThreshold != nil {
+		m.ReviewThreshold = *opt.ReviewThreshold
+	}
+	if m.ReviewThreshold > m.LinkThreshold {
+		m.ReviewThreshold = m.LinkThreshold
+	}
+	logf("link: model: lambda %.4g, EM %d iterations, converged %v", m.Lambda, m.Training.Iterations, m.Training.Converged)
+	if err := step("score", func() error { return score(ctx, db, m, "gammas", "scores") }); err != nil {
+		return nil, err
+	}
+	res.Model = m
+	return res, nil
+}
+
+func sameComparisons(a, b []rules.Comparison) error {
+	if len(a) != len(b) {
+		return fmt.Errorf("it has %d comparisons, this configuration %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || len(a[i].Levels) != len(b[i].Levels) {
+			return fmt.Errorf("comparison %d is %s with %d levels, this configuration's is %s with %d",
+				i+1, a[i].Name, len(a[i].Levels), b[i].Name, len(b[i].Levels))
+		}
+	}
+	return nil
+}
+
+// gammaCol is the column holding a comparison's level.
+func gammaCol(c rules.Comparison) string { return "g_" + c.Name }
+
+// compare evaluates every comparison for every pair in from (rid_l, rid_r),
+// into table to.
+func compare(ctx context.Context, db *store.DB, comps []rules.Comparison, from, to string) error {
+	var cols strings.Builder
+	for _, c := range comps {
+		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), gammaCol(c))
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), rules.PairJoins(from))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	return nil
+}
+
+// levelCounts counts, per comparison and level, the pairs of a gamma table.
+func levelCounts(ctx context.Context, db *store.DB, comps []rules.Comparison, table string) ([][]float64, int64, error) {
+	pats, err := patterns(ctx, db, comps, table)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts := make([][]float64, len(comps))
+	for c := range comps {
+		counts[c] = make([]float64, len(comps[c].Levels))
+	}
+	var n int64
+	for _, p := range pats {
+		for c, l := range p.levels {
+			counts[c][l] += p.count
+		}
+		n += int64(p.count)
+	}
+	return counts, n, nil
+}
+
+// patterns reads the distinct comparison vectors of a gamma table, in a
+// fixed order.
+func patterns(ctx context.Context, db *store.DB, comps []rules.Comparison, table string) ([]pattern, error) {
+	var cols []string
+	for _, c := range comps {
+		cols = append(cols, gammaCol(c))
+	}
+	list := strings.Join(cols, ", ")
+	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY ALL ORDER BY ALL", list, table))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pattern
+	for rows.Next() {
+		lv := make([]int, len(comps))
+		ptrs := make([]any, len(comps)+1)
+		for i := range lv {
+			ptrs[i] = &lv[i]
+		}
+		var n int64
+		ptrs[len(comps)] = &n
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, pattern{levels: lv, count: float64(n)})
+	}
+	return out, rows.Err()
+}
+
+// train estimates u from random pairs, seeds m from the pairs a verified NHS
+// number linked (for every comparison but the two that chose them: date of
+// birth and NHS number), and fits m and lambda by EM over the candidate pairs.
+func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule, randomPairs int) error {
+	comps := m.Comparisons
+	// u: a deterministic sample of record pairs, chosen by a hash of rid.
+	side := int(math.Ceil(math.Sqrt(float64(randomPairs))))
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE random_pairs AS
+		WITH a AS (SELECT rid FROM prep ORDER BY hash(rid * 2 + 1), rid LIMIT %d),
+		     b AS (SELECT rid FROM prep ORDER BY hash(rid * 2), rid LIMIT %d)
+		SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r FROM a JOIN b ON a.rid <> b.rid`, side, side)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := compare(ctx, db, comps, "random_pairs", "random_gammas"); err != nil {
+		return err
+	}
+	uCounts, nRandom, err := levelCounts(ctx, db, comps, "random_gammas")
+	if err != nil {
+		return err
+	}
+	m.Training.RandomPairs = nRandom
+	m.U = make([][]float64, len(comps))
+	for c := range comps {
+		m.U[c] = normalise(comps[c], uCounts[c])
+	}
+	// A same-number pair the deterministic stage accepted is never a
+	// random pair's outcome in practice: give it the smallest u seen.
+	nhs := len(comps) - 1
+	m.U[nhs][1] = math.Min(m.U[nhs][1], 0.5/float64(max(nRandom, 1)))
+
+	// m from labels: pairs that share a verified NHS number, whatever their
+	// other details (so date of birth's m is not biased by the
+	// deterministic stage's own test). Where there are too few (data with no
+	// NHS numbers), m is estimated by EM in training sessions, one per
+	// blocking rule, each on that rule's pairs with the comparisons the rule
+	// blocks on held fixed, and averaged (Splink's method).
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE label_pairs AS
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
+		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified`); err != nil {
+		return err
+	}
+	if err := compare(ctx, db, comps, "label_pairs", "label_gammas"); err != nil {
+		return err
+	}
+	mCounts, nLabels, err := levelCounts(ctx, db, comps, "label_gammas")
+	if err != nil {
+		return err
+	}
+	m.Training.LabelPairs = nLabels
+	m.M = make([][]float64, len(comps))
+	if nLabels >= minLabelPairs {
+		m.Training.MSource = "labels"
+		for c, cmp := range comps {
+			m.M[c] = normalise(cmp, mCounts[c])
+		}
+		// Among pairs of one person, two different valid numbers are rare
+		// but not impossible (a number typed onto the wrong record).
+		m.M[nhs] = normalise(comps[nhs], []float64{0, float64(nLabels), float64(nLabels) / 1000})
+	} else {
+		m.Training.MSource = "em_sessions"
+		if err := sessions(ctx, db, m, brs); err != nil {
+			return err
+		}
+	}
+	pats, err := patterns(ctx, db, comps, "gammas")
+	if err != nil {
+		return err
+	}
+	m.Training.Patterns = len(pats)
+	// The prior: EM over all candidate pairs with m and u held.
+	m.Lambda = 0.1
+	m.em(pats, nil, 500, 1e-9)
+	return nil
+}
+
+// minLabelPairs is how many verified-number pairs are enough to take m from.
+const minLabelPairs = 200
+
+// sessions estimates m by EM on each blocking rule's pairs in turn.
+func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule) error {
+	comps := m.Comparisons
+	sum := make([][]float64, len(comps))
+	n := make([]int, len(comps))
+	for c := range comps {
+		m.M[c] = defaultM(comps[c])
+		sum[c] = make([]float64, len(comps[c].Levels))
+	}
+	converged := true
+	for i, br := range brs {
+		blocked := rules.BlockedComparisons(br)
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS SELECT g.* FROM gammas g JOIN pairs p USING (rid_l, rid_r) WHERE p.rule = %d`, i)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+		pats, err := patterns(ctx, db, comps, "session_gammas")
+		if err != nil {
+			return err
+		}
+		if len(pats) == 0 {
+			continue
+		}
+		s := &Model{Comparisons: comps, U: m.U, M: make([][]float64, len(comps)), Lambda: 0.05}
+		free := make([]bool, len(comps))
+		for c := range comps {
+			s.M[c] = append([]float64(nil), m.M[c]...)
+			free[c] = !blocked[comps[c].Name]
+		}
+		s.em(pats, free, 200, 1e-6)
+		converged = converged && s.Training.Converged
+		m.Training.Iterations += s.Training.Iterations
+		for c := range comps {
+			if !free[c] {
+				continue
+			}
+			for l := range s.M[c] {
+				sum[c][l] += s.M[c][l]
+			}
+			n[c]++
+		}
+	}
+	for c := range comps {
+		if n[c] == 0 {
+			continue
+		}
+		for l := range sum[c] {
+			m.M[c][l] = sum[c][l] / float64(n[c])
+		}
+	}
+	m.Training.SessionsConverged = converged
+	return nil
+}
+
+// score computes every candidate pair's match weight into table to.
+func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
+	var terms []string
+	var joins strings.Builder
+	for c, cmp := range m.Comparisons {
+		ws := make([]string, len(cmp.Levels))
+		for l := range cmp.Levels {
+			ws[l] = fmt.Sprintf("%.6f", m.Weight(c, l))
+		}
+		terms = append(terms, fmt.Sprintf("[%s][g.%s + 1]", strings.Join(ws, ", "), gammaCol(cmp)))
+		for l, lv := range cmp.Levels {
+			if lv.TF == "" {
+				continue
+			}
+			alias := fmt.Sprintf("tf%d_%d", c, l)
+			fmt.Fprintf(&joins, " LEFT JOIN %s %s ON %s.value = l.%s", tfTable(lv.TF), alias, alias, lv.TF)
+			terms = append(terms, fmt.Sprintf("CASE WHEN g.%s = %d THEN log2(%.8g / greatest(coalesce(%s.p, %.8g), %.8g)) ELSE 0 END",
+				gammaCol(cmp), l, m.U[c][l], alias, m.U[c][l], m.TFMinimum))
+		}
+	}
+	guard := "NULL::VARCHAR"
+	if len(m.Guards) > 0 {
+		var b strings.Builder
+		b.WriteString("CASE")
+		for _, g := range m.Guards {
+			cond, err := rules.ResolveGuard(g, m.Comparisons)
+			if err != nil {
+				return err
+			}
+			reason := g.Reason
+			if g.Block {
+				reason = "block: " + reason
+			}
+			fmt.Fprintf(&b, " WHEN %s THEN %s", cond, store.QuoteString(reason))
+		}
+		b.WriteString(" END")
+		guard = b.String()
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
+		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard
+		FROM %s g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r %s`,
+		to, m.Prior(), strings.Join(terms, " + "), guard, from, joins.String())
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package linkage
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/selondon/carematch/rules"
+)
+
+// Model is a fitted Fellegi–Sunter model: for every comparison level the
+// probability of seeing it among pairs of records of the same person (m) and
+// of different people (u), the prior probability that a candidate pair is a
+// match (lambda), and the thresholds that turn a match weight into a
+// decision. It is saved with every run as model.json and can be reused.
+type Model struct {
+	Comparisons []rules.Comparison `json:"comparisons"`
+	M           [][]float64        `json:"m"`
+	U           [][]float64        `json:"u"`
+	Lambda      float64            `json:"lambda"`
+	// Match weight = log2(lambda/(1-lambda)) + Σ log2(m/u) + term-frequency
+	// adjustments. Pairs at or above LinkThreshold link; pairs in
+	// [ReviewThreshold, LinkThreshold) go to the review queue.
+	LinkThreshold   float64 `json:"link_threshold"`
+	ReviewThreshold float64 `json:"review_threshold"`
+	// TFMinimum floors a value's frequency in the term-frequency adjustment,
+	// so one rare name cannot outweigh everything else.
+	TFMinimum float64 `json:"tf_minimum"`
+	// Guards are level patterns that never link automatically.
+	Guards   []rules.Guard `json:"guards"`
+	Training Training      `json:"training"`
+	Blocking []string      `json:"blocking_rules"`
+}
+
+// Training says how the model was fitted.
+type Training struct {
+	Reused         string  `json:"reused_from,omitempty"` // a model file reused instead of training
+	CandidatePairs int64   `json:"candidate_pairs"`
+	Patterns       int     `json:"patterns"`
+	LabelPairs     int64   `json:"label_pairs"`  // pairs linked by verified NHS number, used to seed m
+	RandomPairs    int64   `json:"random_pairs"` // pairs sampled to estimate u
+	Iterations     int     `json:"em_iterations"`
+	Converged      bool    `json:"em_converged"`
+	FinalChange    float64 `json:"em_final_change"`
+	// MSource says where m came from: "labels" (pairs sharing a verified
+	// NHS number) or "em_sessions" (EM per blocking rule).
+	MSource           string `json:"m_source"`
+	SessionsConverged bool   `json:"em_sessions_converged,omitempty"`
+}
+
+// Default thresholds, as match weights (log2 odds). A weight of 10 is a
+// posterior probability of 0.999; 3 is 0.89.
+const (
+	DefaultLinkThreshold   = 10.0
+	DefaultReviewThreshold = 3.0
+	DefaultTFMinimum       = 0.0001
+)
+
+// Prior is the match weight of the prior.
+func (m *Model) Prior() float64 { return math.Log2(m.Lambda / (1 - m.Lambda)) }
+
+// Weight is the weight of level l of comparison c: 0 for a null level.
+func (m *Model) Weight(c, l int) float64 {
+	if m.Comparisons[c].Levels[l].Null {
+		return 0
+	}
+	return math.Log2(m.M[c][l] / m.U[c][l])
+}
+
+// Probability turns a match weight into a posterior probability.
+func Probability(w float64) float64 { return 1 / (1 + math.Pow(2, -w)) }
+
+// Save writes the model as JSON.
+func (m *Model) Save(path string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// LoadModel reads a saved model.
+func LoadModel(path string) (*Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	if len(m.M) != len(m.Comparisons) || len(m.U) != len(m.Comparisons) {
+		return nil, fmt.Errorf("model %s: m and u do not match its comparisons", path)
+	}
+	return &m, nil
+}
+
+// pattern is one distinct comparison vector and how many pairs have it.
+type pattern struct {
+	levels []int
+	count  float64
+}
+
+// em fits lambda, and m for the comparisons free marks (nil: none), by
+// expectation–maximisation over the patterns, with u held fixed (it is
+// estimated from random pairs, which EM cannot improve on). It stops when no
+// estimate moves by more than tol, or after maxIter rounds.
+func (m *Model) em(pats []pattern, free []bool, maxIter int, tol float64) {
+	nc := len(m.Comparisons)
+	for it := 1; it <= maxIter; it++ {
+		num := make([][]float64, nc)
+		den := make([]float64, nc)
+		for c := range num {
+			num[c] = make([]float64, len(m.M[c]))
+		}
+		var matchSum, total float64
+		for _, p := range pats {
+			lm, lu := math.Log(m.Lambda), math.Log(1-m.Lambda)
+			for c, l := range p.levels {
+				if m.Comparisons[c].Levels[l].Null {
+					continue
+				}
+				lm += math.Log(m.M[c][l])
+				lu += math.Log(m.U[c][l])
+			}
+			// Posterior probability of a match, computed stably.
+			w := 1 / (1 + math.Exp(lu-lm))
+			matchSum += w * p.count
+			total += p.count
+			for c, l := range p.levels {
+				if m.Comparisons[c].Levels[l].Null {
+					continue
+				}
+				num[c][l] += w * p.count
+				den[c] += w * p.count
+			}
+		}
+		if total == 0 || matchSum == 0 {
+			m.Training.Converged = true // nothing to learn from
+			return
+		}
+		change := 0.0
+		newLambda := clamp(matchSum/total, 1e-9, 1-1e-9)
+		change = math.Max(change, math.Abs(newLambda-m.Lambda))
+		m.Lambda = newLambda
+		for c := range m.M {
+			if den[c] == 0 || free == nil || !free[c] {
+				continue
+			}
+			for l := range m.M[c] {
+				if m.Comparisons[c].Levels[l].Null {
+					continue
+				}
+				v := clamp(num[c][l]/den[c], 1e-6, 1)
+				change = math.Max(change, math.Abs(v-m.M[c][l]))
+				m.M[c][l] = v
+			}
+		}
+		m.Training.Iterations, m.Training.FinalChange = it, change
+		if change < tol {
+			m.Training.Converged = true
+			return
+		}
+	}
+}
+
+func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
+
+// normalise turns counts per level into probabilities over the non-null
+// levels, with add-half smoothing so no level is impossible.
+func normalise(cmp rules.Comparison, counts []float64) []float64 {
+	out := make([]float64, len(counts))
+	total := 0.0
+	for l, n := range counts {
+		if !cmp.Levels[l].Null {
+			total += n + 0.5
+		}
+	}
+	for l, n := range counts {
+		if cmp.Levels[l].Null {
+			out[l] = 1
+		} else {
+			out[l] = (n + 0.5) / total
+		}
+	}
+	return out
+}
+
+// defaultM is a starting m for a comparison with no labels: most mass on its
+// first non-null level, falling off down the list.
+func defaultM(cmp rules.Comparison) []float64 {
+	counts := make([]float64, len(cmp.Levels))
+	w := 90.0
+	for l, lv := range cmp.Levels {
+		if lv.Null {
+			continue
+		}
+		counts[l] = w
+		w = math.Max(w/4, 1)
+	}
+	return normalise(cmp, counts)
+}

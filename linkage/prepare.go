@@ -1,0 +1,71 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// prepare builds prep, the term-frequency tables and the nickname table.
+func prepare(ctx context.Context, db *store.DB, extras []string) error {
+	var extraCols strings.Builder
+	for _, x := range extras {
+		fmt.Fprintf(&extraCols, ", extra_%s", x)
+	}
+	stmts := []string{
+		`CREATE OR REPLACE TABLE prep AS
+		SELECT row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid,
+			source_id, local_id, source_kind, nhs_number, nhs_verified,
+			given_name, middle_names, family_name, previous_family_name,
+			given_phonetic, family_phonetic, left(given_name, 1) AS given_initial,
+			list_filter(string_split(replace(family_name, '-', ' '), ' '), x -> x <> '') AS family_parts,
+			date_of_birth AS dob, strftime(date_of_birth, '%Y%m%d') AS dob_text,
+			CASE WHEN sex IN ('male', 'female') THEN sex END AS sex,
+			CASE WHEN postcode_kind = 'standard' THEN postcode END AS postcode,
+			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) || ' ' || left(split_part(postcode, ' ', 2), 1) END AS sector,
+			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) END AS district,
+			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN
+				nullif(array_to_string(list_sort(list_distinct(list_filter(string_split(address, ' '), x -> x <> ''))), ' '), '') END AS address_key,
+			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN
+				list_filter(string_split(address, ' '), x -> regexp_matches(x, '[0-9]'))[1] END AS address_number
+			` + extraCols.String() + `
+		FROM records WHERE NOT deleted`,
+		`CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	app, err := db.NewAppender(ctx, "nicknames")
+	if err != nil {
+		return err
+	}
+	for _, p := range rules.NicknamePairs() {
+		if err := app.Append(p[0], p[1]); err != nil {
+			app.Close()
+			return err
+		}
+	}
+	return app.Close()
+}
+
+// tfTable is the name of the term-frequency table of a column.
+func tfTable(col string) string { return "tf_" + col }
+
+// buildTF makes tf_<col>(value, p): each value's share of the records that
+// have one.
+func buildTF(ctx context.Context, db *store.DB, cols []string) error {
+	for _, c := range cols {
+		q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
+			SELECT %s AS value, count(*) / sum(count(*)) OVER () AS p FROM prep WHERE %s IS NOT NULL GROUP BY 1`,
+			tfTable(c), c, c)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("term frequencies of %s: %w", c, err)
+		}
+	}
+	return nil
+}

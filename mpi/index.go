@@ -1,0 +1,213 @@
+package mpi
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+
+	"github.com/selondon/carematch/store"
+)
+
+// IndexOptions tune building the index.
+type IndexOptions struct {
+	LinkThreshold   float64
+	ReviewThreshold float64
+	// MaxClusterSize flags persons with more records than this; default 12.
+	MaxClusterSize int
+}
+
+// IndexStats counts what the index holds.
+type IndexStats struct {
+	Persons     int64            `json:"persons"`
+	Records     int64            `json:"records"`
+	Methods     map[string]int64 `json:"link_methods"`
+	CutLinks    int              `json:"cut_links"`
+	Large       int64            `json:"large_clusters"`
+	Chained     int64            `json:"chained_clusters"`
+	ReviewPairs int64            `json:"review_pairs"`
+}
+
+// BuildIndex clusters the linked records of prep (det_links, and scores at
+// or above the link threshold) and writes the tables xref (rid, master_id,
+// link_method, match_weight), master_index and review_pairs, and the
+// exceptions of this stage.
+func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStats, error) {
+	if opt.MaxClusterSize == 0 {
+		opt.MaxClusterSize = 12
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM prep").Scan(&n); err != nil {
+		return nil, err
+	}
+	nhs := make([]string, n+1)
+	if err := scan(ctx, db, "SELECT rid, nhs_number FROM prep WHERE nhs_number IS NOT NULL", func(rs *sql.Rows) error {
+		var rid int32
+		var num string
+		if err := rs.Scan(&rid, &num); err != nil {
+			return err
+		}
+		nhs[rid] = num
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var edges []Edge
+	add := func(method string) func(rs *sql.Rows) error {
+		return func(rs *sql.Rows) error {
+			var e Edge
+			if err := rs.Scan(&e.L, &e.R, &e.Weight); err != nil {
+				return err
+			}
+			e.Method = method
+			edges = append(edges, e)
+			return nil
+		}
+	}
+	if err := scan(ctx, db, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
+		return nil, err
+	}
+	if err := scan(ctx, db, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight >= %g AND guard IS NULL", opt.LinkThreshold), add(MethodProbabilistic)); err != nil {
+		return nil, err
+	}
+	c := Cluster(n, nhs, edges)
+
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE clusters (rid INTEGER, root INTEGER, link_method VARCHAR, match_weight DOUBLE)`); err != nil {
+		return nil, err
+	}
+	app, err := db.NewAppender(ctx, "clusters")
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i <= n; i++ {
+		var w any
+		if !math.IsNaN(c.Weight[i]) {
+			w = c.Weight[i]
+		}
+		if err := app.Append(int32(i), c.Root[i], c.Method[i], w); err != nil {
+			app.Close()
+			return nil, err
+		}
+	}
+	if err := app.Close(); err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE cut_links (rid_l INTEGER, rid_r INTEGER, weight DOUBLE)`); err != nil {
+		return nil, err
+	}
+	if app, err = db.NewAppender(ctx, "cut_links"); err != nil {
+		return nil, err
+	}
+	for _, e := range c.Cut {
+		if err := app.Append(e.L, e.R, e.Weight); err != nil {
+			app.Close()
+			return nil, err
+		}
+	}
+	if err := app.Close(); err != nil {
+		return nil, err
+	}
+
+	stmts := []string{
+		// Master IDs: for this issue, derived from the person's first record
+		// (deterministic for the same input; opaque: a hash, no patient data).
+		`CREATE OR REPLACE TABLE xref AS
+		SELECT c.rid, 'CM' || upper(left(sha256(r.source_id || '/' || r.local_id), 14)) AS master_id,
+			p.source_id, p.local_id, c.link_method, c.match_weight, NULL::VARCHAR AS withheld_reason
+		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN prep r ON r.rid = c.root`,
+		`CREATE OR REPLACE TABLE master_index AS
+		SELECT x.master_id,
+			max(p.nhs_number) AS nhs_number,
+			mode(p.given_name) FILTER (p.given_name IS NOT NULL) AS given_name,
+			mode(p.family_name) FILTER (p.family_name IS NOT NULL) AS family_name,
+			mode(p.dob) FILTER (p.dob IS NOT NULL) AS date_of_birth,
+			mode(p.sex) FILTER (p.sex IS NOT NULL) AS sex,
+			mode(p.postcode) FILTER (p.postcode IS NOT NULL) AS postcode,
+			count(DISTINCT p.source_id) AS source_count,
+			count(*) AS record_count
+		FROM xref x JOIN prep p USING (rid) GROUP BY x.master_id`,
+		// The review queue: one item per two persons the model could not
+		// decide between — a pair in the review band, or one a guard kept from
+		// linking — unless the two persons hold different valid NHS numbers
+		// (two people; nothing to decide). The item shows the pair of records
+		// with the strongest evidence.
+		`CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`,
+		fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
+		SELECT * EXCLUDE (root_l, root_r, k) FROM (
+			SELECT s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
+				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC, s.rid_l, s.rid_r) AS k
+			FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
+			JOIN person_nhs na ON na.root = a.root JOIN person_nhs nb ON nb.root = b.root
+			WHERE a.root <> b.root AND (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
+			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard NOT LIKE 'block: %%' AND s.weight >= %g)))
+		WHERE k = 1`, opt.ReviewThreshold, opt.LinkThreshold, opt.LinkThreshold),
+		// Persons with a pair the model scores below the review band: joined by a chain.
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE chained AS
+		SELECT a.root, min(s.weight) AS weakest FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
+		WHERE a.root = b.root AND s.weight < %g GROUP BY a.root`, opt.ReviewThreshold),
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE large AS
+		SELECT root, count(*) AS n FROM clusters GROUP BY root HAVING count(*) > %d`, opt.MaxClusterSize),
+		// Exceptions of this stage.
+		`INSERT INTO exceptions
+		SELECT 'nhs_number_conflict', p.source_id, p.local_id, rec.line, 'nhs_number',
+			'shares a valid NHS number with ' || o.source_id || ':' || o.local_id || ' but ' || k.reason || ': not linked on the number',
+			p.nhs_number, rec.file
+		FROM (SELECT rid_l AS me, rid_r AS other, * FROM nhs_conflicts UNION ALL SELECT rid_r, rid_l, * FROM nhs_conflicts) k
+		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other
+		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`,
+		`INSERT INTO exceptions
+		SELECT 'nhs_number_conflict', p.source_id, p.local_id, rec.line, 'nhs_number',
+			'link to ' || o.source_id || ':' || o.local_id || ' (weight ' || round(k.weight, 1) || ') cut: it would put two different valid NHS numbers in one person',
+			p.nhs_number, rec.file
+		FROM (SELECT rid_l AS me, rid_r AS other, * FROM cut_links UNION ALL SELECT rid_r, rid_l, * FROM cut_links) k
+		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other
+		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`,
+		`INSERT INTO exceptions
+		SELECT 'suspicious_cluster', p.source_id, p.local_id, rec.line, NULL,
+			CASE WHEN l.root IS NOT NULL THEN 'over-large person: ' || l.n || ' records' ELSE '' END ||
+			CASE WHEN l.root IS NOT NULL AND ch.root IS NOT NULL THEN '; ' ELSE '' END ||
+			CASE WHEN ch.root IS NOT NULL THEN 'chained person: two of its records score ' || round(ch.weakest, 1) || ', below the review band' ELSE '' END,
+			x.master_id, rec.file
+		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN xref x ON x.rid = c.rid
+		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
+		LEFT JOIN large l ON l.root = c.root LEFT JOIN chained ch ON ch.root = c.root
+		WHERE l.root IS NOT NULL OR ch.root IS NOT NULL`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+	}
+	st := &IndexStats{Methods: map[string]int64{}, CutLinks: len(c.Cut)}
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT master_id) FROM xref), (SELECT count(*) FROM xref),
+		(SELECT count(*) FROM large), (SELECT count(*) FROM chained), (SELECT count(*) FROM review_pairs)`).
+		Scan(&st.Persons, &st.Records, &st.Large, &st.Chained, &st.ReviewPairs); err != nil {
+		return nil, err
+	}
+	if err := scan(ctx, db, "SELECT link_method, count(*) FROM xref GROUP BY 1", func(rs *sql.Rows) error {
+		var m string
+		var k int64
+		if err := rs.Scan(&m, &k); err != nil {
+			return err
+		}
+		st.Methods[m] = k
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func scan(ctx context.Context, db *store.DB, q string, f func(*sql.Rows) error) error {
+	rs, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := f(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}

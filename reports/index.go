@@ -1,0 +1,68 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/store"
+)
+
+// WriteIndex writes index/: xref and master_index, each as Parquet and CSV,
+// readable by analysts only.
+func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	tables := map[string]string{
+		"xref":         `SELECT master_id, source_id, local_id, link_method, round(match_weight, 3) AS match_weight, withheld_reason FROM xref ORDER BY master_id, source_id, local_id`,
+		"master_index": `SELECT * FROM master_index ORDER BY master_id`,
+	}
+	for _, name := range []string{"xref", "master_index"} {
+		q := tables[name]
+		pq := filepath.Join(dir, name+".parquet")
+		if err := db.CopyParquet(ctx, q, pq); err != nil {
+			return err
+		}
+		if err := os.Chmod(pq, FileMode); err != nil {
+			return err
+		}
+		if err := writeCSV(ctx, db, q, filepath.Join(dir, name+".csv")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteReviewQueue writes exceptions/review_queue.csv: each pair in the
+// review band, strongest first, with both records' values and every
+// comparison's level and weight — the evidence an analyst decides on.
+func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path string) error {
+	var cols []string
+	for c, cmp := range m.Comparisons {
+		labels := make([]string, len(cmp.Levels))
+		weights := make([]string, len(cmp.Levels))
+		for l, lv := range cmp.Levels {
+			labels[l] = store.QuoteString(lv.Label)
+			weights[l] = fmt.Sprintf("%.2f", m.Weight(c, l))
+		}
+		g := "s.g_" + cmp.Name
+		cols = append(cols, fmt.Sprintf("[%s][%s + 1] AS %s_level, [%s][%s + 1] AS %s_weight",
+			strings.Join(labels, ", "), g, cmp.Name, strings.Join(weights, ", "), g, cmp.Name))
+	}
+	var values []string
+	for _, v := range []string{"nhs_number", "given_name", "middle_names", "family_name", "dob", "sex", "postcode", "address_key"} {
+		values = append(values, fmt.Sprintf("l.%s AS left_%s, r.%s AS right_%s", v, v, v, v))
+	}
+	q := fmt.Sprintf(`SELECT l.source_id AS left_source_id, l.local_id AS left_local_id,
+			r.source_id AS right_source_id, r.local_id AS right_local_id,
+			round(s.weight, 2) AS match_weight, round(1 / (1 + pow(2, -s.weight)), 4) AS probability, s.guard,
+			%s, %s
+		FROM review_pairs s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
+		ORDER BY s.weight DESC, l.source_id, l.local_id, r.source_id, r.local_id`,
+		strings.Join(values, ", "), strings.Join(cols, ", "))
+	return writeCSV(ctx, db, q, path)
+}

@@ -1,0 +1,304 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The match settings as data, in Splink's vocabulary: blocking rules say
+// which pairs of records are compared at all; each comparison turns a pair
+// into one of its levels; the model learns an m and u probability for every
+// level. Level conditions are SQL over two rows of linkage's prepared table,
+// named l and r, and are written exactly once, here: scoring, training and
+// `carematch explain` all evaluate these same strings.
+//
+// Columns of the prepared table the conditions may use: given_name,
+// middle_names, family_name, previous_family_name, family_parts (list),
+// given_initial, given_phonetic, family_phonetic, dob, dob_text (YYYYMMDD),
+// sex (male/female or NULL), postcode (standard postcodes only), sector,
+// district, address_key (the address's distinct words, sorted, as one
+// string), address_number (its first word with a digit), nhs_number,
+// nhs_verified, extra_<name>;
+// and two facts about the pair, from joins: nk.a IS NOT NULL when the given
+// names are a name/nickname pair, dl.rid_l IS NOT NULL when the deterministic
+// stage linked the pair on its NHS number.
+
+// BlockingRule is a list of keys: a pair is a candidate when every key of
+// the left record equals the same key of the right record (or, with Right,
+// the corresponding right key), and no key is NULL.
+type BlockingRule struct {
+	Name  string
+	Left  []string // SQL expressions over one record's columns
+	Right []string // nil: the same as Left
+}
+
+// String renders a rule as it is written in the configuration.
+func (b BlockingRule) String() string {
+	s := strings.Join(b.Left, ", ")
+	if b.Right != nil {
+		s += " ~ " + strings.Join(b.Right, ", ")
+	}
+	return s
+}
+
+// ParseBlockingRule reads "key, key" or "left keys ~ right keys".
+func ParseBlockingRule(s string) (BlockingRule, error) {
+	split := func(x string) []string {
+		var out []string
+		depth, start := 0, 0
+		for i, c := range x {
+			switch c {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			case ',':
+				if depth == 0 {
+					out = append(out, strings.TrimSpace(x[start:i]))
+					start = i + 1
+				}
+			}
+		}
+		out = append(out, strings.TrimSpace(x[start:]))
+		for _, k := range out {
+			if k == "" {
+				return nil
+			}
+		}
+		return out
+	}
+	b := BlockingRule{Name: strings.TrimSpace(s)}
+	left, right, cross := strings.Cut(s, "~")
+	b.Left = split(left)
+	if b.Left == nil {
+		return b, fmt.Errorf("blocking rule %q: an empty key", s)
+	}
+	if cross {
+		b.Right = split(right)
+		if len(b.Right) != len(b.Left) {
+			return b, fmt.Errorf("blocking rule %q: %d keys on the left, %d on the right", s, len(b.Left), len(b.Right))
+		}
+	}
+	return b, nil
+}
+
+// DefaultBlockingRules are tuned for NHS extracts: a record pair is compared
+// if it shares a date of birth; or a sound-alike family name and birth year
+// (date typos, swaps and placeholders); or a postcode and given-name initial
+// (date errors at one address); or sound-alike given and family names (a
+// changed date and address); or given and family names swapped.
+var DefaultBlockingRules = []string{
+	"dob",
+	"family_phonetic, year(dob)",
+	"postcode, given_initial",
+	"given_phonetic, family_phonetic",
+	"given_name, family_name ~ family_name, given_name",
+}
+
+// Level is one comparison level.
+type Level struct {
+	Label string `json:"label"`
+	SQL   string `json:"sql"` // condition; "" for the final else level
+	// Null marks "no evidence": a value is missing. Its weight is 0.
+	Null bool `json:"null,omitempty"`
+	// TF names the column whose term frequency adjusts this level's weight
+	// (an exact match on a rare value is stronger evidence).
+	TF string `json:"tf,omitempty"`
+}
+
+// Comparison turns a record pair into one of its levels: the first whose
+// condition holds.
+type Comparison struct {
+	Name   string  `json:"name"`
+	Levels []Level `json:"levels"`
+}
+
+// CaseSQL is the comparison as an SQL CASE giving the level's index.
+func (c Comparison) CaseSQL() string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i, l := range c.Levels {
+		if l.SQL == "" {
+			fmt.Fprintf(&b, " ELSE %d", i)
+			break
+		}
+		fmt.Fprintf(&b, " WHEN %s THEN %d", l.SQL, i)
+	}
+	b.WriteString(" END")
+	return b.String()
+}
+
+func nullLevel(col string) Level {
+	return Level{Label: "missing", SQL: fmt.Sprintf("l.%s IS NULL OR r.%s IS NULL", col, col), Null: true}
+}
+
+// DefaultComparisons are carematch's comparisons for NHS demographics.
+func DefaultComparisons() []Comparison {
+	jw := func(col string, t float64) string {
+		return fmt.Sprintf("jaro_winkler_similarity(l.%s, r.%s) >= %g", col, col, t)
+	}
+	return []Comparison{
+		{Name: "given_name", Levels: []Level{
+			nullLevel("given_name"),
+			{Label: "exact", SQL: "l.given_name = r.given_name", TF: "given_name"},
+			{Label: "nickname", SQL: "nk.a IS NOT NULL"},
+			{Label: "swapped with family name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
+			{Label: "middle name as given name", SQL: "list_contains(string_split(r.middle_names, ' '), l.given_name) OR list_contains(string_split(l.middle_names, ' '), r.given_name)"},
+			{Label: "jaro-winkler >= 0.92", SQL: jw("given_name", 0.92)},
+			{Label: "jaro-winkler >= 0.80", SQL: jw("given_name", 0.80)},
+			{Label: "same initial", SQL: "l.given_initial = r.given_initial"},
+			{Label: "different"},
+		}},
+		{Name: "family_name", Levels: []Level{
+			nullLevel("family_name"),
+			{Label: "exact", SQL: "l.family_name = r.family_name", TF: "family_name"},
+			{Label: "previous family name", SQL: "l.family_name = r.previous_family_name OR r.family_name = l.previous_family_name"},
+			{Label: "part of a double-barrelled name", SQL: "len(l.family_parts) + len(r.family_parts) > 2 AND len(list_intersect(l.family_parts, r.family_parts)) > 0"},
+			{Label: "swapped with given name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
+			{Label: "jaro-winkler >= 0.92", SQL: jw("family_name", 0.92)},
+			{Label: "jaro-winkler >= 0.80", SQL: jw("family_name", 0.80)},
+			{Label: "different"},
+		}},
+		{Name: "date_of_birth", Levels: []Level{
+			nullLevel("dob"),
+			{Label: "exact", SQL: "l.dob = r.dob AND NOT (month(l.dob) = 1 AND day(l.dob) = 1)"},
+			{Label: "exact, 1 January", SQL: "l.dob = r.dob"},
+			{Label: "day and month swapped", SQL: "year(l.dob) = year(r.dob) AND month(l.dob) = day(r.dob) AND day(l.dob) = month(r.dob)"},
+			{Label: "1 January placeholder", SQL: "year(l.dob) = year(r.dob) AND ((month(l.dob) = 1 AND day(l.dob) = 1) OR (month(r.dob) = 1 AND day(r.dob) = 1))"},
+			{Label: "one digit or one year off", SQL: "levenshtein(l.dob_text, r.dob_text) = 1 OR (month(l.dob) = month(r.dob) AND day(l.dob) = day(r.dob) AND abs(year(l.dob) - year(r.dob)) = 1)"},
+			{Label: "different"},
+		}},
+		{Name: "sex", Levels: []Level{
+			nullLevel("sex"),
+			{Label: "same", SQL: "l.sex = r.sex"},
+			{Label: "different"},
+		}},
+		{Name: "residence", Levels: []Level{
+			{Label: "missing or pseudo-postcode", SQL: "(l.postcode IS NULL OR r.postcode IS NULL) AND (l.address_key IS NULL OR r.address_key IS NULL)", Null: true},
+			{Label: "same postcode and house number", SQL: "l.postcode = r.postcode AND l.address_number = r.address_number"},
+			{Label: "same postcode", SQL: "l.postcode = r.postcode"},
+			{Label: "same house number, similar address", SQL: "l.address_number = r.address_number AND jaro_winkler_similarity(l.address_key, r.address_key) >= 0.8"},
+			{Label: "same postcode sector", SQL: "l.sector = r.sector"},
+			{Label: "same postcode district", SQL: "l.district = r.district"},
+			{Label: "different"},
+		}},
+	}
+}
+
+// Guard is a pattern of comparison levels that must never link
+// automatically, whatever its weight: the hard negatives an independence
+// model cannot see (twins agree on everything but the given name; a parent
+// and child of the same name at one address on everything but the date of
+// birth). A guarded pair goes to the review queue at most. SQL may use the
+// pair's levels as g_<comparison> and {comparison:level label} for a level's
+// index, and l and r as in comparisons.
+type Guard struct {
+	Reason string `json:"reason"`
+	SQL    string `json:"sql"`
+	// Block: the pattern is never a link and not worth an analyst's time;
+	// otherwise a pair that would have linked goes to the review queue.
+	Block bool `json:"block,omitempty"`
+}
+
+// DefaultGuards protect twins and a parent and child of the same name.
+var DefaultGuards = []Guard{
+	{Reason: "possible twins: same date of birth, different given names",
+		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}) AND (g_given_name = {given_name:different} OR (g_given_name = {given_name:same initial} AND length(l.given_name) > 1 AND length(r.given_name) > 1))"},
+	{Reason: "dates of birth a generation apart",
+		SQL: "abs(year(l.dob) - year(r.dob)) >= 12", Block: true},
+}
+
+// ResolveGuard replaces {comparison:label} in a guard's SQL with the level's
+// index.
+func ResolveGuard(g Guard, comps []Comparison) (string, error) {
+	out := g.SQL
+	for {
+		i := strings.IndexByte(out, '{')
+		if i < 0 {
+			return out, nil
+		}
+		j := strings.IndexByte(out[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("guard %q: unclosed {", g.Reason)
+		}
+		ref := out[i+1 : i+j]
+		name, label, _ := strings.Cut(ref, ":")
+		idx := -1
+		for _, c := range comps {
+			if c.Name != name {
+				continue
+			}
+			for l, lv := range c.Levels {
+				if lv.Label == label {
+					idx = l
+				}
+			}
+		}
+		if idx < 0 {
+			return "", fmt.Errorf("guard %q: no level %q", g.Reason, ref)
+		}
+		out = out[:i] + fmt.Sprint(idx) + out[i+j+1:]
+	}
+}
+
+// ExtraComparison builds the comparison of a configured extra field.
+func ExtraComparison(field, method string) Comparison {
+	col := "extra_" + field
+	c := Comparison{Name: field, Levels: []Level{nullLevel(col), {Label: "exact", SQL: fmt.Sprintf("l.%s = r.%s", col, col), TF: col}}}
+	switch method {
+	case "jaro_winkler":
+		for _, t := range []float64{0.92, 0.80} {
+			c.Levels = append(c.Levels, Level{Label: fmt.Sprintf("jaro-winkler >= %.2f", t),
+				SQL: fmt.Sprintf("jaro_winkler_similarity(l.%s, r.%s) >= %g", col, col, t)})
+		}
+	case "levenshtein":
+		for _, d := range []int{1, 2} {
+			c.Levels = append(c.Levels, Level{Label: fmt.Sprintf("levenshtein <= %d", d),
+				SQL: fmt.Sprintf("levenshtein(l.%s, r.%s) <= %d", col, col, d)})
+		}
+	}
+	c.Levels = append(c.Levels, Level{Label: "different"})
+	return c
+}
+
+// PairJoins is the FROM clause every comparison is evaluated over: a table
+// of pairs (rid_l, rid_r) aliased p, the two records l and r, and the joins
+// that give the pair facts above.
+func PairJoins(pairs string) string {
+	return pairs + ` p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r
+		LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name
+		LEFT JOIN det_links dl ON dl.rid_l = p.rid_l AND dl.rid_r = p.rid_r`
+}
+
+// BlockedComparisons names the comparisons a blocking rule's keys use: in a
+// training session on that rule's pairs they agree by construction and
+// cannot be estimated.
+func BlockedComparisons(b BlockingRule) map[string]bool {
+	out := map[string]bool{}
+	keys := strings.Join(append(append([]string(nil), b.Left...), b.Right...), " ")
+	for frag, cmp := range map[string]string{"dob": "date_of_birth", "given": "given_name", "family": "family_name",
+		"postcode": "residence", "sector": "residence", "district": "residence", "address": "residence", "nhs": "nhs_number", "sex": "sex"} {
+		if strings.Contains(keys, frag) {
+			out[cmp] = true
+		}
+	}
+	for _, k := range strings.Fields(strings.NewReplacer("(", " ", ")", " ", ",", " ").Replace(keys)) {
+		if strings.HasPrefix(k, "extra_") {
+			out[strings.TrimPrefix(k, "extra_")] = true
+		}
+	}
+	return out
+}
+
+// NHSComparison compares NHS numbers. A shared number is evidence only for
+// pairs the deterministic stage accepted (table det_links); for any other
+// pair that shares one, the number is disputed and counts for nothing, so a
+// number copied onto the wrong record cannot merge two people. Two different
+// valid numbers are strong evidence against.
+func NHSComparison() Comparison {
+	return Comparison{Name: "nhs_number", Levels: []Level{
+		{Label: "missing or disputed", SQL: "l.nhs_number IS NULL OR r.nhs_number IS NULL OR (l.nhs_number = r.nhs_number AND dl.rid_l IS NULL)", Null: true},
+		{Label: "same, date of birth agrees", SQL: "l.nhs_number = r.nhs_number"},
+		{Label: "different"},
+	}}
+}
