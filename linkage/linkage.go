@@ -121,7 +121,7 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		}
 	}
 
-	if err := step("compare", func() error { return compare(ctx, db, comps, "pairs", "gammas") }); err != nil {
+	if err := step("compare", func() error { return compare(ctx, db, comps, "pairs", "gammas", brs...) }); err != nil {
 		return nil, err
 	}
 
@@ -180,13 +180,31 @@ func sameComparisons(a, b []rules.Comparison) error {
 func gammaCol(c rules.Comparison) string { return "g_" + c.Name }
 
 // compare evaluates every comparison for every pair in from (rid_l, rid_r),
-// into table to.
-func compare(ctx context.Context, db *store.DB, comps []rules.Comparison, from, to string) error {
+// into table to. With brs, it also records in mask which blocking rules
+// generate each pair (bit i for rule i), for training sessions.
+func compare(ctx context.Context, db *store.DB, comps []rules.Comparison, from, to string, brs ...rules.BlockingRule) error {
 	var cols strings.Builder
 	for _, c := range comps {
 		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), gammaCol(c))
 	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), rules.PairJoins(from))
+	joins := rules.PairJoins(from)
+	if len(brs) > 0 {
+		var keys, mask []string
+		for i, br := range brs {
+			keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br)), i))
+			eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
+			if br.Right != nil {
+				eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
+			}
+			mask = append(mask, fmt.Sprintf("(%s)::INTEGER << %d", eq, i))
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE bkeys AS SELECT rid, %s FROM prep", strings.Join(keys, ", "))); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		fmt.Fprintf(&cols, ", (%s)::INTEGER AS mask", strings.Join(mask, " | "))
+		joins += " JOIN bkeys ka ON ka.rid = p.rid_l JOIN bkeys kb ON kb.rid = p.rid_r"
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), joins)
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
@@ -313,9 +331,36 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 		return err
 	}
 	m.Training.Patterns = len(pats)
-	// The prior: EM over all candidate pairs with m and u held.
+	// The prior: EM over all candidate pairs with m and u held. Random pairs
+	// include a few pairs of the same person — in a data set full of
+	// duplicates, more than enough to inflate u for an exact date of birth —
+	// so u is corrected for them, using the number of matches EM finds, and
+	// the prior refitted.
 	m.Lambda = 0.1
 	m.em(pats, nil, 500, 1e-9)
+	var records float64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&records); err != nil {
+		return err
+	}
+	allPairs := records * (records - 1) / 2
+	if allPairs > 0 {
+		var candidates float64
+		for _, p := range pats {
+			candidates += p.count
+		}
+		lambdaAll := math.Min(m.Lambda*candidates/allPairs, 0.5)
+		for c, cmp := range comps {
+			for l, lv := range cmp.Levels {
+				if lv.Null {
+					continue
+				}
+				floor := 0.5 / float64(max(nRandom, 1))
+				m.U[c][l] = math.Max((m.U[c][l]-lambdaAll*m.M[c][l])/(1-lambdaAll), floor)
+			}
+		}
+		m.Training.MatchRateAllPairs = lambdaAll
+		m.em(pats, nil, 500, 1e-9)
+	}
 	return nil
 }
 
@@ -326,7 +371,7 @@ const minLabelPairs = 200
 func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule) error {
 	comps := m.Comparisons
 	sum := make([][]float64, len(comps))
-	n := make([]int, len(comps))
+	n := make([]float64, len(comps))
 	for c := range comps {
 		m.M[c] = defaultM(comps[c])
 		sum[c] = make([]float64, len(comps[c].Levels))
@@ -334,7 +379,7 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingR
 	converged := true
 	for i, br := range brs {
 		blocked := rules.BlockedComparisons(br)
-		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS SELECT g.* FROM gammas g JOIN pairs p USING (rid_l, rid_r) WHERE p.rule = %d`, i)
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS SELECT * FROM gammas WHERE mask & %d <> 0`, 1<<i)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return err
 		}
@@ -354,14 +399,21 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingR
 		s.em(pats, free, 200, 1e-6)
 		converged = converged && s.Training.Converged
 		m.Training.Iterations += s.Training.Iterations
+		// Sessions count by the matches they saw: a rule that pairs few
+		// records says little.
+		var w float64
+		for _, p := range pats {
+			w += p.count
+		}
+		w *= s.Lambda
 		for c := range comps {
 			if !free[c] {
 				continue
 			}
 			for l := range s.M[c] {
-				sum[c][l] += s.M[c][l]
+				sum[c][l] += w * s.M[c][l]
 			}
-			n[c]++
+			n[c] += w
 		}
 	}
 	for c := range comps {
@@ -369,7 +421,7 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingR
 			continue
 		}
 		for l := range sum[c] {
-			m.M[c][l] = sum[c][l] / float64(n[c])
+			m.M[c][l] = sum[c][l] / n[c]
 		}
 	}
 	m.Training.SessionsConverged = converged

@@ -45,8 +45,11 @@ type Training struct {
 	FinalChange    float64 `json:"em_final_change"`
 	// MSource says where m came from: "labels" (pairs sharing a verified
 	// NHS number) or "em_sessions" (EM per blocking rule).
-	MSource           string `json:"m_source"`
-	SessionsConverged bool   `json:"em_sessions_converged,omitempty"`
+	// MatchRateAllPairs is the estimated share of all record pairs that are
+	// matches, used to correct u for the matches among random pairs.
+	MatchRateAllPairs float64 `json:"match_rate_all_pairs"`
+	MSource           string  `json:"m_source"`
+	SessionsConverged bool    `json:"em_sessions_converged,omitempty"`
 }
 
 // Default thresholds, as match weights (log2 odds). A weight of 10 is a

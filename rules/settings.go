@@ -200,12 +200,17 @@ type Guard struct {
 	Block bool `json:"block,omitempty"`
 }
 
-// DefaultGuards protect twins and a parent and child of the same name.
+// DefaultGuards protect twins and a parent and child of the same name: both
+// need household evidence (the same family name and residence), so a typo
+// in an unrelated data set's date of birth is not mistaken for a generation.
 var DefaultGuards = []Guard{
-	{Reason: "possible twins: same date of birth, different given names",
-		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}) AND (g_given_name = {given_name:different} OR (g_given_name = {given_name:same initial} AND length(l.given_name) > 1 AND length(r.given_name) > 1))"},
-	{Reason: "dates of birth a generation apart",
-		SQL: "abs(year(l.dob) - year(r.dob)) >= 12", Block: true},
+	{Reason: "possible twins: same date of birth and household, different given names",
+		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}) AND g_given_name = {given_name:different}" +
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
+	{Reason: "same household, dates of birth a generation apart",
+		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) >= 12" +
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})",
+		Block: true},
 }
 
 // ResolveGuard replaces {comparison:label} in a guard's SQL with the level's
