@@ -168,6 +168,10 @@ type Linkage struct {
 	MaxPairsPerRule int64             `toml:"max_pairs_per_rule"`
 	Model           string            `toml:"model"` // a saved model (JSON) to reuse instead of training
 	Threads         int               `toml:"threads"`
+	// Guards: the household guards (twins, siblings, a parent and child of
+	// the same name) stop those patterns linking automatically. Default
+	// true; turn off only for data with no households in it.
+	Guards *bool `toml:"guards"`
 }
 
 // ExtraComparison compares a field from [source.columns.extra].

@@ -135,6 +135,7 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 
 	// NHS number and its status.
 	verified := false
+	r[27] = false
 	if raw := get(vals, m.nhs); raw != "" {
 		n := rules.ParseNHSNumber(raw)
 		switch {
@@ -143,6 +144,7 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 				return false, err
 			}
 		case n.Test():
+			r[27] = true
 			if err := exc(KindInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw); err != nil {
 				return false, err
 			}

@@ -23,6 +23,7 @@ type Options struct {
 	Extras          []string // extra columns present in records
 	Model           string   // a saved model to reuse instead of training
 	RandomPairs     int      // pairs sampled for u; default 1,000,000
+	NoGuards        bool     // leave out rules.DefaultGuards
 	Progress        func(format string, a ...any)
 }
 
@@ -126,6 +127,9 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	}
 
 	m := &Model{Comparisons: comps, TFMinimum: DefaultTFMinimum, Guards: rules.DefaultGuards}
+	if opt.NoGuards {
+		m.Guards = nil
+	}
 	for _, b := range brs {
 		m.Blocking = append(m.Blocking, b.String())
 	}

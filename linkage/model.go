@@ -121,7 +121,10 @@ func (m *Model) em(pats []pattern, free []bool, maxIter int, tol float64) {
 		for _, p := range pats {
 			lm, lu := math.Log(m.Lambda), math.Log(1-m.Lambda)
 			for c, l := range p.levels {
-				if m.Comparisons[c].Levels[l].Null {
+				// In a training session the comparisons its blocking rule
+				// fixed agree by construction: they say nothing and are left
+				// out of the likelihood.
+				if m.Comparisons[c].Levels[l].Null || (free != nil && !free[c]) {
 					continue
 				}
 				lm += math.Log(m.M[c][l])
@@ -132,7 +135,7 @@ func (m *Model) em(pats []pattern, free []bool, maxIter int, tol float64) {
 			matchSum += w * p.count
 			total += p.count
 			for c, l := range p.levels {
-				if m.Comparisons[c].Levels[l].Null {
+				if m.Comparisons[c].Levels[l].Null || (free != nil && !free[c]) {
 					continue
 				}
 				num[c][l] += w * p.count

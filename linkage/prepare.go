@@ -32,7 +32,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN
 				list_filter(string_split(address, ' '), x -> regexp_matches(x, '[0-9]'))[1] END AS address_number
 			` + extraCols.String() + `
-		FROM records WHERE NOT deleted`,
+		FROM records WHERE NOT deleted AND NOT nhs_test_number`,
 		`CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`,
 	}
 	for _, s := range stmts {

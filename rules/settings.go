@@ -166,6 +166,7 @@ func DefaultComparisons() []Comparison {
 			{Label: "day and month swapped", SQL: "year(l.dob) = year(r.dob) AND month(l.dob) = day(r.dob) AND day(l.dob) = month(r.dob)"},
 			{Label: "1 January placeholder", SQL: "year(l.dob) = year(r.dob) AND ((month(l.dob) = 1 AND day(l.dob) = 1) OR (month(r.dob) = 1 AND day(r.dob) = 1))"},
 			{Label: "one digit or one year off", SQL: "levenshtein(l.dob_text, r.dob_text) = 1 OR (month(l.dob) = month(r.dob) AND day(l.dob) = day(r.dob) AND abs(year(l.dob) - year(r.dob)) = 1)"},
+			{Label: "two digits off", SQL: "levenshtein(l.dob_text, r.dob_text) = 2"},
 			{Label: "different"},
 		}},
 		{Name: "sex", Levels: []Level{
@@ -206,6 +207,9 @@ type Guard struct {
 var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
 		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}) AND g_given_name = {given_name:different}" +
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
+	{Reason: "same household, different dates of birth (siblings may share a given name)",
+		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) < 12" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
 	{Reason: "same household, dates of birth a generation apart",
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) >= 12" +

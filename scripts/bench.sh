@@ -9,7 +9,8 @@ persons=${BENCH_PERSONS:-570000}
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/carematch-bench}
 rm -rf "$dir"
 echo "== fixtures: $persons persons into $dir"
-./bin/carematch fixtures --persons "$persons" --seed 7 --out "$dir" | head -1
+./bin/carematch fixtures --persons "$persons" --seed 7 --out "$dir" > "$dir.fixtures.txt"
+head -1 "$dir.fixtures.txt"
 echo "== carematch run"
 ./bin/carematch run --quiet --config "$dir/carematch.toml"
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $(go version | cut -d' ' -f3)"

@@ -42,6 +42,7 @@ var RecordColumns = []Column{
 	{"deleted", "BOOLEAN NOT NULL"},
 	{"given_phonetic", "VARCHAR"}, // rules.Phonetic, for blocking
 	{"family_phonetic", "VARCHAR"},
+	{"nhs_test_number", "BOOLEAN NOT NULL"}, // a valid 9xxxxxxxxx test number: a test record, not indexed
 }
 
 // ExceptionColumns is the `exceptions` table: a row rejected at load, or a

@@ -80,15 +80,7 @@ func readCSV(t *testing.T, path string) []map[string]string {
 // its extracts must report exactly the exceptions those faults call for, at
 // the lines where they were injected, and load every other row.
 func TestFixtureRunMatchesInjectedFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("20,000 persons")
-	}
-	dir := fixtureDir(t, 20_000)
-	cfg := freshConfig(t, dir)
-	m, err := nightly(context.Background(), cfg, nightlyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg, m := runFixtures20k(t)
 	exc := filepath.Join(cfg.Run.PublishDir, "current", "exceptions")
 
 	type key struct{ kind, source string }

@@ -163,6 +163,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			Extra:           cfg.Linkage.ExtraComparison,
 			Extras:          cfg.ExtraFields(),
 			Model:           cfg.Linkage.Model,
+			NoGuards:        cfg.Linkage.Guards != nil && !*cfg.Linkage.Guards,
 			Progress:        p.logf,
 		})
 		if err != nil {
