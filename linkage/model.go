@@ -52,16 +52,28 @@ type Training struct {
 	SessionsConverged bool    `json:"em_sessions_converged,omitempty"`
 }
 
-// Default thresholds, as match weights (log2 odds). A weight of 10 is a
-// posterior probability of 0.999; 3 is 0.89.
+// Default thresholds, as match weights (log2 odds, with the prior over all
+// record pairs): a weight of 2 is a posterior probability of 0.8, -4 of 0.06.
+// Chosen on the fixtures and FEBRL (docs/LINKAGE.md): most matches score far
+// above 2 and most non-matches far below -4; the guards, not the threshold,
+// keep household hard negatives apart.
 const (
-	DefaultLinkThreshold   = 10.0
-	DefaultReviewThreshold = 3.0
+	DefaultLinkThreshold   = 2.0
+	DefaultReviewThreshold = -4.0
 	DefaultTFMinimum       = 0.0001
 )
 
-// Prior is the match weight of the prior.
-func (m *Model) Prior() float64 { return math.Log2(m.Lambda / (1 - m.Lambda)) }
+// Prior is the match weight of the prior: the log odds that two records
+// drawn at random are the same person (Splink's convention). It does not
+// depend on the blocking rules, so adding a rule never changes a pair's
+// weight. Lambda, the match rate among candidate pairs, is EM's business.
+func (m *Model) Prior() float64 {
+	p := m.Training.MatchRateAllPairs
+	if p <= 0 {
+		p = m.Lambda
+	}
+	return math.Log2(p / (1 - p))
+}
 
 // Weight is the weight of level l of comparison c: 0 for a null level.
 func (m *Model) Weight(c, l int) float64 {

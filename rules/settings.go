@@ -82,17 +82,26 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 	return b, nil
 }
 
-// DefaultBlockingRules are tuned for NHS extracts: a record pair is compared
-// if it shares a date of birth; or a sound-alike family name and birth year
-// (date typos, swaps and placeholders); or a postcode and given-name initial
-// (date errors at one address); or sound-alike given and family names (a
-// changed date and address); or given and family names swapped.
+// DefaultBlockingRules are tuned for NHS extracts at a million records:
+// each rule pairs records on two independent facts, so its blocks stay small,
+// and together they catch the errors extracts make. A pair is compared if it
+// shares a date of birth and the given name's or the family name's initial
+// (names changed, misspelt, or a nickname); or sound-alike given and family
+// names and the birth year (day and month swapped, a 1 January placeholder,
+// other date errors); or a sound-alike family name, the given initial and
+// the day and month of birth (a mistyped year); or a postcode and the given
+// initial (any date error at one address), or a postcode and date of birth
+// (both names changed); or given and family names swapped; or, for a record
+// with no date of birth, sound-alike given and family names.
 var DefaultBlockingRules = []string{
-	"dob",
-	"family_phonetic, year(dob)",
+	"dob, given_initial",
+	"dob, left(family_name, 1)",
+	"dob, postcode",
+	"given_phonetic, family_phonetic, year(dob)",
+	"family_phonetic, given_initial, month(dob), day(dob)",
 	"postcode, given_initial",
-	"given_phonetic, family_phonetic",
 	"given_name, family_name ~ family_name, given_name",
+	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none'",
 }
 
 // Level is one comparison level.
@@ -154,7 +163,8 @@ func DefaultComparisons() []Comparison {
 			{Label: "exact", SQL: "l.family_name = r.family_name", TF: "family_name"},
 			{Label: "previous family name", SQL: "l.family_name = r.previous_family_name OR r.family_name = l.previous_family_name"},
 			{Label: "part of a double-barrelled name", SQL: "len(l.family_parts) + len(r.family_parts) > 2 AND len(list_intersect(l.family_parts, r.family_parts)) > 0"},
-			{Label: "swapped with given name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
+			// A swap is counted once, by given_name; here it is no evidence.
+			{Label: "swapped with given name (counted under given_name)", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name", Null: true},
 			{Label: "jaro-winkler >= 0.92", SQL: jw("family_name", 0.92)},
 			{Label: "jaro-winkler >= 0.80", SQL: jw("family_name", 0.80)},
 			{Label: "different"},

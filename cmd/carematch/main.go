@@ -82,6 +82,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			fixturesCommand(),
 			nhsNumberCommand(),
 			evaluateCommand(),
+			explainCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,

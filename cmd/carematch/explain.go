@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/store"
+)
+
+func explainCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "explain",
+		Usage: "why two records are or are not linked: each comparison's level and weight, the total and the decision",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "run", Usage: "a published run `DIR` (or <publish_dir>/current)"},
+			&cli.StringFlag{Name: "left", Usage: "a record as `SOURCE:LOCAL_ID`"},
+			&cli.StringFlag{Name: "right", Usage: "a record as `SOURCE:LOCAL_ID`"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			run, l, r := cmd.String("run"), cmd.String("left"), cmd.String("right")
+			if run == "" || l == "" || r == "" {
+				return usagef("explain: --run DIR, --left SOURCE:ID and --right SOURCE:ID are required")
+			}
+			left, ok1 := splitRecord(l)
+			right, ok2 := splitRecord(r)
+			if !ok1 || !ok2 {
+				return usagef("explain: records are written SOURCE:LOCAL_ID, e.g. gp_lewisham:1234")
+			}
+			if dir, err := filepath.EvalSymlinks(run); err == nil {
+				run = dir
+			}
+			m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
+			if err != nil {
+				return fmt.Errorf("explain: %s is not a published run: %w", run, err)
+			}
+			model, err := linkage.LoadModel(filepath.Join(run, "model.json"))
+			if err != nil {
+				return err
+			}
+			if !fileExists(m.StateDB) {
+				return fmt.Errorf("explain: run %s's database %s is gone (retention keeps the newest runs)", m.RunID, m.StateDB)
+			}
+			db, err := store.OpenReadOnly(m.StateDB)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			e, err := linkage.Explain(ctx, db, model, left, right)
+			if err != nil {
+				return err
+			}
+			e.Print(cmd.Root().Writer)
+			return nil
+		},
+	}
+}
+
+func splitRecord(s string) ([2]string, bool) {
+	src, id, ok := strings.Cut(s, ":")
+	return [2]string{src, id}, ok && src != "" && id != ""
+}

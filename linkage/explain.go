@@ -1,0 +1,198 @@
+package linkage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// Explanation is why two records are or are not linked: every comparison's
+// level and weight, the term-frequency adjustments, the prior, the guards
+// and the decision. It holds no patient value.
+type Explanation struct {
+	Left, Right     string // source_id:local_id
+	Comparisons     []ExplainedComparison
+	Prior           float64
+	Lambda          float64
+	Total           float64
+	Probability     float64
+	Guard           string
+	Candidate       bool   // a blocking rule pairs them
+	Stage           string // what the NHS-number stage made of them
+	Decision        string
+	LinkThreshold   float64
+	ReviewThreshold float64
+}
+
+// ExplainedComparison is one comparison's part in a match weight.
+type ExplainedComparison struct {
+	Name   string
+	Level  string
+	Null   bool
+	Weight float64
+	TF     float64 // term-frequency adjustment, 0 if none
+	TFNote string  // what the adjustment is based on (a frequency, never the value)
+}
+
+// ErrNotIndexed is returned by Explain for a record that is not in the
+// index (deleted in its source, a test record, or not loaded).
+var ErrNotIndexed = errors.New("record is not in the index")
+
+// Explain works out, in the run's database (opened with
+// store.OpenReadOnly), how the model scores two records. It evaluates the
+// very comparison SQL the run scored with.
+func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string) (*Explanation, error) {
+	rid := func(k [2]string) (int64, error) {
+		var r int64
+		err := db.QueryRowContext(ctx, "SELECT rid FROM prep WHERE source_id = ? AND local_id = ?", k[0], k[1]).Scan(&r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("%s:%s: %w (deleted in its source, a test record, rejected, or not in this run)", k[0], k[1], ErrNotIndexed)
+		}
+		return r, err
+	}
+	a, err := rid(left)
+	if err != nil {
+		return nil, err
+	}
+	b, err := rid(right)
+	if err != nil {
+		return nil, err
+	}
+	if a == b {
+		return nil, fmt.Errorf("explain: left and right are the same record")
+	}
+	if a > b {
+		a, b = b, a
+	}
+	e := &Explanation{Left: left[0] + ":" + left[1], Right: right[0] + ":" + right[1], Lambda: m.Lambda, Prior: m.Prior(),
+		LinkThreshold: m.LinkThreshold, ReviewThreshold: m.ReviewThreshold}
+	pair := fmt.Sprintf("(SELECT %d::INTEGER AS rid_l, %d::INTEGER AS rid_r)", a, b)
+
+	// Levels, by the same CASE expressions the run used.
+	var cols []string
+	for _, c := range m.Comparisons {
+		cols = append(cols, fmt.Sprintf("(%s)::INTEGER", c.CaseSQL()))
+	}
+	levels := make([]int, len(m.Comparisons))
+	ptrs := make([]any, len(levels))
+	for i := range levels {
+		ptrs[i] = &levels[i]
+	}
+	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), rules.PairJoins(pair))).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	e.Total = m.Prior()
+	for c, cmp := range m.Comparisons {
+		l := levels[c]
+		ec := ExplainedComparison{Name: cmp.Name, Level: cmp.Levels[l].Label, Null: cmp.Levels[l].Null, Weight: m.Weight(c, l)}
+		if col := cmp.Levels[l].TF; col != "" {
+			var p sql.NullFloat64
+			q := fmt.Sprintf("SELECT t.p FROM prep l LEFT JOIN %s t ON t.value = l.%s WHERE l.rid = ?", tfTable(col), col)
+			if err := db.QueryRowContext(ctx, q, a).Scan(&p); err != nil {
+				return nil, fmt.Errorf("explain: %w", err)
+			}
+			freq := m.U[c][l]
+			if p.Valid {
+				freq = p.Float64
+			}
+			ec.TF = math.Log2(m.U[c][l] / math.Max(freq, m.TFMinimum))
+			ec.TFNote = fmt.Sprintf("the value is shared by %.3f%% of records; an average exact match is %.3f%%", 100*freq, 100*m.U[c][l])
+		}
+		e.Total += ec.Weight + ec.TF
+		e.Comparisons = append(e.Comparisons, ec)
+	}
+	e.Probability = Probability(e.Total)
+
+	// Guards, by the same SQL.
+	var gcols []string
+	for c, cmp := range m.Comparisons {
+		gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], gammaCol(cmp)))
+	}
+	for _, g := range m.Guards {
+		cond, err := rules.ResolveGuard(g, m.Comparisons)
+		if err != nil {
+			return nil, err
+		}
+		var hit bool
+		q := fmt.Sprintf("SELECT coalesce((%s), false) FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", cond, strings.Join(gcols, ", "), a, b)
+		if err := db.QueryRowContext(ctx, q).Scan(&hit); err != nil {
+			return nil, fmt.Errorf("explain: guard: %w", err)
+		}
+		if hit {
+			e.Guard = g.Reason
+			if g.Block {
+				e.Guard += " (never linked)"
+			}
+			break
+		}
+	}
+
+	var det, conflict, cand int
+	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT count(*) FROM pairs WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
+	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand); err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	e.Candidate = cand > 0
+	switch {
+	case det > 0:
+		e.Stage = "linked: same valid NHS number, date of birth agrees"
+	case conflict > 0:
+		e.Stage = "NHS number conflict: same valid number, demographics clearly disagree; not linked on the number"
+	default:
+		e.Stage = "no shared valid NHS number"
+	}
+	switch {
+	case det > 0:
+		e.Decision = "link (NHS number)"
+	case e.Guard != "" && strings.HasSuffix(e.Guard, "(never linked)"):
+		e.Decision = "no link (guard)"
+	case e.Total >= m.LinkThreshold && e.Guard != "":
+		e.Decision = "review (guard stopped an automatic link)"
+	case e.Total >= m.LinkThreshold:
+		e.Decision = "link (probabilistic)"
+	case e.Total >= m.ReviewThreshold:
+		e.Decision = "review"
+	default:
+		e.Decision = "no link"
+	}
+	if !e.Candidate && det == 0 {
+		e.Decision += "; but no blocking rule pairs them, so the run never compared them"
+	}
+	return e, nil
+}
+
+// Print writes the explanation as a text waterfall.
+func (e *Explanation) Print(w io.Writer) {
+	fmt.Fprintf(w, "%s  and  %s\n\n", e.Left, e.Right)
+	fmt.Fprintf(w, "NHS number stage: %s\n\n", e.Stage)
+	fmt.Fprintf(w, "%-14s %-46s %8s %8s\n", "comparison", "level", "weight", "running")
+	run := e.Prior
+	fmt.Fprintf(w, "%-14s %-46s %+8.2f %+8.2f\n", "prior", fmt.Sprintf("1 in %.0f record pairs is a match", 1/Probability(e.Prior)), e.Prior, run)
+	for _, c := range e.Comparisons {
+		run += c.Weight
+		level := c.Level
+		if c.Null {
+			level += " (no evidence)"
+		}
+		fmt.Fprintf(w, "%-14s %-46s %+8.2f %+8.2f\n", c.Name, level, c.Weight, run)
+		if c.TFNote != "" {
+			run += c.TF
+			fmt.Fprintf(w, "%-14s %-46s %+8.2f %+8.2f\n", "", "term frequency", c.TF, run)
+			fmt.Fprintf(w, "%-14s   (%s)\n", "", c.TFNote)
+		}
+	}
+	fmt.Fprintf(w, "\nmatch weight %+.2f, probability %.6f (link at %.1f, review at %.1f)\n", e.Total, e.Probability, e.LinkThreshold, e.ReviewThreshold)
+	if e.Guard != "" {
+		fmt.Fprintf(w, "guard: %s\n", e.Guard)
+	}
+	fmt.Fprintf(w, "decision: %s\n", e.Decision)
+}
