@@ -214,8 +214,11 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 				lines = append(lines, v)
 			}
 		}
-		r[17] = str(rules.StandardiseAddress(lines...))
+		std := rules.StandardiseAddress(lines...)
+		r[17] = str(std)
 		r[18] = str(strings.Join(lines, ", "))
+		key, num := rules.AddressKey(std)
+		r[28], r[29] = str(key), str(num)
 	}
 	if raw := get(vals, m.postcode); raw != "" {
 		p := rules.ParsePostcode(raw)

@@ -25,7 +25,7 @@ type RuleStats struct {
 // reported; a rule that would still make more than maxPairs pairs is dropped
 // with a warning rather than swamping the run.
 func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock, maxPairs int64) ([]RuleStats, error) {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE pairs (rid_l INTEGER, rid_r INTEGER, rule SMALLINT)`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs_all (rid_l INTEGER, rid_r INTEGER, rule SMALLINT)`); err != nil {
 		return nil, err
 	}
 	var stats []RuleStats
@@ -69,26 +69,40 @@ func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock
 			continue
 		}
 		ins := fmt.Sprintf(`
-			INSERT INTO pairs
-			WITH cand AS (
-				SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r
-				FROM bl a JOIN br b ON a.k = b.k
-				WHERE a.rid <> b.rid AND a.k NOT IN (SELECT k FROM oversize))
-			SELECT DISTINCT c.rid_l, c.rid_r, %d::SMALLINT FROM cand c
-			WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.rid_l = c.rid_l AND p.rid_r = c.rid_r)`, i)
+			INSERT INTO pairs_all
+			SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
+			FROM bl a JOIN br b ON a.k = b.k
+			WHERE a.rid <> b.rid AND a.k NOT IN (SELECT k FROM oversize)`, i)
 		over := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE oversize AS
 			SELECT k FROM (SELECT k, count(*) AS n FROM bl GROUP BY k UNION ALL SELECT k, count(*) FROM br GROUP BY k) GROUP BY k HAVING max(n) > %d`, maxBlock)
 		if _, err := db.ExecContext(ctx, over); err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
-		res, err := db.ExecContext(ctx, ins)
-		if err != nil {
+		if _, err := db.ExecContext(ctx, ins); err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
-		st.NewPairs, _ = res.RowsAffected()
 		stats = append(stats, st)
 	}
-	return stats, nil
+	// The union: each pair once, with the first rule that found it.
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE pairs AS
+		SELECT rid_l, rid_r, min(rule) AS rule FROM pairs_all GROUP BY rid_l, rid_r;
+		DROP TABLE pairs_all`); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, "SELECT rule, count(*) FROM pairs GROUP BY rule")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rule int
+		var n int64
+		if err := rows.Scan(&rule, &n); err != nil {
+			return nil, err
+		}
+		stats[rule].NewPairs = n
+	}
+	return stats, rows.Err()
 }
 
 func rightOr(br rules.BlockingRule) []string {
@@ -98,16 +112,15 @@ func rightOr(br rules.BlockingRule) []string {
 	return br.Left
 }
 
-// keyList makes one value of a rule's keys.
+// keyList makes one value of a rule's keys: a 64-bit hash of their text.
+// A collision can only add a candidate pair, never a link: the comparisons
+// decide.
 func keyList(keys []string) string {
-	if len(keys) == 1 {
-		return "(" + keys[0] + ")::VARCHAR"
-	}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = "(" + k + ")::VARCHAR"
 	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return "hash(" + strings.Join(parts, ", ") + ")"
 }
 
 // blockPairs is the number of pairs a block makes: n(n-1)/2 within one side,

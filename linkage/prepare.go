@@ -27,10 +27,8 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind = 'standard' THEN postcode END AS postcode,
 			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) || ' ' || left(split_part(postcode, ' ', 2), 1) END AS sector,
 			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) END AS district,
-			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN
-				nullif(array_to_string(list_sort(list_distinct(list_filter(string_split(address, ' '), x -> x <> ''))), ' '), '') END AS address_key,
-			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN
-				list_filter(string_split(address, ' '), x -> regexp_matches(x, '[0-9]'))[1] END AS address_number
+			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_key END AS address_key,
+			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number
 			` + extraCols.String() + `
 		FROM records WHERE NOT deleted AND NOT nhs_test_number`,
 		`CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`,

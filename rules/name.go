@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -135,4 +136,29 @@ func StandardiseAddress(lines ...string) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// AddressKey is a standardised address as linkage compares it: its distinct
+// words, sorted, in one string (so "FLAT 2 14 LEE HIGH ROAD" and "14 LEE HIGH
+// ROAD FLAT 2" agree), and its first word with a digit in it, the house or
+// flat number. Both are "" for an empty address.
+func AddressKey(std string) (key, number string) {
+	words := strings.Fields(std)
+	if len(words) == 0 {
+		return "", ""
+	}
+	for _, w := range words {
+		if strings.ContainsAny(w, "0123456789") {
+			number = w
+			break
+		}
+	}
+	sort.Strings(words)
+	out := words[:0]
+	for i, w := range words {
+		if i == 0 || w != words[i-1] {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, " "), number
 }

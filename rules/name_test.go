@@ -90,3 +90,13 @@ func TestNicknames(t *testing.T) {
 		t.Error("no nicknames for WILLIAM")
 	}
 }
+
+func TestAddressKey(t *testing.T) {
+	k, n := AddressKey("FLAT 2 14A LEE HIGH ROAD LEE")
+	if k != "14A 2 FLAT HIGH LEE ROAD" || n != "2" {
+		t.Errorf("got %q %q", k, n)
+	}
+	if k, n := AddressKey(""); k != "" || n != "" {
+		t.Errorf("empty: %q %q", k, n)
+	}
+}

@@ -100,7 +100,7 @@ var DefaultBlockingRules = []string{
 	"given_phonetic, family_phonetic, year(dob)",
 	"family_phonetic, given_initial, month(dob), day(dob)",
 	"postcode, given_initial",
-	"given_name, family_name ~ family_name, given_name",
+	"given_name, CASE WHEN given_name <> family_name THEN family_name END, year(dob) ~ family_name, given_name, year(dob)",
 	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none'",
 }
 

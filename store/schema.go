@@ -43,6 +43,8 @@ var RecordColumns = []Column{
 	{"given_phonetic", "VARCHAR"}, // rules.Phonetic, for blocking
 	{"family_phonetic", "VARCHAR"},
 	{"nhs_test_number", "BOOLEAN NOT NULL"}, // a valid 9xxxxxxxxx test number: a test record, not indexed
+	{"address_key", "VARCHAR"},              // rules.AddressKey: the address's distinct words, sorted
+	{"address_number", "VARCHAR"},           // its first word with a digit
 }
 
 // ExceptionColumns is the `exceptions` table: a row rejected at load, or a
