@@ -216,7 +216,8 @@ type Guard struct {
 // in an unrelated data set's date of birth is not mistaken for a generation.
 var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
-		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}) AND g_given_name = {given_name:different}" +
+		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January})" +
+			" AND (g_given_name = {given_name:different} OR (g_given_name IN ({given_name:same initial}, {given_name:jaro-winkler >= 0.80}) AND length(l.given_name) > 1 AND length(r.given_name) > 1))" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
 	{Reason: "same household, different dates of birth (siblings may share a given name)",
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) < 12" +

@@ -37,6 +37,12 @@ func demoCommand() *cli.Command {
 			w := cmd.Root().Writer
 			fmt.Fprintln(w)
 			printRunSummary(w, cfg, m)
+			ev, err := evaluate(ctx, filepath.Join(cfg.Run.PublishDir, "current"), filepath.Join(dir, "truth.csv"), "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, "\naccuracy against the generator's ground truth:")
+			ev.Print(w)
 			fmt.Fprintf(w, "\nextracts and ground truth: %s\n", dir)
 			fmt.Fprintf(w, "latest publication:        %s\n", filepath.Join(cfg.Run.PublishDir, "current"))
 			fmt.Fprintf(w, "exception reports:         %s\n", filepath.Join(cfg.Run.PublishDir, "current", "exceptions"))

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/reports"
+)
+
+// explain and evaluate, run as a user would, on a published run.
+func TestExplainAndEvaluateCommands(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(cfg.Run.PublishDir, "current")
+	xref := readCSV(t, filepath.Join(run, "index", "xref.csv"))
+
+	// A probabilistic link and a pair of records of two different persons.
+	var linkedL, linkedR, otherL, otherR string
+	byMaster := map[string][]map[string]string{}
+	for _, r := range xref {
+		byMaster[r["master_id"]] = append(byMaster[r["master_id"]], r)
+	}
+	for _, rs := range byMaster {
+		if linkedL == "" && len(rs) == 2 && rs[0]["link_method"] == "probabilistic" {
+			linkedL, linkedR = rs[0]["source_id"]+":"+rs[0]["local_id"], rs[1]["source_id"]+":"+rs[1]["local_id"]
+		}
+	}
+	otherL = xref[0]["source_id"] + ":" + xref[0]["local_id"]
+	otherR = xref[len(xref)-1]["source_id"] + ":" + xref[len(xref)-1]["local_id"]
+	if linkedL == "" {
+		t.Fatal("no probabilistic pair in the fixture run")
+	}
+
+	explain := func(l, r string) (string, int) {
+		var out, errb bytes.Buffer
+		code := mainCode([]string{"carematch", "explain", "--run", run, "--left", l, "--right", r}, &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	out, code := explain(linkedL, linkedR)
+	if code != 0 {
+		t.Fatalf("explain exit %d: %s", code, out)
+	}
+	for _, want := range []string{"prior", "given_name", "family_name", "date_of_birth", "residence", "nhs_number", "match weight", "decision: link (probabilistic)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	// The waterfall adds up: the last running total is the match weight.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var lastRunning string
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) >= 2 && strings.HasPrefix(f[len(f)-1], "+") || strings.HasPrefix(l, "nhs_number") {
+			lastRunning = strings.Fields(l)[len(strings.Fields(l))-1]
+		}
+	}
+	if !strings.Contains(out, "match weight "+lastRunning) {
+		t.Errorf("running total %s is not the match weight:\n%s", lastRunning, out)
+	}
+	if regexp.MustCompile(`\b\d{10}\b`).MatchString(out) {
+		t.Errorf("an NHS number in explain's output:\n%s", out)
+	}
+
+	out, code = explain(otherL, otherR)
+	if code != 0 || !strings.Contains(out, "decision: no link") {
+		t.Errorf("unrelated records: exit %d\n%s", code, out)
+	}
+	out, code = explain(otherL, "gp_lewisham:no-such-record")
+	if code != 1 || !strings.Contains(out, "record is not in the index") {
+		t.Errorf("unknown record: exit %d\n%s", code, out)
+	}
+	if _, code = explain(otherL, "nocolon"); code != 2 {
+		t.Errorf("bad record syntax: exit %d, want 2", code)
+	}
+
+	var evOut, evErr bytes.Buffer
+	if code := mainCode([]string{"carematch", "evaluate", "--json", "--truth", filepath.Join(dir, "truth.csv"), "--run", run}, &evOut, &evErr); code != 0 {
+		t.Fatalf("evaluate exit %d: %s", code, evErr.String())
+	}
+	var ev reports.Evaluation
+	if err := json.Unmarshal(evOut.Bytes(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Records == 0 || ev.Precision < 0.99 || ev.Recall < 0.98 || len(ev.HardNegatives) == 0 {
+		t.Errorf("evaluation %+v", ev)
+	}
+}
