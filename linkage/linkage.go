@@ -235,6 +235,18 @@ func levelCounts(ctx context.Context, db *store.DB, comps []rules.Comparison, ta
 	return counts, n, nil
 }
 
+// pairLevelCounts builds <name>_pairs from a query of pairs, compares them
+// into <name>_gammas, and counts their levels.
+func pairLevelCounts(ctx context.Context, db *store.DB, comps []rules.Comparison, name, pairsQuery string) ([][]float64, int64, error) {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s_pairs AS %s", name, pairsQuery)); err != nil {
+		return nil, 0, fmt.Errorf("train: %w", err)
+	}
+	if err := compare(ctx, db, comps, name+"_pairs", name+"_gammas"); err != nil {
+		return nil, 0, err
+	}
+	return levelCounts(ctx, db, comps, name+"_gammas")
+}
+
 // patterns reads the distinct comparison vectors of a gamma table, in a
 // fixed order.
 func patterns(ctx context.Context, db *store.DB, comps []rules.Comparison, table string) ([]pattern, error) {
@@ -272,17 +284,10 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 	comps := m.Comparisons
 	// u: a deterministic sample of record pairs, chosen by a hash of rid.
 	side := int(math.Ceil(math.Sqrt(float64(randomPairs))))
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE random_pairs AS
+	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", fmt.Sprintf(`
 		WITH a AS (SELECT rid FROM prep ORDER BY hash(rid * 2 + 1), rid LIMIT %d),
 		     b AS (SELECT rid FROM prep ORDER BY hash(rid * 2), rid LIMIT %d)
-		SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r FROM a JOIN b ON a.rid <> b.rid`, side, side)
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if err := compare(ctx, db, comps, "random_pairs", "random_gammas"); err != nil {
-		return err
-	}
-	uCounts, nRandom, err := levelCounts(ctx, db, comps, "random_gammas")
+		SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r FROM a JOIN b ON a.rid <> b.rid`, side, side))
 	if err != nil {
 		return err
 	}
@@ -302,15 +307,9 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 	// NHS numbers), m is estimated by EM in training sessions, one per
 	// blocking rule, each on that rule's pairs with the comparisons the rule
 	// blocks on held fixed, and averaged (Splink's method).
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE label_pairs AS
+	mCounts, nLabels, err := pairLevelCounts(ctx, db, comps, "label", `
 		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
-		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified`); err != nil {
-		return err
-	}
-	if err := compare(ctx, db, comps, "label_pairs", "label_gammas"); err != nil {
-		return err
-	}
-	mCounts, nLabels, err := levelCounts(ctx, db, comps, "label_gammas")
+		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified`)
 	if err != nil {
 		return err
 	}

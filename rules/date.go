@@ -161,6 +161,9 @@ func digitsAt(s string, pos, min, max int) (v, next int, ok bool) {
 	return v, pos + n, n >= min
 }
 
+// DaysIn is the number of days in month m of year y (Gregorian).
+func DaysIn(y, m int) int { return daysIn(y, m) }
+
 func daysIn(y, m int) int {
 	switch m {
 	case 2:
