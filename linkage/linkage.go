@@ -141,12 +141,16 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		if err := sameComparisons(saved.Comparisons, comps); err != nil {
 			return nil, fmt.Errorf("model %s: %w", opt.Model, err)
 		}
+		// The saved training record stays: it says how the model was fitted,
+		// and its match rate over all pairs is the prior.
 		m = saved
-		m.Training = Training{Reused: opt.Model}
+		m.Training.Reused = opt.Model
 	} else if err := step("train", func() error { return train(ctx, db, m, brs, opt.RandomPairs) }); err != nil {
 		return nil, err
 	}
-	m.Training.CandidatePairs = res.CandidatePairs
+	if opt.Model == "" {
+		m.Training.CandidatePairs = res.CandidatePairs
+	}
 	if m.LinkThreshold == 0 && m.ReviewThreshold == 0 {
 		m.LinkThreshold, m.ReviewThreshold = DefaultLinkThreshold, DefaultReviewThreshold
 	}

@@ -39,8 +39,7 @@ func Cluster(n int, nhs []string, edges []Edge) *Clusters {
 			number[i] = nhs[i]
 		}
 	}
-	var find func(int32) int32
-	find = func(x int32) int32 {
+	find := func(x int32) int32 {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -90,5 +91,44 @@ func TestExplainAndEvaluateCommands(t *testing.T) {
 	}
 	if ev.Records == 0 || ev.Precision < 0.99 || ev.Recall < 0.98 || len(ev.HardNegatives) == 0 {
 		t.Errorf("evaluation %+v", ev)
+	}
+}
+
+// A fitted model saved with one run can be reused by the next: on the same
+// input it gives the same index, and the model says it was reused.
+func TestModelReuse(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	first := freshConfig(t, dir)
+	if _, err := nightly(context.Background(), first, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur := filepath.Join(first.Run.PublishDir, "current")
+	second := freshConfig(t, dir)
+	second.Linkage.Model = filepath.Join(cur, "model.json")
+	if _, err := nightly(context.Background(), second, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur2 := filepath.Join(second.Run.PublishDir, "current")
+	a := readCSV(t, filepath.Join(cur, "index", "xref.csv"))
+	b := readCSV(t, filepath.Join(cur2, "index", "xref.csv"))
+	if len(a) != len(b) {
+		t.Fatalf("%d and %d xref rows", len(a), len(b))
+	}
+	for i := range a {
+		if a[i]["master_id"] != b[i]["master_id"] || a[i]["match_weight"] != b[i]["match_weight"] {
+			t.Fatalf("row %d differs: %v / %v", i, a[i], b[i])
+		}
+	}
+	var m struct {
+		Training struct {
+			Reused string `json:"reused_from"`
+		} `json:"training"`
+	}
+	data, err := os.ReadFile(filepath.Join(cur2, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil || m.Training.Reused != second.Linkage.Model {
+		t.Errorf("reused_from %q (%v)", m.Training.Reused, err)
 	}
 }
