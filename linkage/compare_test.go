@@ -1,0 +1,188 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// rec is a record as the loader would standardise it.
+type rec struct {
+	given, middle, family, previous string
+	dob                             string // YYYY-MM-DD or ""
+	sex, postcode, postcodeKind     string
+	address, nhs                    string
+}
+
+func std(r rec) rec {
+	r.given, r.middle = rules.StandardiseName(r.given), rules.StandardiseName(r.middle)
+	r.family, r.previous = rules.StandardiseName(r.family), rules.StandardiseName(r.previous)
+	r.address = rules.StandardiseAddress(r.address)
+	return r
+}
+
+// levelsDB loads record pairs into a real database the way the pipeline
+// does (records → prep, with det_links for the NHS-number stage) and
+// returns each pair's level label per comparison, by the very SQL the run
+// scores with.
+func levelsDB(t *testing.T, pairs [][2]rec) []map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "t.duckdb"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateSchema(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	app, err := db.NewAppender(ctx, "records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	n := 0
+	for _, p := range pairs {
+		for _, r := range p {
+			r = std(r)
+			n++
+			var dob any
+			if r.dob != "" {
+				d, _ := time.Parse("2006-01-02", r.dob)
+				dob = d
+			}
+			key, num := rules.AddressKey(r.address)
+			row := []any{"src", "gp", fmt.Sprintf("r%04d", n), "f.csv", int64(n), null(r.nhs), nil, r.nhs != "",
+				nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
+				dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
+				false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num)}
+			vals := make([]any, len(row))
+			copy(vals, row)
+			if err := app.Append(toDriver(vals)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepare(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{}
+	if err := deterministic(ctx, db, res); err != nil {
+		t.Fatal(err)
+	}
+	// Pair i is records 2i+1 and 2i+2 (rid follows local_id order).
+	if _, err := db.ExecContext(ctx, `CREATE TABLE test_pairs AS SELECT rid AS rid_l, rid + 1 AS rid_r FROM prep WHERE rid % 2 = 1`); err != nil {
+		t.Fatal(err)
+	}
+	comps := append(rules.DefaultComparisons(), rules.NHSComparison())
+	if err := compare(ctx, db, comps, "test_pairs", "test_gammas"); err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	rows, err := db.QueryContext(ctx, "SELECT * EXCLUDE (rid_l, rid_r) FROM test_gammas ORDER BY rid_l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		lv := make([]int8, len(comps))
+		ptrs := make([]any, len(comps))
+		for i := range lv {
+			ptrs[i] = &lv[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for c, cmp := range comps {
+			m[cmp.Name] = cmp.Levels[lv[c]].Label
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestComparisonLevels(t *testing.T) {
+	base := rec{given: "Robert", middle: "James", family: "Smith", dob: "1975-03-04", sex: "male",
+		postcode: "SE13 6XY", postcodeKind: "standard", address: "12 Lee High Road London"}
+	with := func(f func(*rec)) rec { r := base; f(&r); return r }
+	tests := []struct {
+		name       string
+		l, r       rec
+		comparison string
+		want       string
+	}{
+		{"given exact", base, base, "given_name", "exact"},
+		{"given missing", base, with(func(r *rec) { r.given = "" }), "given_name", "missing"},
+		{"nickname", base, with(func(r *rec) { r.given = "Bob" }), "given_name", "nickname"},
+		{"swapped", base, with(func(r *rec) { r.given, r.family = "Smith", "Robert" }), "given_name", "swapped with family name"},
+		{"swap counted once", base, with(func(r *rec) { r.given, r.family = "Smith", "Robert" }), "family_name", "swapped with given name (counted under given_name)"},
+		{"middle as given", base, with(func(r *rec) { r.given, r.middle = "James", "" }), "given_name", "middle name as given name"},
+		{"given typo", base, with(func(r *rec) { r.given = "Robret" }), "given_name", "jaro-winkler >= 0.92"},
+		{"given initial", base, with(func(r *rec) { r.given = "R" }), "given_name", "same initial"},
+		{"given different", base, with(func(r *rec) { r.given = "Kwame" }), "given_name", "different"},
+		{"family exact", base, base, "family_name", "exact"},
+		{"previous name", with(func(r *rec) { r.family, r.previous = "Jones", "Smith" }), base, "family_name", "previous family name"},
+		{"double-barrelled part", base, with(func(r *rec) { r.family = "Smith-Jones" }), "family_name", "part of a double-barrelled name"},
+		{"family typo", base, with(func(r *rec) { r.family = "Smyth" }), "family_name", "jaro-winkler >= 0.80"},
+		{"family different", base, with(func(r *rec) { r.family = "Okafor" }), "family_name", "different"},
+		{"dob exact", base, base, "date_of_birth", "exact"},
+		{"dob exact 1 Jan", with(func(r *rec) { r.dob = "1975-01-01" }), with(func(r *rec) { r.dob = "1975-01-01" }), "date_of_birth", "exact, 1 January"},
+		{"dob swapped", base, with(func(r *rec) { r.dob = "1975-04-03" }), "date_of_birth", "day and month swapped"},
+		{"dob placeholder", base, with(func(r *rec) { r.dob = "1975-01-01" }), "date_of_birth", "1 January placeholder"},
+		{"dob one digit", base, with(func(r *rec) { r.dob = "1976-03-04" }), "date_of_birth", "one digit or one year off"},
+		{"dob two digits", base, with(func(r *rec) { r.dob = "1957-03-04" }), "date_of_birth", "two digits off"},
+		{"dob different", base, with(func(r *rec) { r.dob = "1990-11-21" }), "date_of_birth", "different"},
+		{"dob missing", base, with(func(r *rec) { r.dob = "" }), "date_of_birth", "missing"},
+		{"sex same", base, base, "sex", "same"},
+		{"sex different", base, with(func(r *rec) { r.sex = "female" }), "sex", "different"},
+		{"sex unknown", base, with(func(r *rec) { r.sex = "" }), "sex", "missing"},
+		{"same postcode and number", base, with(func(r *rec) { r.address = "12 Lee High Road" }), "residence", "same postcode and house number"},
+		{"same postcode", base, with(func(r *rec) { r.address = "40 Lee High Road" }), "residence", "same postcode"},
+		{"moved, same sector", base, with(func(r *rec) { r.postcode, r.address = "SE13 6AB", "3 Manor Avenue" }), "residence", "same postcode sector"},
+		{"moved, same district", base, with(func(r *rec) { r.postcode, r.address = "SE13 5AB", "3 Manor Avenue" }), "residence", "same postcode district"},
+		{"moved away", base, with(func(r *rec) { r.postcode, r.address = "DA1 2QJ", "3 Broadway" }), "residence", "different"},
+		{"no postcode, same address", base, with(func(r *rec) { r.postcode, r.postcodeKind = "", "" }), "residence", "same house number, similar address"},
+		{"pseudo-postcodes are no evidence", with(func(r *rec) { r.postcode, r.postcodeKind, r.address = "ZZ99 3VZ", "pseudo", "No fixed abode" }),
+			with(func(r *rec) { r.postcode, r.postcodeKind, r.address = "ZZ99 3VZ", "pseudo", "No fixed abode" }), "residence", "missing or pseudo-postcode"},
+		{"NHS same, accepted", with(func(r *rec) { r.nhs = "4010232137" }), with(func(r *rec) { r.nhs = "4010232137" }), "nhs_number", "same, date of birth agrees"},
+		{"NHS same, disputed", with(func(r *rec) { r.nhs = "4010232137" }), with(func(r *rec) { r.nhs, r.dob, r.given, r.family = "4010232137", "2001-06-07", "Amina", "Okafor" }), "nhs_number", "missing or disputed"},
+		{"NHS different", with(func(r *rec) { r.nhs = "4010232137" }), with(func(r *rec) { r.nhs = "4000000632" }), "nhs_number", "different"},
+		{"NHS missing", with(func(r *rec) { r.nhs = "4010232137" }), base, "nhs_number", "missing or disputed"},
+	}
+	var pairs [][2]rec
+	for _, tt := range tests {
+		pairs = append(pairs, [2]rec{tt.l, tt.r})
+	}
+	got := levelsDB(t, pairs)
+	for i, tt := range tests {
+		if got[i][tt.comparison] != tt.want {
+			t.Errorf("%s: %s level %q, want %q", tt.name, tt.comparison, got[i][tt.comparison], tt.want)
+		}
+	}
+}
+
+func TestResolveGuards(t *testing.T) {
+	comps := append(rules.DefaultComparisons(), rules.NHSComparison())
+	for _, g := range rules.DefaultGuards {
+		if _, err := rules.ResolveGuard(g, comps); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := rules.ResolveGuard(rules.Guard{SQL: "g_sex = {sex:nonsense}"}, comps); err == nil {
+		t.Error("an unknown level resolved")
+	}
+}
