@@ -15,6 +15,11 @@ type IndexOptions struct {
 	ReviewThreshold float64
 	// MaxClusterSize flags persons with more records than this; default 12.
 	MaxClusterSize int
+	// RunID names this night in the history.
+	RunID string
+	// PreviousDB is the last committed night's database, whose index the
+	// master IDs carry on from; "" on the first night.
+	PreviousDB string
 }
 
 // IndexStats counts what the index holds.
@@ -108,13 +113,13 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		return nil, err
 	}
 
+	if err := assignMasterIDs(ctx, db, c, opt); err != nil {
+		return nil, err
+	}
 	stmts := []string{
-		// Master IDs: for this issue, derived from the person's first record
-		// (deterministic for the same input; opaque: a hash, no patient data).
 		`CREATE OR REPLACE TABLE xref AS
-		SELECT c.rid, 'CM' || upper(left(sha256(r.source_id || '/' || r.local_id), 14)) AS master_id,
-			p.source_id, p.local_id, c.link_method, c.match_weight, NULL::VARCHAR AS withheld_reason
-		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN prep r ON r.rid = c.root`,
+		SELECT c.rid, m.master_id, p.source_id, p.local_id, c.link_method, c.match_weight, NULL::VARCHAR AS withheld_reason
+		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN person_ids m ON m.root = c.root`,
 		`CREATE OR REPLACE TABLE master_index AS
 		SELECT x.master_id,
 			max(p.nhs_number) AS nhs_number,
@@ -210,4 +215,122 @@ func scan(ctx context.Context, db *store.DB, q string, f func(*sql.Rows) error) 
 		}
 	}
 	return rs.Err()
+}
+
+// assignMasterIDs gives each person its master ID (see ids.go), carrying on
+// from the previous night, and writes person_ids (root, master_id), the
+// registry master_ids, the cumulative history and id_seq.
+func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOptions) error {
+	previous := map[string]string{}
+	registry := map[string]IDRecord{}
+	next := int64(1)
+	prevHistory := false
+	if opt.PreviousDB != "" {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prev (READ_ONLY)", store.QuoteString(opt.PreviousDB))); err != nil {
+			return fmt.Errorf("previous night's index: %w", err)
+		}
+		defer db.ExecContext(ctx, "DETACH prev")
+		var tables int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND table_name IN ('xref', 'master_ids', 'id_seq', 'history')`).Scan(&tables); err != nil {
+			return err
+		}
+		if tables == 4 {
+			prevHistory = true
+			if err := scan(ctx, db, "SELECT source_id, local_id, master_id FROM prev.xref", func(rs *sql.Rows) error {
+				var s, l, m string
+				if err := rs.Scan(&s, &l, &m); err != nil {
+					return err
+				}
+				previous[s+"\x00"+l] = m
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := scan(ctx, db, "SELECT master_id, created_run, status FROM prev.master_ids", func(rs *sql.Rows) error {
+				var r IDRecord
+				if err := rs.Scan(&r.ID, &r.CreatedRun, &r.Status); err != nil {
+					return err
+				}
+				registry[r.ID] = r
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := db.QueryRowContext(ctx, "SELECT next FROM prev.id_seq").Scan(&next); err != nil {
+				return err
+			}
+		}
+	}
+	keys := map[int32]string{}
+	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
+		var rid int32
+		var s, l string
+		if err := rs.Scan(&rid, &s, &l); err != nil {
+			return err
+		}
+		keys[rid] = s + "\x00" + l
+		return nil
+	}); err != nil {
+		return err
+	}
+	members := map[int32][]string{}
+	for rid := 1; rid < len(c.Root); rid++ {
+		members[c.Root[rid]] = append(members[c.Root[rid]], keys[int32(rid)])
+	}
+	ids, events, next := AssignIDs(members, previous, registry, next)
+
+	UpdateRegistry(registry, ids, events, opt.RunID)
+	stmts := []string{
+		`CREATE OR REPLACE TABLE person_ids (root INTEGER, master_id VARCHAR)`,
+		`CREATE OR REPLACE TABLE master_ids (master_id VARCHAR, created_run VARCHAR, status VARCHAR)`,
+		`CREATE OR REPLACE TABLE history (run_id VARCHAR, master_id VARCHAR, event VARCHAR, other_id VARCHAR, reason VARCHAR)`,
+		fmt.Sprintf(`CREATE OR REPLACE TABLE id_seq AS SELECT %d::BIGINT AS next`, next),
+	}
+	if prevHistory {
+		stmts = append(stmts, `INSERT INTO history SELECT * FROM prev.history`)
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("master IDs: %w", err)
+		}
+	}
+	app, err := db.NewAppender(ctx, "person_ids")
+	if err != nil {
+		return err
+	}
+	for root, id := range ids {
+		if err := app.Append(root, id); err != nil {
+			app.Close()
+			return err
+		}
+	}
+	if err := app.Close(); err != nil {
+		return err
+	}
+	if app, err = db.NewAppender(ctx, "master_ids"); err != nil {
+		return err
+	}
+	for _, r := range registry {
+		if err := app.Append(r.ID, r.CreatedRun, r.Status); err != nil {
+			app.Close()
+			return err
+		}
+	}
+	if err := app.Close(); err != nil {
+		return err
+	}
+	if app, err = db.NewAppender(ctx, "history"); err != nil {
+		return err
+	}
+	for _, e := range events {
+		var other any
+		if e.OtherID != "" {
+			other = e.OtherID
+		}
+		if err := app.Append(opt.RunID, e.MasterID, e.Event, other, e.Reason); err != nil {
+			app.Close()
+			return err
+		}
+	}
+	return app.Close()
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// WriteIndex writes index/: xref and master_index, each as Parquet and CSV,
-// readable by analysts only.
+// WriteIndex writes index/: xref, master_index and history, each as Parquet
+// and CSV, readable by analysts only.
 func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
@@ -20,8 +20,9 @@ func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
 	tables := map[string]string{
 		"xref":         `SELECT master_id, source_id, local_id, link_method, round(match_weight, 3) AS match_weight, withheld_reason FROM xref ORDER BY master_id, source_id, local_id`,
 		"master_index": `SELECT * FROM master_index ORDER BY master_id`,
+		"history":      `SELECT run_id, master_id, event, other_id, reason FROM history ORDER BY run_id, master_id, event`,
 	}
-	for _, name := range []string{"xref", "master_index"} {
+	for _, name := range []string{"xref", "master_index", "history"} {
 		q := tables[name]
 		pq := filepath.Join(dir, name+".parquet")
 		if err := db.CopyParquet(ctx, q, pq); err != nil {

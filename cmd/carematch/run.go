@@ -185,7 +185,8 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	}
 
 	err = stage("index", func() error {
-		st, err := mpi.BuildIndex(ctx, db, mpi.IndexOptions{LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold})
+		st, err := mpi.BuildIndex(ctx, db, mpi.IndexOptions{LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold,
+			RunID: run.ID, PreviousDB: publish.PreviousState(cfg.Run.StateDir)})
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/config"
+)
+
+// Master IDs over consecutive nights, through the real job: the same input
+// changes no ID; a person who gains a record keeps theirs; two persons that
+// merge keep the older ID and record the other as merged_into; a person who
+// splits keeps the ID on the larger part and the other part is split_from
+// it; a person whose records are all gone is retired; a new person is
+// created. History explains every change.
+func TestMasterIDsAcrossNights(t *testing.T) {
+	dir := t.TempDir()
+	cfgText := `
+[[source]]
+id = "gp"
+kind = "gp"
+path = "gp.csv"
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  nhs_number_status = "status"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  sex = "sex"
+  postcode = "postcode"
+`
+	if err := os.WriteFile(filepath.Join(dir, "carematch.toml"), []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Persons by NHS number: A = 4010232137 (a1, a2), B = 4000000632 (b1),
+	// C = no number (c1, corrected to B's details later), D = 6000000006 (d1, d2, d3), E appears later.
+	header := "id,nhs,status,given,family,dob,sex,postcode\n"
+	rows := map[string]string{
+		"a1":  "a1,4010232137,01,Anna,Okafor,1970-01-02,F,SE13 6XY",
+		"a2":  "a2,4010232137,01,Anna,Okafor,1970-01-02,F,SE13 6XY",
+		"a3":  "a3,4010232137,01,Anna,Okafor,1970-01-02,F,SE13 6XY",
+		"b1":  "b1,4000000632,01,Bilal,Khan,1981-05-06,M,DA1 2QJ",
+		"c1":  "c1,,,Carl,Lee,1962-09-10,M,SE23 1AA",
+		"d1":  "d1,6000000006,01,Dorothy,Webb,1944-07-08,F,SE9 1AA",
+		"d2":  "d2,6000000006,01,Dorothy,Webb,1944-07-08,F,SE9 1AA",
+		"d3":  "d3,6000000006,01,Dorothy,Webb,1944-07-08,F,SE9 1AA",
+		"d3x": "d3,6000000014,01,Derek,Webb,1950-11-12,M,SE9 1AA",
+		"e1":  "e1,6000000022,01,Ewa,Nowak,1990-03-04,F,SE4 1AA",
+	}
+	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	night := func(ids ...string) map[string]string {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString(header)
+		for _, id := range ids {
+			b.WriteString(rows[id] + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "xref.csv")) {
+			out[r["local_id"]] = r["master_id"]
+		}
+		return out
+	}
+	history := func() []string {
+		var out []string
+		for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "history.csv")) {
+			out = append(out, r["master_id"]+" "+r["event"]+" "+r["other_id"])
+		}
+		return out
+	}
+
+	n1 := night("a1", "a2", "b1", "c1", "d1", "d2", "d3")
+	if n1["a1"] != n1["a2"] || n1["b1"] == n1["c1"] || n1["d1"] != n1["d3"] {
+		t.Fatalf("night 1 persons: %v", n1)
+	}
+	h1 := history()
+	if len(h1) != 4 {
+		t.Fatalf("night 1 history %v", h1)
+	}
+
+	n2 := night("a1", "a2", "b1", "c1", "d1", "d2", "d3")
+	if !equalMaps(n1, n2) || len(history()) != 4 {
+		t.Fatalf("the same input changed IDs or history: %v / %v, %v", n1, n2, history())
+	}
+
+	// A gains a3; c1 is corrected: it is Bilal, with his number (a merge);
+	// d3 turns out to be Derek, D's husband (split); E is new.
+	rows["c1"] = "c1,4000000632,01,Bilal,Khan,1981-05-06,M,DA1 2QJ"
+	n3 := night("a1", "a2", "a3", "b1", "c1", "d1", "d2", "d3x", "e1")
+	if n3["a3"] != n1["a1"] {
+		t.Errorf("A grew but changed ID: %s -> %s", n1["a1"], n3["a3"])
+	}
+	older, younger := n1["b1"], n1["c1"]
+	if older > younger {
+		older, younger = younger, older
+	}
+	if n3["b1"] != n3["c1"] || n3["b1"] != older {
+		t.Errorf("merge kept %s, want the older %s", n3["b1"], older)
+	}
+	if n3["d1"] != n1["d1"] || n3["d3"] == n1["d1"] {
+		t.Errorf("split: larger part %s (was %s), smaller %s", n3["d1"], n1["d1"], n3["d3"])
+	}
+	want := map[string]bool{
+		younger + " merged_into " + older:    true,
+		n3["d3"] + " split_from " + n1["d1"]: true,
+		n3["e1"] + " created ":               true,
+	}
+	for _, h := range history()[4:] {
+		if !want[h] {
+			t.Errorf("unexpected history line %q", h)
+		}
+		delete(want, h)
+	}
+	for h := range want {
+		t.Errorf("history lacks %q", h)
+	}
+
+	// E's only record is gone: retired.
+	night("a1", "a2", "a3", "b1", "c1", "d1", "d2", "d3x")
+	h := history()
+	if last := h[len(h)-1]; last != n3["e1"]+" retired " {
+		t.Errorf("last history line %q, want %s retired", last, n3["e1"])
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
