@@ -45,8 +45,8 @@ func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock
 		}
 		// Keys of each side, and the blocks too big to keep.
 		q := fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bl AS SELECT rid, %s AS k FROM prep WHERE %s;
-			CREATE OR REPLACE TEMP TABLE br AS SELECT rid, %s AS k FROM prep WHERE %s;`,
+			CREATE OR REPLACE TEMP TABLE bl AS SELECT rid, %s AS k FROM prep WHERE NOT withheld AND %s;
+			CREATE OR REPLACE TEMP TABLE br AS SELECT rid, %s AS k FROM prep WHERE NOT withheld AND %s;`,
 			left, notNull(br.Left), right, notNull(rightOr(br)))
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)

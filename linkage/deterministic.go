@@ -35,7 +35,8 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 	// date of birth levels 1–4: exact, exact on 1 January, swapped, placeholder.
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE nhs_pairs AS
-		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid;
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid
+		WHERE NOT a.withheld AND NOT b.withheld;
 		CREATE OR REPLACE TEMP TABLE nhs_eval AS
 		SELECT p.rid_l, p.rid_r, %s AS g_given, %s AS g_family, %s AS g_dob, %s AS g_sex
 		FROM nhs_pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r

@@ -18,7 +18,9 @@
 //
 // Stages, each a table in the run's database:
 //
-//	prep         records ready to compare (not deleted, not test records), with rid
+//	prep         records ready to compare (not deleted, not test records), with rid;
+//	             social-care records without consent are in it, marked withheld,
+//	             and no stage pairs them with anything
 //	det_links    pairs sharing a valid NHS number whose date of birth and given name agree
 //	nhs_conflicts pairs sharing a valid number whose demographics clearly disagree
 //	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)

@@ -118,19 +118,9 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	}
 	stmts := []string{
 		`CREATE OR REPLACE TABLE xref AS
-		SELECT c.rid, m.master_id, p.source_id, p.local_id, c.link_method, c.match_weight, NULL::VARCHAR AS withheld_reason
+		SELECT c.rid, m.master_id, p.source_id, p.local_id, c.link_method, c.match_weight,
+			CASE WHEN p.withheld THEN 'social care record without consent to share: not linked, not published' END AS withheld_reason
 		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN person_ids m ON m.root = c.root`,
-		`CREATE OR REPLACE TABLE master_index AS
-		SELECT x.master_id,
-			max(p.nhs_number) AS nhs_number,
-			mode(p.given_name) FILTER (p.given_name IS NOT NULL) AS given_name,
-			mode(p.family_name) FILTER (p.family_name IS NOT NULL) AS family_name,
-			mode(p.dob) FILTER (p.dob IS NOT NULL) AS date_of_birth,
-			mode(p.sex) FILTER (p.sex IS NOT NULL) AS sex,
-			mode(p.postcode) FILTER (p.postcode IS NOT NULL) AS postcode,
-			count(DISTINCT p.source_id) AS source_count,
-			count(*) AS record_count
-		FROM xref x JOIN prep p USING (rid) GROUP BY x.master_id`,
 		// The review queue: one item per two persons the model could not
 		// decide between — a pair in the review band, or one a guard kept from
 		// linking — unless the two persons hold different valid NHS numbers
@@ -177,6 +167,8 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
 		LEFT JOIN large l ON l.root = c.root LEFT JOIN chained ch ON ch.root = c.root
 		WHERE l.root IS NOT NULL OR ch.root IS NOT NULL`,
+		// Last: the golden record reads this stage's exceptions.
+		goldenRecordSQL,
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {

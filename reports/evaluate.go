@@ -16,6 +16,7 @@ import (
 // Evaluation is a published run measured against labelled truth.
 type Evaluation struct {
 	Records          int                     `json:"records"`           // records in both the run and the truth
+	Withheld         int                     `json:"withheld"`          // withheld records, left out of the measures
 	TruthPersons     int                     `json:"truth_persons"`     // persons among them
 	PredictedPersons int                     `json:"predicted_persons"` // persons the run made of them
 	ExactPersons     int                     `json:"exact_persons"`     // truth persons reproduced exactly
@@ -50,11 +51,18 @@ type xrefRow struct {
 // database is still in the state directory, missed links and false merges
 // are classified by what the run knew about each pair.
 func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Evaluation, error) {
+	ev := &Evaluation{ByMethod: map[string]*MethodScore{}, FalseMerges: map[string]int64{}, MissedLinks: map[string]int64{}}
 	xref := map[recKey]xrefRow{}
 	if err := readCSVFile(filepath.Join(runDir, "index", "xref.csv"), func(h map[string]int, r []string) error {
+		// A withheld record (social care without consent) is kept out of
+		// linking on purpose: not the linker's to link.
+		if r[h["withheld_reason"]] != "" {
+			ev.Withheld++
+			return nil
+		}
 		xref[recKey{r[h["source_id"]], r[h["local_id"]]}] = xrefRow{r[h["master_id"]], r[h["link_method"]]}
 		return nil
-	}, "master_id", "source_id", "local_id", "link_method"); err != nil {
+	}, "master_id", "source_id", "local_id", "link_method", "withheld_reason"); err != nil {
 		return nil, err
 	}
 	truth := map[recKey]string{}
@@ -64,7 +72,6 @@ func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Ev
 	}, "source_id", "local_id", "person_id"); err != nil {
 		return nil, err
 	}
-	ev := &Evaluation{ByMethod: map[string]*MethodScore{}, FalseMerges: map[string]int64{}, MissedLinks: map[string]int64{}}
 	// Only records in both count: a rejected or deleted record is not the
 	// linker's to link.
 	var keys []recKey
@@ -313,8 +320,8 @@ func trimBOM(s string) string {
 
 // Print writes the evaluation for a person to read.
 func (ev *Evaluation) Print(w io.Writer) {
-	fmt.Fprintf(w, "records %d, persons: truth %d, predicted %d, exactly reproduced %d (%.2f%%)\n",
-		ev.Records, ev.TruthPersons, ev.PredictedPersons, ev.ExactPersons, 100*float64(ev.ExactPersons)/float64(max(ev.TruthPersons, 1)))
+	fmt.Fprintf(w, "records %d (and %d withheld, not measured), persons: truth %d, predicted %d, exactly reproduced %d (%.2f%%)\n",
+		ev.Records, ev.Withheld, ev.TruthPersons, ev.PredictedPersons, ev.ExactPersons, 100*float64(ev.ExactPersons)/float64(max(ev.TruthPersons, 1)))
 	fmt.Fprintf(w, "pairwise: precision %.5f  recall %.5f  F1 %.5f  (true %d, predicted %d, truth %d)\n",
 		ev.Precision, ev.Recall, ev.F1, ev.TruePairs, ev.PredictedPairs, ev.TruthPairs)
 	for _, m := range sortedKeys(ev.ByMethod) {

@@ -142,6 +142,11 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 				p.logf("load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
 			}
 		}
+		optouts, err := extract.LoadOptouts(ctx, db, cfg.Run.Optouts)
+		if err != nil {
+			return err
+		}
+		m.Counts["optouts"] = optouts
 		var recs, deleted, valid, verified int64
 		err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
 			FROM records`).Scan(&recs, &deleted, &valid, &verified)
@@ -196,6 +201,22 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		m.LinkMethods = st.Methods
 		p.logf("index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
 		return reports.WriteIndex(ctx, db, filepath.Join(run.Dir(), "index"))
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	err = stage("portal", func() error {
+		if err := mpi.BuildPortal(ctx, db); err != nil {
+			return err
+		}
+		var persons, xrefs int64
+		if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM portal_persons), (SELECT count(*) FROM portal_xref)").Scan(&persons, &xrefs); err != nil {
+			return err
+		}
+		m.Counts["portal_persons"], m.Counts["portal_records"] = persons, xrefs
+		p.logf("portal: %d persons, %d records shared", persons, xrefs)
+		return reports.WritePortal(ctx, db, filepath.Join(run.Dir(), "portal"))
 	})
 	if err != nil {
 		return fail(err)

@@ -1,0 +1,59 @@
+package mpi
+
+// goldenRecordSQL builds master_index: one row per person, each field chosen
+// by a survivorship rule and its source recorded beside it.
+//
+//   - nhs_number: the verified number (status 01) if any record has one,
+//     else the valid number the person's records hold (clustering allows at
+//     most one);
+//   - names: the most frequent well-formed value (ties: alphabetical), in the
+//     form the sources wrote it for display;
+//   - date_of_birth: the date the most sources agree on (ties: the earliest);
+//   - sex: the most frequent known value;
+//   - address and postcode: from the most trusted recent source — a GP
+//     registration first, then hospital, community, social care, out of
+//     hours (extracts carry no reliable update date to order by);
+//   - flags: restricted (any record sensitive), deceased (any date of death),
+//     nhs_number_conflict (any record in an NHS-number conflict), withheld
+//     (the person is a social-care record kept out of linking).
+const goldenRecordSQL = `
+CREATE OR REPLACE TABLE master_index AS
+WITH r AS (
+	SELECT x.master_id, p.*,
+		CASE p.source_kind WHEN 'gp' THEN 1 WHEN 'hospital' THEN 2 WHEN 'community' THEN 3
+			WHEN 'social_care' THEN 4 WHEN 'out_of_hours' THEN 5 ELSE 6 END AS kind_rank
+	FROM xref x JOIN prep p USING (rid)),
+dob AS (
+	SELECT master_id, dob, row_number() OVER (PARTITION BY master_id ORDER BY count(DISTINCT source_id) DESC, dob) AS k
+	FROM r WHERE dob IS NOT NULL GROUP BY master_id, dob),
+given AS (
+	SELECT master_id, given_name_display AS v, row_number() OVER (PARTITION BY master_id ORDER BY count(*) DESC, given_name_display) AS k
+	FROM r WHERE given_name IS NOT NULL AND length(given_name) > 1 GROUP BY master_id, given_name_display),
+family AS (
+	SELECT master_id, family_name_display AS v, row_number() OVER (PARTITION BY master_id ORDER BY count(*) DESC, family_name_display) AS k
+	FROM r WHERE family_name IS NOT NULL GROUP BY master_id, family_name_display),
+addr AS (
+	SELECT master_id, address_display, postcode, source_id, row_number() OVER (PARTITION BY master_id ORDER BY kind_rank, source_id, local_id) AS k
+	FROM r WHERE postcode IS NOT NULL OR address_display IS NOT NULL),
+nhs AS (
+	SELECT master_id, nhs_number, nhs_verified, row_number() OVER (PARTITION BY master_id ORDER BY nhs_verified DESC, nhs_number) AS k
+	FROM r WHERE nhs_number IS NOT NULL),
+agg AS (
+	SELECT master_id, mode(sex) FILTER (sex IS NOT NULL) AS sex,
+		count(DISTINCT source_id) AS source_count, count(*) AS record_count,
+		bool_or(sensitive) AS restricted, max(date_of_death) AS date_of_death,
+		bool_and(withheld) AS withheld, min(nhs_number_status) FILTER (nhs_verified) AS status
+	FROM r GROUP BY master_id)
+SELECT a.master_id, n.nhs_number, coalesce(n.nhs_verified, false) AS nhs_number_verified,
+	g.v AS given_name, f.v AS family_name, d.dob AS date_of_birth, a.sex,
+	ad.address_display AS address, ad.postcode, ad.source_id AS address_source,
+	a.source_count, a.record_count, a.restricted, a.date_of_death IS NOT NULL AS deceased, a.date_of_death,
+	EXISTS (SELECT 1 FROM exceptions e JOIN r r2 ON r2.source_id = e.source_id AND r2.local_id = e.local_id
+		WHERE e.kind = 'nhs_number_conflict' AND r2.master_id = a.master_id) AS nhs_number_conflict,
+	a.withheld
+FROM agg a
+LEFT JOIN nhs n ON n.master_id = a.master_id AND n.k = 1
+LEFT JOIN given g ON g.master_id = a.master_id AND g.k = 1
+LEFT JOIN family f ON f.master_id = a.master_id AND f.k = 1
+LEFT JOIN dob d ON d.master_id = a.master_id AND d.k = 1
+LEFT JOIN addr ad ON ad.master_id = a.master_id AND ad.k = 1`

@@ -1,0 +1,46 @@
+package mpi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/selondon/carematch/store"
+)
+
+// BuildPortal is the one place the privacy rules that bind the output are
+// applied (NHS-DATA.md). It makes the tables the portal files are written
+// from, portal_persons and portal_xref, out of master_index and xref:
+//
+//   - a person any of whose records carries an NHS number on the opt-out
+//     list is left out entirely;
+//   - a social-care record without explicit consent (withheld in linkage) is
+//     left out, and so is a person made only of such records;
+//   - a restricted person (any record sensitive) keeps their place but loses
+//     address and postcode.
+//
+// Nothing else may write portal files; TestPortalPrivacy reads them back.
+func BuildPortal(ctx context.Context, db *store.DB) error {
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE opted_out AS
+		SELECT DISTINCT x.master_id FROM xref x JOIN prep p USING (rid) JOIN optouts o ON o.nhs_number = p.nhs_number
+		UNION SELECT m.master_id FROM master_index m JOIN optouts o ON o.nhs_number = m.nhs_number`,
+		`CREATE OR REPLACE TABLE portal_persons AS
+		SELECT m.master_id, m.nhs_number, m.nhs_number_verified, m.given_name, m.family_name, m.date_of_birth, m.sex,
+			CASE WHEN m.restricted THEN NULL ELSE m.address END AS address,
+			CASE WHEN m.restricted THEN NULL ELSE m.postcode END AS postcode,
+			m.restricted, m.deceased, m.date_of_death,
+			(SELECT count(*) FROM xref x WHERE x.master_id = m.master_id AND x.withheld_reason IS NULL) AS record_count
+		FROM master_index m
+		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`,
+		`CREATE OR REPLACE TABLE portal_xref AS
+		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight
+		FROM xref x JOIN portal_persons p USING (master_id)
+		WHERE x.withheld_reason IS NULL`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("portal: %w", err)
+		}
+	}
+	return nil
+}
