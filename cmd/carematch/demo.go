@@ -21,7 +21,7 @@ func demoCommand() *cli.Command {
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			dir := cmd.String("dir")
-			sum, err := writeFixtures(cmd, dir, cmd.Int("persons"), cmd.Uint64("seed"))
+			sum, err := writeFixtures(cmd, dir, cmd.Int("persons"), cmd.Uint64("seed"), 1)
 			if err != nil {
 				return err
 			}

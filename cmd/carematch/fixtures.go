@@ -23,12 +23,16 @@ func fixturesCommand() *cli.Command {
 			&cli.IntFlag{Name: "persons", Value: 20_000, Usage: "how many people live in the synthetic population"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "the same seed gives the same files, byte for byte"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (created if needed)"},
+			&cli.IntFlag{Name: "night", Value: 1, Usage: "1, or 2 for the next night's extracts of the same population (some records gone, some corrected, some new people)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.String("out") == "" {
 				return usagef("fixtures: --out DIR is required")
 			}
-			sum, err := writeFixtures(cmd, cmd.String("out"), cmd.Int("persons"), cmd.Uint64("seed"))
+			if n := cmd.Int("night"); n != 1 && n != 2 {
+				return usagef("fixtures: --night is 1 or 2")
+			}
+			sum, err := writeFixtures(cmd, cmd.String("out"), cmd.Int("persons"), cmd.Uint64("seed"), cmd.Int("night"))
 			if err != nil {
 				return err
 			}
@@ -38,13 +42,13 @@ func fixturesCommand() *cli.Command {
 	}
 }
 
-func writeFixtures(cmd *cli.Command, out string, persons int, seed uint64) (*fixtures.Summary, error) {
+func writeFixtures(cmd *cli.Command, out string, persons int, seed uint64, night int) (*fixtures.Summary, error) {
 	if persons < minPersons {
 		return nil, usagef("%s: --persons must be at least %d so that every extract has rows", cmd.Name, minPersons)
 	}
 	p := newProgress(cmd.Root().ErrWriter, false)
 	p.logf("fixtures: %d persons, seed %d, into %s", persons, seed, out)
-	return fixtures.Generate(fixtures.Options{Persons: persons, Seed: seed, Out: out,
+	return fixtures.Generate(fixtures.Options{Persons: persons, Seed: seed, Out: out, Night: night,
 		Progress: func(n int) { p.logf("fixtures: %d persons", n) }})
 }
 

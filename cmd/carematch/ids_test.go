@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/fixtures"
 )
 
 // Master IDs over consecutive nights, through the real job: the same input
@@ -146,4 +147,91 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Two fixture nights: the second has records gone, corrected and new. Every
+// master ID that disappears is explained (merged_into or retired), every new
+// one too (created or split_from), and a person whose records are exactly
+// the same keeps their ID.
+func TestTwoFixtureNights(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	persons := func() (map[string]string, map[string][]string) {
+		byRecord := map[string]string{}
+		byPerson := map[string][]string{}
+		for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "xref.csv")) {
+			k := r["source_id"] + "/" + r["local_id"]
+			byRecord[k] = r["master_id"]
+			byPerson[r["master_id"]] = append(byPerson[r["master_id"]], k)
+		}
+		return byRecord, byPerson
+	}
+	m1, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, before := persons()
+	if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir, Night: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after := persons()
+	events := map[string]map[string]string{} // run → master_id → event
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "history.csv")) {
+		if events[r["run_id"]] == nil {
+			events[r["run_id"]] = map[string]string{}
+		}
+		events[r["run_id"]][r["master_id"]] = r["event"]
+	}
+	tonight := events[m2.RunID]
+	counts := map[string]int{}
+	for id := range before {
+		if _, still := after[id]; !still {
+			if e := tonight[id]; e != "merged_into" && e != "retired" {
+				t.Errorf("%s disappeared with no explanation (%q)", id, e)
+			}
+		}
+	}
+	for id := range after {
+		if _, was := before[id]; !was {
+			if e := tonight[id]; e != "created" && e != "split_from" {
+				t.Errorf("%s appeared with no explanation (%q)", id, e)
+			}
+		}
+	}
+	for _, e := range tonight {
+		counts[e]++
+	}
+	if counts["created"] < 20 || counts["retired"] < 5 {
+		t.Errorf("night 2 events %v: expected new people and retired IDs", counts)
+	}
+	afterBySet := map[string]string{}
+	for id, recs := range after {
+		afterBySet[strings.Join(recs, ",")] = id
+	}
+	unchanged, kept := 0, 0
+	for id, recs := range before {
+		if id2, ok := afterBySet[strings.Join(recs, ",")]; ok {
+			unchanged++
+			if id == id2 {
+				kept++
+			}
+		}
+	}
+	if unchanged < 1000 || kept != unchanged {
+		t.Errorf("%d persons have the same records both nights; %d kept their ID", unchanged, kept)
+	}
+	if len(events[m1.RunID]) == 0 {
+		t.Error("night 1 left no history")
+	}
+	t.Logf("night 2: %v; %d unchanged persons kept their IDs", counts, kept)
 }
