@@ -43,17 +43,20 @@ agg AS (
 		count(DISTINCT source_id) AS source_count, count(*) AS record_count,
 		bool_or(sensitive) AS restricted, max(date_of_death) AS date_of_death,
 		bool_and(withheld) AS withheld, min(nhs_number_status) FILTER (nhs_verified) AS status
-	FROM r GROUP BY master_id)
+	FROM r GROUP BY master_id),
+conflicted AS (
+	SELECT DISTINCT r.master_id FROM r JOIN exceptions e
+	ON e.kind = 'nhs_number_conflict' AND e.source_id = r.source_id AND e.local_id = r.local_id)
 SELECT a.master_id, n.nhs_number, coalesce(n.nhs_verified, false) AS nhs_number_verified,
 	g.v AS given_name, f.v AS family_name, d.dob AS date_of_birth, a.sex,
 	ad.address_display AS address, ad.postcode, ad.source_id AS address_source,
 	a.source_count, a.record_count, a.restricted, a.date_of_death IS NOT NULL AS deceased, a.date_of_death,
-	EXISTS (SELECT 1 FROM exceptions e JOIN r r2 ON r2.source_id = e.source_id AND r2.local_id = e.local_id
-		WHERE e.kind = 'nhs_number_conflict' AND r2.master_id = a.master_id) AS nhs_number_conflict,
+	c.master_id IS NOT NULL AS nhs_number_conflict,
 	a.withheld
 FROM agg a
 LEFT JOIN nhs n ON n.master_id = a.master_id AND n.k = 1
 LEFT JOIN given g ON g.master_id = a.master_id AND g.k = 1
 LEFT JOIN family f ON f.master_id = a.master_id AND f.k = 1
 LEFT JOIN dob d ON d.master_id = a.master_id AND d.k = 1
-LEFT JOIN addr ad ON ad.master_id = a.master_id AND ad.k = 1`
+LEFT JOIN addr ad ON ad.master_id = a.master_id AND ad.k = 1
+LEFT JOIN conflicted c ON c.master_id = a.master_id`

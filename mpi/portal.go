@@ -28,9 +28,9 @@ func BuildPortal(ctx context.Context, db *store.DB) error {
 		SELECT m.master_id, m.nhs_number, m.nhs_number_verified, m.given_name, m.family_name, m.date_of_birth, m.sex,
 			CASE WHEN m.restricted THEN NULL ELSE m.address END AS address,
 			CASE WHEN m.restricted THEN NULL ELSE m.postcode END AS postcode,
-			m.restricted, m.deceased, m.date_of_death,
-			(SELECT count(*) FROM xref x WHERE x.master_id = m.master_id AND x.withheld_reason IS NULL) AS record_count
+			m.restricted, m.deceased, m.date_of_death, coalesce(n.records, 0) AS record_count
 		FROM master_index m
+		LEFT JOIN (SELECT master_id, count(*) AS records FROM xref WHERE withheld_reason IS NULL GROUP BY master_id) n USING (master_id)
 		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`,
 		`CREATE OR REPLACE TABLE portal_xref AS
 		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight
