@@ -308,3 +308,43 @@ func TestExitCodes(t *testing.T) {
 }
 
 func nowFunc() func() time.Time { return time.Now }
+
+// Retention: after a successful run only the newest keep_runs publications
+// (and their databases) remain; current points at the newest; history keeps
+// every night.
+func TestRetention(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	cfg.Run.KeepRuns = 2
+	var ids []string
+	for i := 0; i < 3; i++ {
+		m, err := nightly(context.Background(), cfg, nightlyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.RunID)
+	}
+	entries, _ := os.ReadDir(cfg.Run.PublishDir)
+	var runs []string
+	for _, e := range entries {
+		if e.Name() != "current" {
+			runs = append(runs, e.Name())
+		}
+	}
+	if strings.Join(runs, ",") != strings.Join(ids[1:], ",") {
+		t.Errorf("publications %v, want the newest two of %v", runs, ids)
+	}
+	if publish.Current(cfg.Run.PublishDir) != filepath.Join(cfg.Run.PublishDir, ids[2]) {
+		t.Error("current is not the newest run")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Run.StateDir, "runs", ids[0]+".duckdb")); !os.IsNotExist(err) {
+		t.Errorf("the oldest night's database is still there (%v)", err)
+	}
+	nights := map[string]bool{}
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "history.csv")) {
+		nights[r["run_id"]] = true
+	}
+	if !nights[ids[0]] {
+		t.Error("history lost the first night")
+	}
+}
