@@ -167,6 +167,23 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
 		LEFT JOIN large l ON l.root = c.root LEFT JOIN chained ch ON ch.root = c.root
 		WHERE l.root IS NOT NULL OR ch.root IS NOT NULL`,
+		// Records of one person in one extract: within-source duplicates.
+		`INSERT INTO exceptions
+		SELECT 'within_source_duplicate', p.source_id, p.local_id, rec.line, NULL,
+			'same person (' || d.master_id || ') as ' || d.others || ' in the same extract', d.master_id, rec.file
+		FROM (SELECT x.rid, x.master_id, string_agg(o.local_id, ', ' ORDER BY o.local_id) AS others
+		      FROM xref x JOIN prep p USING (rid)
+		      JOIN xref xo ON xo.master_id = x.master_id AND xo.rid <> x.rid JOIN prep o ON o.rid = xo.rid AND o.source_id = p.source_id
+		      GROUP BY x.rid, x.master_id) d
+		JOIN prep p ON p.rid = d.rid JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`,
+		// Persons holding several valid NHS numbers: clustering never makes
+		// one, so this stays empty unless something is wrong; it is checked.
+		`INSERT INTO exceptions
+		SELECT 'several_nhs_numbers', p.source_id, p.local_id, rec.line, 'nhs_number',
+			'person ' || x.master_id || ' holds ' || k.n || ' different valid NHS numbers', p.nhs_number, rec.file
+		FROM xref x JOIN prep p USING (rid) JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
+		JOIN (SELECT x2.master_id, count(DISTINCT p2.nhs_number) AS n FROM xref x2 JOIN prep p2 USING (rid)
+		      GROUP BY 1 HAVING count(DISTINCT p2.nhs_number) > 1) k ON k.master_id = x.master_id`,
 		// Last: the golden record reads this stage's exceptions.
 		goldenRecordSQL,
 	}

@@ -19,6 +19,9 @@ var ExceptionKinds = []string{
 	"invalid_value",
 	"nhs_number_conflict",
 	"suspicious_cluster",
+	"within_source_duplicate",
+	"several_nhs_numbers",
+	"source_row_drop",
 }
 
 // FileMode is the mode of files analysts may read and the portal must not.

@@ -348,3 +348,70 @@ func TestRetention(t *testing.T) {
 		t.Error("history lost the first night")
 	}
 }
+
+// Within-source duplicates the generator made (a second record of a person
+// in the same extract) are reported, and what is reported is real.
+func TestWithinSourceDuplicates(t *testing.T) {
+	dir, cfg, _ := runFixtures20k(t)
+	truth := map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(dir, "truth.csv")) {
+		truth[r["source_id"]+"/"+r["local_id"]] = r["person_id"]
+	}
+	reported := map[string]bool{}
+	real := 0
+	rows := readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "exceptions", "within_source_duplicate.csv"))
+	for _, r := range rows {
+		reported[r["source_id"]+"/"+r["local_id"]] = true
+	}
+	for _, r := range rows {
+		// Real if another record of the same person is in the same source.
+		for k := range reported {
+			if k != r["source_id"]+"/"+r["local_id"] && strings.HasPrefix(k, r["source_id"]+"/") && truth[k] == truth[r["source_id"]+"/"+r["local_id"]] {
+				real++
+				break
+			}
+		}
+	}
+	injected, found := 0, 0
+	for _, f := range readCSV(t, filepath.Join(dir, "faults.csv")) {
+		if f["fault"] == fixtures.FaultDuplicate {
+			injected++
+			if reported[f["source_id"]+"/"+f["local_id"]] {
+				found++
+			}
+		}
+	}
+	t.Logf("%d reported, %d real; %d of %d injected duplicates found", len(rows), real, found, injected)
+	if injected < 100 || float64(found) < 0.95*float64(injected) {
+		t.Errorf("found %d of %d injected within-source duplicates", found, injected)
+	}
+	if float64(real) < 0.99*float64(len(rows)) {
+		t.Errorf("%d of %d reported duplicates are real", real, len(rows))
+	}
+}
+
+// A source that reads far fewer rows than last night is reported.
+func TestSourceRowDrop(t *testing.T) {
+	src := fixtureDir(t, 2_000)
+	dir := t.TempDir()
+	entries, _ := os.ReadDir(src)
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(src, e.Name()))
+		os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644)
+	}
+	cfg := freshConfig(t, dir)
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "lgt_person.txt"))
+	lines := strings.SplitAfter(string(data), "\n")
+	os.WriteFile(filepath.Join(dir, "lgt_person.txt"), []byte(strings.Join(lines[:len(lines)/3], "")), 0o644)
+	m, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "exceptions", "source_row_drop.csv"))
+	if len(rows) != 1 || rows[0]["source_id"] != "lgt" || !strings.Contains(rows[0]["reason"], "fell from") || m.Exceptions["source_row_drop"] != 1 {
+		t.Errorf("drops: %v (manifest %d)", rows, m.Exceptions["source_row_drop"])
+	}
+}

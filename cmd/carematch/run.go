@@ -147,6 +147,13 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			return err
 		}
 		m.Counts["optouts"] = optouts
+		drops, err := extract.CheckDrops(ctx, db, publish.PreviousState(cfg.Run.StateDir), cfg.Run.MinRowRatio)
+		if err != nil {
+			return err
+		}
+		if drops > 0 {
+			p.logf("load: WARNING %d sources read far fewer rows than last night (see exceptions/source_row_drop.csv)", drops)
+		}
 		var recs, deleted, valid, verified int64
 		err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
 			FROM records`).Scan(&recs, &deleted, &valid, &verified)

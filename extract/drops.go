@@ -1,0 +1,39 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/selondon/carematch/store"
+)
+
+// CheckDrops compares each source's rows read tonight with the last
+// committed night's (previousDB) and records a `source_row_drop` exception
+// for a source that fell below minRatio of it — an extract cut short at
+// 2 a.m. looks like thousands of people leaving. It returns how many sources
+// dropped. The first night, or a previous night without the table, checks
+// nothing.
+func CheckDrops(ctx context.Context, db *store.DB, previousDB string, minRatio float64) (int, error) {
+	if previousDB == "" {
+		return 0, nil
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevrows (READ_ONLY)", store.QuoteString(previousDB))); err != nil {
+		return 0, fmt.Errorf("previous night's row counts: %w", err)
+	}
+	defer db.ExecContext(ctx, "DETACH prevrows")
+	q := fmt.Sprintf(`
+		INSERT INTO exceptions
+		WITH now AS (SELECT source_id, sum(rows_read) AS n FROM source_files GROUP BY 1),
+		     before AS (SELECT source_id, sum(rows_read) AS n FROM prevrows.source_files GROUP BY 1)
+		SELECT 'source_row_drop', b.source_id, NULL, NULL, NULL,
+			'rows read fell from ' || b.n || ' last night to ' || coalesce(n.n, 0) || ' (' ||
+			round(100.0 * coalesce(n.n, 0) / b.n, 1) || '%%, below the %.0f%% expected)', NULL, NULL
+		FROM before b LEFT JOIN now n USING (source_id)
+		WHERE coalesce(n.n, 0) < %g * b.n`, minRatio*100, minRatio)
+	res, err := db.ExecContext(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("row drops: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
