@@ -237,7 +237,10 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		}
 		m.Exceptions = counts
 		m.Exceptions["review_queue"] = m.Counts["review_pairs"]
-		return reports.WriteReviewQueue(ctx, db, model, filepath.Join(dir, "review_queue.csv"))
+		if err := reports.WriteReviewQueue(ctx, db, model, filepath.Join(dir, "review_queue.csv")); err != nil {
+			return err
+		}
+		return reports.WriteHTML(ctx, db, m, model.LinkThreshold, model.ReviewThreshold, filepath.Join(run.Dir(), "report.html"))
 	})
 	if err != nil {
 		return fail(err)
