@@ -13,6 +13,10 @@ import (
 // The txtar scripts in testdata/script run the real carematch command, as a
 // user or a scheduler would: exit codes, stdout, stderr and files.
 func TestMain(m *testing.M) {
+	// The kill test runs this binary as carematch itself.
+	if os.Getenv("CAREMATCH_TEST_AS_MAIN") == "1" {
+		os.Exit(mainCode(os.Args, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"carematch":       func() { os.Exit(mainCode(os.Args, os.Stdout, os.Stderr)) },
 		"check-published": checkPublished,

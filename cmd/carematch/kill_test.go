@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/selondon/carematch/publish"
+)
+
+// A run killed outright (SIGKILL, no chance to clean up) at any stage leaves
+// the previous publication, `current` and the committed state as they were;
+// the next run succeeds and clears what the killed run left behind.
+func TestKilledRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real runs")
+	}
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	first, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run reads a config file: write one pointing at this test's folders.
+	data, _ := os.ReadFile(filepath.Join(dir, "carematch.toml"))
+	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
+	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
+	cfgPath := filepath.Join(dir, "kill-"+filepath.Base(filepath.Dir(cfg.Run.StateDir))+".toml")
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(cfgPath)
+	self, _ := os.Executable()
+	statePointer := func() string { return publish.PreviousState(cfg.Run.StateDir) }
+	wantState, wantCurrent := statePointer(), publish.Current(cfg.Run.PublishDir)
+	manifestBefore, _ := os.ReadFile(filepath.Join(wantCurrent, "manifest.json"))
+
+	for _, stage := range []string{"load", "link", "index", "portal"} {
+		cmd := exec.Command(self, "run", "--config", cfgPath)
+		cmd.Env = append(os.Environ(), "CAREMATCH_TEST_AS_MAIN=1")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stderr)
+		killed := false
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), stage+": started") {
+				time.Sleep(30 * time.Millisecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+				break
+			}
+		}
+		cmd.Wait()
+		if !killed {
+			t.Fatalf("the run never reached %s", stage)
+		}
+		if got := publish.Current(cfg.Run.PublishDir); got != wantCurrent {
+			t.Fatalf("killed at %s: current moved to %s", stage, got)
+		}
+		if got := statePointer(); got != wantState {
+			t.Fatalf("killed at %s: committed state moved to %s", stage, got)
+		}
+		if after, _ := os.ReadFile(filepath.Join(wantCurrent, "manifest.json")); string(after) != string(manifestBefore) {
+			t.Fatalf("killed at %s: the previous publication changed", stage)
+		}
+	}
+	// The next run takes the lock the dead ones held, succeeds, and prunes
+	// their half-written folders.
+	second, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.RunID == first.RunID || publish.Current(cfg.Run.PublishDir) != filepath.Join(cfg.Run.PublishDir, second.RunID) {
+		t.Fatal("the next run did not publish")
+	}
+	entries, _ := os.ReadDir(cfg.Run.PublishDir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".partial-") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
