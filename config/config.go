@@ -95,6 +95,7 @@ type Columns struct {
 	Consent            string            `toml:"consent"`
 	DateOfDeath        string            `toml:"date_of_death"`
 	Deleted            string            `toml:"deleted"`
+	Updated            string            `toml:"updated"` // when the source last updated the record (date_format)
 	Extra              map[string]string `toml:"extra"`
 }
 
@@ -130,6 +131,7 @@ func (c *Columns) Fields() []Field {
 	add("consent", c.Consent)
 	add("date_of_death", c.DateOfDeath)
 	add("deleted", c.Deleted)
+	add("updated", c.Updated)
 	for _, k := range sortedKeys(c.Extra) {
 		add("extra."+k, c.Extra[k])
 	}

@@ -14,7 +14,7 @@ import (
 // file's header (-1 when the source does not map the field).
 type mapping struct {
 	localID, nhs, status, title, given, middle, family, previous, dob, sex int
-	postcode, sensitive, consent, dod, deleted                             int
+	postcode, sensitive, consent, dod, deleted, updated                    int
 	address                                                                []int
 	extras                                                                 []int // aligned with the loader's extras
 	columns                                                                []string
@@ -56,7 +56,7 @@ func (m *mapping) bind(src *config.Source, header []string) *SourceError {
 		{&m.family, "family_name", c.FamilyName}, {&m.previous, "previous_family_name", c.PreviousFamilyName},
 		{&m.dob, "date_of_birth", c.DateOfBirth}, {&m.sex, "sex", c.Sex}, {&m.postcode, "postcode", c.Postcode},
 		{&m.sensitive, "sensitive", c.Sensitive}, {&m.consent, "consent", c.Consent},
-		{&m.dod, "date_of_death", c.DateOfDeath}, {&m.deleted, "deleted", c.Deleted},
+		{&m.dod, "date_of_death", c.DateOfDeath}, {&m.deleted, "deleted", c.Deleted}, {&m.updated, "updated", c.Updated},
 	} {
 		if *f.dst, err = find(f.field, f.col); err != nil {
 			return err
@@ -259,6 +259,16 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 			}
 		} else {
 			r[23] = d.Time
+		}
+	}
+	if raw := get(vals, m.updated); raw != "" {
+		d := rules.ParseDate(src.DateLayout, raw, l.opt.Today)
+		if d.Reason != "" {
+			if err := exc(KindInvalidValue, "updated", string(d.Reason), raw); err != nil {
+				return false, err
+			}
+		} else {
+			r[30] = d.Time
 		}
 	}
 	deleted, _, err := flag(m.deleted, "deleted")

@@ -10,13 +10,16 @@ package mpi
 //     form the sources wrote it for display;
 //   - date_of_birth: the date the most sources agree on (ties: the earliest);
 //   - sex: the most frequent known value;
-//   - address and postcode: from the most trusted recent source — a GP
-//     registration first, then hospital, community, social care, out of
-//     hours (extracts carry no reliable update date to order by);
+//   - address and postcode: from the most recent record — by the date its
+//     source last updated it (the `updated` column) where it has one, else
+//     by the extract's date, tonight — and among equals from the most
+//     trusted source: a GP registration, then hospital, community, social
+//     care, out of hours;
 //   - flags: restricted (any record sensitive), deceased (any date of death),
 //     nhs_number_conflict (any record in an NHS-number conflict), withheld
 //     (the person is a social-care record kept out of linking).
-const goldenRecordSQL = `
+func goldenRecordSQL(runDate string) string {
+	return `
 CREATE OR REPLACE TABLE master_index AS
 WITH r AS (
 	SELECT x.master_id, p.*,
@@ -33,7 +36,7 @@ family AS (
 	SELECT master_id, family_name_display AS v, row_number() OVER (PARTITION BY master_id ORDER BY count(*) DESC, family_name_display) AS k
 	FROM r WHERE family_name IS NOT NULL GROUP BY master_id, family_name_display),
 addr AS (
-	SELECT master_id, address_display, postcode, source_id, row_number() OVER (PARTITION BY master_id ORDER BY kind_rank, source_id, local_id) AS k
+	SELECT master_id, address_display, postcode, source_id, row_number() OVER (PARTITION BY master_id ORDER BY coalesce(updated, DATE '` + runDate + `') DESC, kind_rank, source_id, local_id) AS k
 	FROM r WHERE postcode IS NOT NULL OR address_display IS NOT NULL),
 nhs AS (
 	SELECT master_id, nhs_number, nhs_verified, row_number() OVER (PARTITION BY master_id ORDER BY nhs_verified DESC, nhs_number) AS k
@@ -60,3 +63,4 @@ LEFT JOIN family f ON f.master_id = a.master_id AND f.k = 1
 LEFT JOIN dob d ON d.master_id = a.master_id AND d.k = 1
 LEFT JOIN addr ad ON ad.master_id = a.master_id AND ad.k = 1
 LEFT JOIN conflicted c ON c.master_id = a.master_id`
+}

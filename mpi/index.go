@@ -185,7 +185,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		JOIN (SELECT x2.master_id, count(DISTINCT p2.nhs_number) AS n FROM xref x2 JOIN prep p2 USING (rid)
 		      GROUP BY 1 HAVING count(DISTINCT p2.nhs_number) > 1) k ON k.master_id = x.master_id`,
 		// Last: the golden record reads this stage's exceptions.
-		goldenRecordSQL,
+		goldenRecordSQL(runDate(opt.RunID)),
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
@@ -342,4 +342,12 @@ func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOp
 		}
 	}
 	return app.Close()
+}
+
+// runDate is the calendar date of a run ID (20261124T021500Z → 2026-11-24).
+func runDate(runID string) string {
+	if len(runID) < 8 {
+		return "1970-01-01"
+	}
+	return runID[:4] + "-" + runID[4:6] + "-" + runID[6:8]
 }

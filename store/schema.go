@@ -45,6 +45,7 @@ var RecordColumns = []Column{
 	{"nhs_test_number", "BOOLEAN NOT NULL"}, // a valid 9xxxxxxxxx test number: a test record, not indexed
 	{"address_key", "VARCHAR"},              // rules.AddressKey: the address's distinct words, sorted
 	{"address_number", "VARCHAR"},           // its first word with a digit
+	{"updated", "DATE"},                     // when the source last updated the record, if it says
 }
 
 // ExceptionColumns is the `exceptions` table: a row rejected at load, or a

@@ -235,3 +235,83 @@ func TestTwoFixtureNights(t *testing.T) {
 	}
 	t.Logf("night 2: %v; %d unchanged persons kept their IDs", counts, kept)
 }
+
+// The golden record takes the address of the most recent record: by the
+// source's update date where it has one, else the extract's own date
+// (tonight), and among equals the most trusted source.
+func TestGoldenRecordAddress(t *testing.T) {
+	dir := t.TempDir()
+	cfgText := `
+[[source]]
+id = "gp"
+kind = "gp"
+path = "gp.csv"
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  address = "address"
+  postcode = "postcode"
+
+[[source]]
+id = "council"
+kind = "social_care"
+path = "council.csv"
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  address = "address"
+  postcode = "postcode"
+  consent = "consent"
+  updated = "updated"
+
+[[source]]
+id = "hospital"
+kind = "hospital"
+path = "hospital.csv"
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  address = "address"
+  postcode = "postcode"
+  updated = "updated"
+`
+	files := map[string]string{
+		"carematch.toml": cfgText,
+		// Anna: GP (no update date: tonight) beats a council record updated last year.
+		// Bilal: no GP record; the hospital updated him more recently than the council.
+		"gp.csv":       "id,nhs,given,family,dob,address,postcode\ng1,4010232137,Anna,Okafor,1970-01-02,1 New Road,SE13 6XY\n",
+		"council.csv":  "id,nhs,given,family,dob,address,postcode,consent,updated\nc1,4010232137,Anna,Okafor,1970-01-02,9 Old Street,SE4 1AA,Y,2025-06-01\nc2,4000000632,Bilal,Khan,1981-05-06,5 Council Way,DA1 2QJ,Y,2026-01-10\n",
+		"hospital.csv": "id,nhs,given,family,dob,address,postcode,updated\nh1,4000000632,Bilal,Khan,1981-05-06,7 Ward Lane,SE9 1AA,2026-03-02\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	byNHS := map[string]map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "master_index.csv")) {
+		byNHS[r["nhs_number"]] = r
+	}
+	if a := byNHS["4010232137"]; a["postcode"] != "SE13 6XY" || a["address_source"] != "gp" || a["record_count"] != "2" {
+		t.Errorf("Anna: %v", a)
+	}
+	if b := byNHS["4000000632"]; b["postcode"] != "SE9 1AA" || b["address_source"] != "hospital" {
+		t.Errorf("Bilal: %v", b)
+	}
+}
