@@ -65,7 +65,7 @@ func levelsDB(t *testing.T, pairs [][2]rec) []map[string]string {
 			row := []any{"src", "gp", fmt.Sprintf("r%04d", n), "f.csv", int64(n), null(r.nhs), nil, r.nhs != "",
 				nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
 				dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
-				false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num)}
+				false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), nil}
 			vals := make([]any, len(row))
 			copy(vals, row)
 			if err := app.Append(toDriver(vals)...); err != nil {
