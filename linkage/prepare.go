@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 
@@ -41,17 +42,10 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			return fmt.Errorf("prepare: %w", err)
 		}
 	}
-	app, err := db.NewAppender(ctx, "nicknames")
-	if err != nil {
-		return err
-	}
-	for _, p := range rules.NicknamePairs() {
-		if err := app.Append(p[0], p[1]); err != nil {
-			app.Close()
-			return err
-		}
-	}
-	return app.Close()
+	pairs := rules.NicknamePairs()
+	return db.AppendEach(ctx, "nicknames", len(pairs), func(i int) []driver.Value {
+		return []driver.Value{pairs[i][0], pairs[i][1]}
+	})
 }
 
 // tfTable is the name of the term-frequency table of a column.

@@ -3,6 +3,7 @@ package mpi
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -80,36 +81,22 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE clusters (rid INTEGER, root INTEGER, link_method VARCHAR, match_weight DOUBLE)`); err != nil {
 		return nil, err
 	}
-	app, err := db.NewAppender(ctx, "clusters")
-	if err != nil {
-		return nil, err
-	}
-	for i := 1; i <= n; i++ {
-		var w any
-		if !math.IsNaN(c.Weight[i]) {
-			w = c.Weight[i]
+	if err := db.AppendEach(ctx, "clusters", n, func(i int) []driver.Value {
+		rid := i + 1
+		var w driver.Value
+		if !math.IsNaN(c.Weight[rid]) {
+			w = c.Weight[rid]
 		}
-		if err := app.Append(int32(i), c.Root[i], c.Method[i], w); err != nil {
-			app.Close()
-			return nil, err
-		}
-	}
-	if err := app.Close(); err != nil {
+		return []driver.Value{int32(rid), c.Root[rid], c.Method[rid], w}
+	}); err != nil {
 		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE cut_links (rid_l INTEGER, rid_r INTEGER, weight DOUBLE)`); err != nil {
 		return nil, err
 	}
-	if app, err = db.NewAppender(ctx, "cut_links"); err != nil {
-		return nil, err
-	}
-	for _, e := range c.Cut {
-		if err := app.Append(e.L, e.R, e.Weight); err != nil {
-			app.Close()
-			return nil, err
-		}
-	}
-	if err := app.Close(); err != nil {
+	if err := db.AppendEach(ctx, "cut_links", len(c.Cut), func(i int) []driver.Value {
+		return []driver.Value{c.Cut[i].L, c.Cut[i].R, c.Cut[i].Weight}
+	}); err != nil {
 		return nil, err
 	}
 
@@ -303,45 +290,32 @@ func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOp
 			return fmt.Errorf("master IDs: %w", err)
 		}
 	}
-	app, err := db.NewAppender(ctx, "person_ids")
-	if err != nil {
+	roots := make([]int32, 0, len(ids))
+	for r := range ids {
+		roots = append(roots, r)
+	}
+	if err := db.AppendEach(ctx, "person_ids", len(roots), func(i int) []driver.Value {
+		return []driver.Value{roots[i], ids[roots[i]]}
+	}); err != nil {
 		return err
 	}
-	for root, id := range ids {
-		if err := app.Append(root, id); err != nil {
-			app.Close()
-			return err
-		}
-	}
-	if err := app.Close(); err != nil {
-		return err
-	}
-	if app, err = db.NewAppender(ctx, "master_ids"); err != nil {
-		return err
-	}
+	regs := make([]IDRecord, 0, len(registry))
 	for _, r := range registry {
-		if err := app.Append(r.ID, r.CreatedRun, r.Status); err != nil {
-			app.Close()
-			return err
-		}
+		regs = append(regs, r)
 	}
-	if err := app.Close(); err != nil {
+	if err := db.AppendEach(ctx, "master_ids", len(regs), func(i int) []driver.Value {
+		return []driver.Value{regs[i].ID, regs[i].CreatedRun, regs[i].Status}
+	}); err != nil {
 		return err
 	}
-	if app, err = db.NewAppender(ctx, "history"); err != nil {
-		return err
-	}
-	for _, e := range events {
-		var other any
+	return db.AppendEach(ctx, "history", len(events), func(i int) []driver.Value {
+		e := events[i]
+		var other driver.Value
 		if e.OtherID != "" {
 			other = e.OtherID
 		}
-		if err := app.Append(opt.RunID, e.MasterID, e.Event, other, e.Reason); err != nil {
-			app.Close()
-			return err
-		}
-	}
-	return app.Close()
+		return []driver.Value{opt.RunID, e.MasterID, e.Event, other, e.Reason}
+	})
 }
 
 // runDate is the calendar date of a run ID (20261124T021500Z → 2026-11-24).

@@ -121,6 +121,22 @@ func (a *Appender) Close() error {
 	return err
 }
 
+// AppendEach appends n rows to table, row(i) giving the i-th row's values,
+// and closes the appender; on an error nothing more is appended.
+func (db *DB) AppendEach(ctx context.Context, table string, n int, row func(i int) []driver.Value) error {
+	app, err := db.NewAppender(ctx, table)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if err := app.Append(row(i)...); err != nil {
+			app.Close()
+			return fmt.Errorf("append to %s: %w", table, err)
+		}
+	}
+	return app.Close()
+}
+
 // QuoteIdent quotes an SQL identifier.
 func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
