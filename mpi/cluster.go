@@ -26,11 +26,28 @@ type Clusters struct {
 	Method []string  // how each record joined its person
 	Weight []float64 // the weight of the link that did it (NaN for none or deterministic)
 	Cut    []Edge    // links refused because they would join two different NHS numbers
+	Held   []Edge    // links refused because an analyst said the two are not one person
+}
+
+// Constraints are analysts' decisions as clustering sees them.
+type Constraints struct {
+	Apart    [][2]int32     // no_link: these two records' persons never join
+	Detached map[int32]bool // detach: no machine link touches these records
+}
+
+// methodRank orders links of equal weight: an analyst's first.
+func methodRank(m string) int {
+	if m == MethodAnalyst {
+		return 0
+	}
+	return 1
 }
 
 // Cluster groups records 1..n (nhs[rid] is the record's valid NHS number or
-// "") along edges, strongest first, never joining two different numbers.
-func Cluster(n int, nhs []string, edges []Edge) *Clusters {
+// "") along edges, strongest first: analysts' links, then NHS-number links,
+// then by weight. It never joins two different numbers (except by an
+// analyst's link) and never joins an apart pair, directly or through others.
+func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 	parent := make([]int32, n+1)
 	number := make([]string, n+1)
 	for i := range parent {
@@ -52,11 +69,27 @@ func Cluster(n int, nhs []string, edges []Edge) *Clusters {
 		if a.Weight != b.Weight {
 			return a.Weight > b.Weight
 		}
+		if ra, rb := methodRank(a.Method), methodRank(b.Method); ra != rb {
+			return ra < rb
+		}
 		if a.L != b.L {
 			return a.L < b.L
 		}
 		return a.R < b.R
 	})
+	apart := map[int32]map[int32]bool{}
+	mark := func(a, b int32) {
+		if apart[a] == nil {
+			apart[a] = map[int32]bool{}
+		}
+		apart[a][b] = true
+	}
+	for _, p := range con.Apart {
+		if p[0] != p[1] {
+			mark(p[0], p[1])
+			mark(p[1], p[0])
+		}
+	}
 	c := &Clusters{Root: make([]int32, n+1), Method: make([]string, n+1), Weight: make([]float64, n+1)}
 	for i := range c.Weight {
 		c.Weight[i] = math.NaN()
@@ -70,20 +103,33 @@ func Cluster(n int, nhs []string, edges []Edge) *Clusters {
 		}
 	}
 	for _, e := range sorted {
+		if e.Method != MethodAnalyst && (con.Detached[e.L] || con.Detached[e.R]) {
+			continue
+		}
 		a, b := find(e.L), find(e.R)
 		if a == b {
 			decided(e.L, e)
 			decided(e.R, e)
 			continue
 		}
-		if number[a] != "" && number[b] != "" && number[a] != number[b] {
+		if e.Method != MethodAnalyst && number[a] != "" && number[b] != "" && number[a] != number[b] {
 			c.Cut = append(c.Cut, e)
+			continue
+		}
+		if apart[a][b] {
+			c.Held = append(c.Held, e)
 			continue
 		}
 		if b < a {
 			a, b = b, a
 		}
 		parent[b] = a // the smaller rid is the root
+		for x := range apart[b] {
+			delete(apart[x], b)
+			mark(x, a)
+			mark(a, x)
+		}
+		delete(apart, b)
 		if number[a] == "" {
 			number[a] = number[b]
 		}

@@ -18,7 +18,7 @@ func TestClusterNeverJoinsTwoNumbers(t *testing.T) {
 		{3, 4, MethodProbabilistic, 15},
 		{1, 4, MethodProbabilistic, 12},
 	}
-	c := Cluster(4, nhs, edges)
+	c := Cluster(4, nhs, edges, Constraints{})
 	if c.Root[1] != 1 || c.Root[2] != 1 || c.Root[3] != 3 || c.Root[4] != 3 {
 		t.Errorf("roots %v", c.Root)
 	}
@@ -35,7 +35,7 @@ func TestClusterNeverJoinsTwoNumbers(t *testing.T) {
 }
 
 func TestClusterSingletons(t *testing.T) {
-	c := Cluster(3, nil, []Edge{{1, 2, MethodProbabilistic, 11}})
+	c := Cluster(3, nil, []Edge{{1, 2, MethodProbabilistic, 11}}, Constraints{})
 	if c.Method[3] != MethodSingleton || c.Root[3] != 3 || c.Method[1] != MethodProbabilistic {
 		t.Errorf("%+v", c)
 	}
@@ -62,10 +62,10 @@ func TestClusterOrderIndependent(t *testing.T) {
 		}
 		edges = append(edges, Edge{a, b, MethodProbabilistic, float64(r.IntN(30))})
 	}
-	first := Cluster(n, nhs, edges)
+	first := Cluster(n, nhs, edges, Constraints{})
 	for trial := 0; trial < 5; trial++ {
 		r.Shuffle(len(edges), func(i, j int) { edges[i], edges[j] = edges[j], edges[i] })
-		again := Cluster(n, nhs, edges)
+		again := Cluster(n, nhs, edges, Constraints{})
 		if !reflect.DeepEqual(first.Root, again.Root) || !reflect.DeepEqual(first.Method, again.Method) {
 			t.Fatal("clusters depend on edge order")
 		}
@@ -80,5 +80,34 @@ func TestClusterOrderIndependent(t *testing.T) {
 			t.Fatalf("person %d holds %s and %s", first.Root[i], h, nhs[i])
 		}
 		held[first.Root[i]] = nhs[i]
+	}
+}
+
+// Analysts' decisions: a link joins even two different numbers; no_link
+// keeps apart even records sharing a number, directly or through others;
+// detach leaves a record alone.
+func TestClusterDecisions(t *testing.T) {
+	inf := math.Inf(1)
+	nhs := []string{"", "A", "A", "B", "", ""}
+	edges := []Edge{
+		{1, 2, MethodNHSNumber, inf},    // same number
+		{3, 4, MethodProbabilistic, 12}, //
+		{2, 4, MethodProbabilistic, 11}, // would join 1-2 with 3-4: numbers differ, cut
+		{4, 5, MethodProbabilistic, 20}, // 5 is detached
+	}
+	c := Cluster(5, nhs, edges, Constraints{
+		Apart:    [][2]int32{{1, 2}},
+		Detached: map[int32]bool{5: true},
+	})
+	if c.Root[1] == c.Root[2] {
+		t.Error("no_link did not keep records with one NHS number apart")
+	}
+	if c.Root[5] != 5 || c.Method[5] != MethodSingleton {
+		t.Errorf("detached record: root %d method %s", c.Root[5], c.Method[5])
+	}
+	edges = append(edges, Edge{1, 3, MethodAnalyst, inf})
+	c = Cluster(5, nhs, edges, Constraints{})
+	if c.Root[1] != c.Root[3] || c.Method[3] != MethodAnalyst {
+		t.Errorf("an analyst's link across two numbers: roots %v methods %v", c.Root, c.Method)
 	}
 }

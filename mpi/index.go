@@ -21,6 +21,80 @@ type IndexOptions struct {
 	// PreviousDB is the last committed night's database, whose index the
 	// master IDs carry on from; "" on the first night.
 	PreviousDB string
+	// Decisions are analysts' decisions in force, applied as hard
+	// constraints.
+	Decisions []Decision
+}
+
+// Decision is an analyst's decision as the index applies it.
+type Decision struct {
+	ID           string
+	Kind         string    // link | no_link | detach
+	Left, Right  [2]string // source_id, local_id; Right empty for detach
+	SupersededBy string    // a later decision about the same records replaced it: reported, not applied
+}
+
+// applyDecisions turns decisions into analyst edges and constraints, and
+// records those that no longer apply (a record is gone) as stale_decision
+// exceptions and decided_persons for the review queue.
+func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]Edge) (Constraints, error) {
+	con := Constraints{Detached: map[int32]bool{}}
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE decided_pairs (rid_l INTEGER, rid_r INTEGER)`); err != nil {
+		return con, err
+	}
+	if len(ds) == 0 {
+		return con, nil
+	}
+	rids := map[[2]string]int32{}
+	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
+		var rid int32
+		var s, l string
+		if err := rs.Scan(&rid, &s, &l); err != nil {
+			return err
+		}
+		rids[[2]string{s, l}] = rid
+		return nil
+	}); err != nil {
+		return con, err
+	}
+	var decided [][2]int32
+	var stale []Decision
+	for _, d := range ds {
+		if d.SupersededBy != "" {
+			stale = append(stale, d)
+			continue
+		}
+		a, okA := rids[d.Left]
+		b, okB := rids[d.Right]
+		if !okA || (d.Kind != "detach" && !okB) {
+			stale = append(stale, d)
+			continue
+		}
+		switch d.Kind {
+		case "link":
+			*edges = append(*edges, Edge{min(a, b), max(a, b), MethodAnalyst, math.Inf(1)})
+			decided = append(decided, [2]int32{min(a, b), max(a, b)})
+		case "no_link":
+			con.Apart = append(con.Apart, [2]int32{a, b})
+			decided = append(decided, [2]int32{min(a, b), max(a, b)})
+		case "detach":
+			con.Detached[a] = true
+		}
+	}
+	if err := db.AppendEach(ctx, "decided_pairs", len(decided), func(i int) []driver.Value {
+		return []driver.Value{decided[i][0], decided[i][1]}
+	}); err != nil {
+		return con, err
+	}
+	return con, db.AppendEach(ctx, "exceptions", len(stale), func(i int) []driver.Value {
+		d := stale[i]
+		why := "a record it names is not in tonight's extracts"
+		if d.SupersededBy != "" {
+			why = "decision " + d.SupersededBy + " about the same records replaced it"
+		}
+		return []driver.Value{"stale_decision", d.Left[0], d.Left[1], nil, nil,
+			"analyst decision " + d.ID + " (" + d.Kind + ") no longer applies: " + why, d.ID, nil}
+	})
 }
 
 // IndexStats counts what the index holds.
@@ -76,7 +150,11 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	if err := scan(ctx, db, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight >= %g AND guard IS NULL", opt.LinkThreshold), add(MethodProbabilistic)); err != nil {
 		return nil, err
 	}
-	c := Cluster(n, nhs, edges)
+	con, err := applyDecisions(ctx, db, opt.Decisions, &edges)
+	if err != nil {
+		return nil, err
+	}
+	c := Cluster(n, nhs, edges, con)
 
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE clusters (rid INTEGER, root INTEGER, link_method VARCHAR, match_weight DOUBLE)`); err != nil {
 		return nil, err
@@ -121,6 +199,8 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
 			JOIN person_nhs na ON na.root = a.root JOIN person_nhs nb ON nb.root = b.root
 			WHERE a.root <> b.root AND (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
+			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
+			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
 			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard NOT LIKE 'block: %%' AND s.weight >= %g)))
 		WHERE k = 1`, opt.ReviewThreshold, opt.LinkThreshold, opt.LinkThreshold),
 		// Persons with a pair the model scores below the review band: joined by a chain.

@@ -22,6 +22,7 @@ var ExceptionKinds = []string{
 	"within_source_duplicate",
 	"several_nhs_numbers",
 	"source_row_drop",
+	"stale_decision",
 }
 
 // FileMode is the mode of files analysts may read and the portal must not.

@@ -83,6 +83,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			nhsNumberCommand(),
 			evaluateCommand(),
 			explainCommand(),
+			reviewCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,
@@ -95,9 +96,14 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			return cli.ShowAppHelp(cmd)
 		},
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = onUsage
+	var setUsage func([]*cli.Command)
+	setUsage = func(cs []*cli.Command) {
+		for _, c := range cs {
+			c.OnUsageError = onUsage
+			setUsage(c.Commands)
+		}
 	}
+	setUsage(app.Commands)
 	return app
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/selondon/carematch/mpi"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/review"
 	"github.com/selondon/carematch/store"
 )
 
@@ -197,8 +198,12 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	}
 
 	err = stage("index", func() error {
+		decisions, err := indexDecisions(cfg)
+		if err != nil {
+			return err
+		}
 		st, err := mpi.BuildIndex(ctx, db, mpi.IndexOptions{LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold,
-			RunID: run.ID, PreviousDB: publish.PreviousState(cfg.Run.StateDir)})
+			RunID: run.ID, PreviousDB: publish.PreviousState(cfg.Run.StateDir), Decisions: decisions})
 		if err != nil {
 			return err
 		}
@@ -295,4 +300,28 @@ func resources(started time.Time) reports.Resources {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return reports.Resources{PeakRSSBytes: ru.Maxrss * 1024, CPUSeconds: cpu.Seconds(), WallSeconds: time.Since(started).Seconds()}
+}
+
+// indexDecisions reads the analysts' decisions for the index: those in
+// force, and those a later decision replaced (to be reported).
+func indexDecisions(cfg *config.Config) ([]mpi.Decision, error) {
+	in, superseded, err := review.Open(cfg.Run.StateDir).InForce()
+	if err != nil {
+		return nil, fmt.Errorf("analysts' decisions: %w", err)
+	}
+	conv := func(d review.Decision, by string) mpi.Decision {
+		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: [2]string{d.Left.Source, d.Left.Local}, SupersededBy: by}
+		if d.Right != nil {
+			md.Right = [2]string{d.Right.Source, d.Right.Local}
+		}
+		return md
+	}
+	var out []mpi.Decision
+	for _, d := range in {
+		out = append(out, conv(d, ""))
+	}
+	for _, s := range superseded {
+		out = append(out, conv(s.Decision, s.By))
+	}
+	return out, nil
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/selondon/carematch/review"
+)
+
+func reviewCommand() *cli.Command {
+	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
+	analystFlag := &cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail (default $USER)"}
+	reasonFlag := &cli.StringFlag{Name: "reason", Usage: "why, for the audit trail (required)"}
+	logOf := func(cmd *cli.Command) (*review.Log, error) {
+		cfg, err := loadConfig(cmd)
+		if err != nil {
+			return nil, err
+		}
+		return review.Open(cfg.Run.StateDir), nil
+	}
+	analyst := func(cmd *cli.Command) string {
+		if a := cmd.String("analyst"); a != "" {
+			return a
+		}
+		return os.Getenv("USER")
+	}
+	return &cli.Command{
+		Name:  "review",
+		Usage: "analysts' decisions: link, no-link or detach records; every later night obeys them",
+		Commands: []*cli.Command{
+			{
+				Name:      "decide",
+				Usage:     "record a decision: link|no-link (two records) or detach (one record)",
+				ArgsUsage: "link|no-link|detach",
+				Flags: []cli.Flag{cfgFlag, analystFlag, reasonFlag,
+					&cli.StringFlag{Name: "left", Usage: "`SOURCE:LOCAL_ID`"},
+					&cli.StringFlag{Name: "right", Usage: "`SOURCE:LOCAL_ID` (not for detach)"}},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					kinds := map[string]string{"link": review.Link, "no-link": review.NoLink, "no_link": review.NoLink, "detach": review.Detach}
+					kind, ok := kinds[cmd.Args().First()]
+					if !ok || cmd.Args().Len() != 1 {
+						return usagef("review decide: say link, no-link or detach")
+					}
+					left, err := review.ParseRecord(cmd.String("left"))
+					if err != nil {
+						return usagef("review decide: --left: %v", err)
+					}
+					d := review.Decision{Kind: kind, Left: left, Analyst: analyst(cmd), Reason: cmd.String("reason")}
+					if kind != review.Detach {
+						right, err := review.ParseRecord(cmd.String("right"))
+						if err != nil {
+							return usagef("review decide: --right: %v", err)
+						}
+						d.Right = &right
+					}
+					l, err := logOf(cmd)
+					if err != nil {
+						return err
+					}
+					if d, err = l.Decide(d); err != nil {
+						return usagef("%v", err)
+					}
+					fmt.Fprintf(cmd.Root().Writer, "%s %s recorded; the next nightly run applies it\n", d.ID, d.Kind)
+					return nil
+				},
+			},
+			{
+				Name:      "revoke",
+				Usage:     "withdraw a decision",
+				ArgsUsage: "DECISION_ID",
+				Flags:     []cli.Flag{cfgFlag, analystFlag, reasonFlag},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					if cmd.Args().Len() != 1 {
+						return usagef("review revoke: give one decision ID")
+					}
+					l, err := logOf(cmd)
+					if err != nil {
+						return err
+					}
+					if err := l.Revoke(cmd.Args().First(), analyst(cmd), cmd.String("reason")); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.Root().Writer, "%s revoked\n", cmd.Args().First())
+					return nil
+				},
+			},
+			{
+				Name:  "decisions",
+				Usage: "list the decisions in force",
+				Flags: []cli.Flag{cfgFlag},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					l, err := logOf(cmd)
+					if err != nil {
+						return err
+					}
+					return l.Export(cmd.Root().Writer)
+				},
+			},
+			{
+				Name:  "export",
+				Usage: "write the decisions in force as CSV (to keep under version control)",
+				Flags: []cli.Flag{cfgFlag, &cli.StringFlag{Name: "out", Usage: "`FILE` (default stdout)"}},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					l, err := logOf(cmd)
+					if err != nil {
+						return err
+					}
+					if cmd.String("out") == "" {
+						return l.Export(cmd.Root().Writer)
+					}
+					f, err := os.OpenFile(cmd.String("out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+					if err != nil {
+						return err
+					}
+					if err := l.Export(f); err != nil {
+						f.Close()
+						return err
+					}
+					return f.Close()
+				},
+			},
+			{
+				Name:      "import",
+				Usage:     "record the decisions of an exported CSV",
+				ArgsUsage: "FILE",
+				Flags:     []cli.Flag{cfgFlag, analystFlag},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					if cmd.Args().Len() != 1 {
+						return usagef("review import: give one CSV file")
+					}
+					l, err := logOf(cmd)
+					if err != nil {
+						return err
+					}
+					f, err := os.Open(cmd.Args().First())
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					n, err := l.Import(f, analyst(cmd))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.Root().Writer, "%d decisions imported\n", n)
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/config"
+)
+
+// Analysts' decisions through the command line, then the nightly job: the
+// index follows every decision — a no-link between two records sharing an
+// NHS number, a link the model would never make, a detach — and decisions
+// that no longer apply are reported. Revoking one restores the machine's
+// answer; export and import carry decisions to another state directory.
+func TestReviewDecisionsDriveTheIndex(t *testing.T) {
+	dir := t.TempDir()
+	cfgText := `
+[[source]]
+id = "gp"
+kind = "gp"
+path = "gp.csv"
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  nhs_number_status = "status"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  postcode = "postcode"
+`
+	gp := "id,nhs,status,given,family,dob,postcode\n" +
+		"a1,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" + // a1, a2 share a verified number
+		"a2,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
+		"x1,,,Kwame,Mensah,1955-03-04,SE4 1AA\n" + // x1, y1: nothing in common
+		"y1,,,Priya,Shah,1990-07-08,DA1 2QJ\n" +
+		"d1,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n" +
+		"d2,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n"
+	for name, text := range map[string]string{"carematch.toml": cfgText, "gp.csv": gp} {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	cfgPath := filepath.Join(dir, "carematch.toml")
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := mainCode(append([]string{"carematch"}, args...), &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		return out.String()
+	}
+	run := func() (map[string]string, map[string]string) {
+		t.Helper()
+		if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		person, method := map[string]string{}, map[string]string{}
+		for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "xref.csv")) {
+			person[r["local_id"]], method[r["local_id"]] = r["master_id"], r["link_method"]
+		}
+		return person, method
+	}
+	p, _ := run()
+	if p["a1"] != p["a2"] || p["x1"] == p["y1"] || p["d1"] != p["d2"] {
+		t.Fatalf("machine answer: %v", p)
+	}
+	c := "--config=" + cfgPath
+	cli("review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "ann", "--reason", "different women, same number", "no-link")
+	cli("review", "decide", c, "--left", "gp:x1", "--right", "gp:y1", "--analyst", "ann", "--reason", "confirmed by phone", "link")
+	cli("review", "decide", c, "--left", "gp:d2", "--analyst", "ann", "--reason", "not her record", "detach")
+	cli("review", "decide", c, "--left", "gp:zz", "--right", "gp:a1", "--analyst", "ann", "--reason", "record since removed", "link")
+	// A decision, then its opposite about the same pair: the later wins.
+	cli("review", "decide", c, "--left", "gp:d1", "--right", "gp:x1", "--analyst", "ann", "--reason", "first thought", "link")
+	cli("review", "decide", c, "--left", "gp:x1", "--right", "gp:d1", "--analyst", "bob", "--reason", "second look", "no-link")
+
+	p, m := run()
+	if p["a1"] == p["a2"] {
+		t.Error("no-link between records sharing an NHS number was not followed")
+	}
+	if p["x1"] != p["y1"] || m["x1"] != "analyst" || m["y1"] != "analyst" {
+		t.Errorf("link below threshold not followed: %v %v", p, m)
+	}
+	if p["d1"] == p["d2"] || m["d2"] != "singleton" {
+		t.Errorf("detach not followed: %v %v", p, m)
+	}
+	if p["d1"] == p["x1"] {
+		t.Error("the later no-link did not replace the earlier link")
+	}
+	var stale []string
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "exceptions", "stale_decision.csv")) {
+		stale = append(stale, r["value"]+": "+r["reason"])
+	}
+	if len(stale) != 2 || !strings.Contains(strings.Join(stale, "\n"), "not in tonight's extracts") || !strings.Contains(strings.Join(stale, "\n"), "replaced it") {
+		t.Errorf("stale decisions reported: %v", stale)
+	}
+
+	// Export, import elsewhere: the same decisions in force.
+	exported := cli("review", "export", c)
+	if strings.Count(exported, "\n") != 6 { // header + 5 in force
+		t.Errorf("export:\n%s", exported)
+	}
+	other := t.TempDir()
+	otherCfg := filepath.Join(other, "carematch.toml")
+	os.WriteFile(otherCfg, []byte(strings.ReplaceAll(cfgText, `path = "gp.csv"`, `path = "`+filepath.Join(dir, "gp.csv")+`"`)), 0o644)
+	os.WriteFile(filepath.Join(other, "decisions.csv"), []byte(exported), 0o644)
+	if out := cli("review", "import", "--config="+otherCfg, "--analyst", "carol", filepath.Join(other, "decisions.csv")); !strings.Contains(out, "5 decisions imported") {
+		t.Errorf("import: %s", out)
+	}
+	if got := cli("review", "decisions", "--config="+otherCfg); strings.Count(got, "\n") != 6 || !strings.Contains(got, "imported by carol") {
+		t.Errorf("imported decisions:\n%s", got)
+	}
+
+	// Revoke the no-link: the shared number links a1 and a2 again.
+	id := ""
+	for _, line := range strings.Split(exported, "\n") {
+		if strings.Contains(line, ",no_link,gp,a1,") {
+			id = strings.SplitN(line, ",", 2)[0]
+		}
+	}
+	cli("review", "revoke", c, "--analyst", "ann", "--reason", "mistake", id)
+	p, _ = run()
+	if p["a1"] != p["a2"] {
+		t.Error("after revoking the no-link the records did not link again")
+	}
+	// Every action is in the audit log.
+	log, _ := os.ReadFile(filepath.Join(cfg.Run.StateDir, "decisions.jsonl"))
+	if strings.Count(string(log), "\n") != 7 || !strings.Contains(string(log), `"action":"revoke"`) {
+		t.Errorf("audit log:\n%s", log)
+	}
+	// Mistakes are usage errors.
+	var out, errb bytes.Buffer
+	if code := mainCode([]string{"carematch", "review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--reason", "x", "--analyst", "a", "merge"}, &out, &errb); code != 2 {
+		t.Errorf("unknown kind: exit %d", code)
+	}
+	if code := mainCode([]string{"carematch", "review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "a", "link"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "reason") {
+		t.Errorf("no reason: exit %d %s", code, errb.String())
+	}
+}
