@@ -27,38 +27,44 @@ func explainCommand() *cli.Command {
 			if run == "" || l == "" || r == "" {
 				return usagef("explain: --run DIR, --left SOURCE:ID and --right SOURCE:ID are required")
 			}
-			left, ok1 := splitRecord(l)
-			right, ok2 := splitRecord(r)
-			if !ok1 || !ok2 {
-				return usagef("explain: records are written SOURCE:LOCAL_ID, e.g. gp_lewisham:1234")
-			}
-			if dir, err := filepath.EvalSymlinks(run); err == nil {
-				run = dir
-			}
-			m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
-			if err != nil {
-				return fmt.Errorf("explain: %s is not a published run: %w", run, err)
-			}
-			model, err := linkage.LoadModel(filepath.Join(run, "model.json"))
-			if err != nil {
-				return err
-			}
-			if !fileExists(m.StateDB) {
-				return fmt.Errorf("explain: run %s's database %s is gone (retention keeps the newest runs)", m.RunID, m.StateDB)
-			}
-			db, err := store.OpenReadOnly(m.StateDB)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			e, err := linkage.Explain(ctx, db, model, left, right)
-			if err != nil {
-				return err
-			}
-			e.Print(cmd.Root().Writer)
-			return nil
+			return explainPair(ctx, cmd, run, l, r)
 		},
 	}
+}
+
+// explainPair prints why the model scores two records as it does, for a
+// published run.
+func explainPair(ctx context.Context, cmd *cli.Command, run, l, r string) error {
+	left, ok1 := splitRecord(l)
+	right, ok2 := splitRecord(r)
+	if !ok1 || !ok2 {
+		return usagef("explain: records are written SOURCE:LOCAL_ID, e.g. gp_lewisham:1234")
+	}
+	if dir, err := filepath.EvalSymlinks(run); err == nil {
+		run = dir
+	}
+	m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
+	if err != nil {
+		return fmt.Errorf("explain: %s is not a published run: %w", run, err)
+	}
+	model, err := linkage.LoadModel(filepath.Join(run, "model.json"))
+	if err != nil {
+		return err
+	}
+	if !fileExists(m.StateDB) {
+		return fmt.Errorf("explain: run %s's database %s is gone (retention keeps the newest runs)", m.RunID, m.StateDB)
+	}
+	db, err := store.OpenReadOnly(m.StateDB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e, err := linkage.Explain(ctx, db, model, left, right)
+	if err != nil {
+		return err
+	}
+	e.Print(cmd.Root().Writer)
+	return nil
 }
 
 func splitRecord(s string) ([2]string, bool) {

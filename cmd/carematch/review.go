@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
@@ -32,17 +33,69 @@ func reviewCommand() *cli.Command {
 		Usage: "analysts' decisions: link, no-link or detach records; every later night obeys them",
 		Commands: []*cli.Command{
 			{
+				Name:  "list",
+				Usage: "the open items of the current publication's review queue, most important first",
+				Flags: []cli.Flag{cfgFlag},
+				Action: func(_ context.Context, cmd *cli.Command) error {
+					items, _, err := openQueue(cmd)
+					if err != nil {
+						return err
+					}
+					w := cmd.Root().Writer
+					fmt.Fprintf(w, "%-10s %-8s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
+					for _, it := range items {
+						fmt.Fprintf(w, "%-10s %-8s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
+					}
+					fmt.Fprintf(w, "%d open items\n", len(items))
+					return nil
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "one item's evidence, as explain shows it (values are in exceptions/review_queue.csv, for analysts)",
+				ArgsUsage: "ITEM",
+				Flags:     []cli.Flag{cfgFlag},
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					items, run, err := openQueue(cmd)
+					if err != nil {
+						return err
+					}
+					it, err := review.FindItem(items, cmd.Args().First())
+					if err != nil {
+						return err
+					}
+					return explainPair(ctx, cmd, run, it.Left.String(), it.Right.String())
+				},
+			},
+			{
 				Name:      "decide",
 				Usage:     "record a decision: link|no-link (two records) or detach (one record)",
-				ArgsUsage: "link|no-link|detach",
+				ArgsUsage: "[ITEM] link|no-link|detach",
 				Flags: []cli.Flag{cfgFlag, analystFlag, reasonFlag,
 					&cli.StringFlag{Name: "left", Usage: "`SOURCE:LOCAL_ID`"},
 					&cli.StringFlag{Name: "right", Usage: "`SOURCE:LOCAL_ID` (not for detach)"}},
 				Action: func(_ context.Context, cmd *cli.Command) error {
 					kinds := map[string]string{"link": review.Link, "no-link": review.NoLink, "no_link": review.NoLink, "detach": review.Detach}
-					kind, ok := kinds[cmd.Args().First()]
-					if !ok || cmd.Args().Len() != 1 {
-						return usagef("review decide: say link, no-link or detach")
+					args := cmd.Args().Slice()
+					kind, ok := "", false
+					if len(args) > 0 {
+						kind, ok = kinds[args[len(args)-1]]
+					}
+					if !ok || len(args) > 2 {
+						return usagef("review decide: say [ITEM] link, no-link or detach")
+					}
+					if len(args) == 2 {
+						// An item of the queue names both records.
+						items, _, err := openQueue(cmd)
+						if err != nil {
+							return err
+						}
+						it, err := review.FindItem(items, args[0])
+						if err != nil {
+							return err
+						}
+						cmd.Set("left", it.Left.String())
+						cmd.Set("right", it.Right.String())
 					}
 					left, err := review.ParseRecord(cmd.String("left"))
 					if err != nil {
@@ -150,4 +203,22 @@ func reviewCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// openQueue loads the current publication's open review items.
+func openQueue(cmd *cli.Command) ([]review.Item, string, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	run := filepath.Join(cfg.Run.PublishDir, "current")
+	in, _, err := review.Open(cfg.Run.StateDir).InForce()
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := review.LoadQueue(filepath.Join(run, "exceptions", "review_queue.csv"), filepath.Join(run, "index", "xref.csv"), in)
+	if err != nil {
+		return nil, "", fmt.Errorf("review: no published run to review (%v)", err)
+	}
+	return items, run, nil
 }

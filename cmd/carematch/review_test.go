@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -142,3 +143,54 @@ path = "gp.csv"
 		t.Errorf("no reason: exit %d %s", code, errb.String())
 	}
 }
+
+// The queue through the command line: list the open items, show one's
+// evidence (no patient values on the console), decide it by its ID, and the
+// next night it does not come back.
+func TestReviewQueueCommands(t *testing.T) {
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	data, _ := os.ReadFile(filepath.Join(dir, "carematch.toml"))
+	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
+	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
+	cfgPath := filepath.Join(dir, "review-"+filepath.Base(filepath.Dir(cfg.Run.StateDir))+".toml")
+	os.WriteFile(cfgPath, []byte(text), 0o644)
+	defer os.Remove(cfgPath)
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := mainCode(append([]string{"carematch"}, args...), &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		return out.String()
+	}
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := "--config=" + cfgPath
+	list := cli("review", "list", c)
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("no open items:\n%s", list)
+	}
+	item := strings.Fields(lines[1])[0]
+	show := cli("review", "show", c, item)
+	if !strings.Contains(show, "match weight") || !strings.Contains(show, "decision:") {
+		t.Errorf("show:\n%s", show)
+	}
+	if regexpTenDigits.MatchString(show) {
+		t.Errorf("an NHS number on the console:\n%s", show)
+	}
+	cli("review", "decide", c, "--analyst", "ann", "--reason", "checked", item, "no-link")
+	if strings.Contains(cli("review", "list", c), item) {
+		t.Error("a decided item is still listed")
+	}
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(cli("review", "list", c), item) {
+		t.Error("a decided item came back the next night")
+	}
+}
+
+var regexpTenDigits = regexp.MustCompile(`\b\d{10}\b`)

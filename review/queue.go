@@ -1,0 +1,111 @@
+package review
+
+import (
+	"crypto/sha1"
+	"encoding/csv"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+)
+
+// Item is one open question from a night's review queue.
+type Item struct {
+	ID          string
+	Kind        string // review (a pair in the review band or held back by a guard)
+	Left, Right Record
+	Weight      float64
+	Guard       string
+	Records     int // records in the two persons: how much depends on the answer
+}
+
+// ItemID names a pair of records, the same every night.
+func ItemID(a, b Record) string {
+	x, y := a.String(), b.String()
+	if y < x {
+		x, y = y, x
+	}
+	h := sha1.Sum([]byte(x + "|" + y))
+	return "R" + hex.EncodeToString(h[:4])
+}
+
+// LoadQueue reads a publication's review queue and the sizes of the persons
+// involved (from index/xref.csv), leaving out items already decided. Items
+// come most important first: by how many records depend on them, then by
+// weight.
+func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
+	sizes := map[string]int{}
+	person := map[Record]string{}
+	if err := readRows(xrefCSV, func(r map[string]string) {
+		rec := Record{r["source_id"], r["local_id"]}
+		person[rec] = r["master_id"]
+		sizes[r["master_id"]]++
+	}); err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, d := range decided {
+		if d.Right != nil {
+			done[ItemID(d.Left, *d.Right)] = true
+		}
+	}
+	var items []Item
+	if err := readRows(queueCSV, func(r map[string]string) {
+		it := Item{Kind: "review", Left: Record{r["left_source_id"], r["left_local_id"]},
+			Right: Record{r["right_source_id"], r["right_local_id"]}, Guard: r["guard"]}
+		it.Weight, _ = strconv.ParseFloat(r["match_weight"], 64)
+		it.ID = ItemID(it.Left, it.Right)
+		it.Records = sizes[person[it.Left]] + sizes[person[it.Right]]
+		if !done[it.ID] {
+			items = append(items, it)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Records != items[j].Records {
+			return items[i].Records > items[j].Records
+		}
+		return items[i].Weight > items[j].Weight
+	})
+	return items, nil
+}
+
+// FindItem looks an item up by ID.
+func FindItem(items []Item, id string) (Item, error) {
+	for _, it := range items {
+		if it.ID == id {
+			return it, nil
+		}
+	}
+	return Item{}, fmt.Errorf("review: no open item %s in the current publication's queue", id)
+}
+
+func readRows(path string, f func(map[string]string)) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	r := csv.NewReader(file)
+	hdr, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		m := make(map[string]string, len(hdr))
+		for i, h := range hdr {
+			m[h] = rec[i]
+		}
+		f(m)
+	}
+}
