@@ -52,6 +52,11 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return mainCodeCtx(ctx, args, stdout, stderr)
+}
+
+// mainCodeCtx runs the command line with a context (tests cancel it).
+func mainCodeCtx(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := newApp(stdout, stderr).Run(ctx, args)
 	if err == nil {
 		return 0

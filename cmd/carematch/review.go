@@ -32,6 +32,7 @@ func reviewCommand() *cli.Command {
 		Name:  "review",
 		Usage: "analysts' decisions: link, no-link or detach records; every later night obeys them",
 		Commands: []*cli.Command{
+			serveCommand(),
 			{
 				Name:  "list",
 				Usage: "the open items of the current publication's review queue, most important first",
