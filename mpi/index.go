@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/selondon/carematch/store"
 )
@@ -28,10 +29,37 @@ type IndexOptions struct {
 
 // Decision is an analyst's decision as the index applies it.
 type Decision struct {
-	ID           string
-	Kind         string    // link | no_link | detach
-	Left, Right  [2]string // source_id, local_id; Right empty for detach
-	SupersededBy string    // a later decision about the same records replaced it: reported, not applied
+	// Prints are the records' fingerprints when the decision was made
+	// (FingerprintSQL); if a record has changed since, the decision is
+	// suspended and the item re-opened.
+	LeftPrint, RightPrint string
+	ID                    string
+	Kind                  string    // link | no_link | detach
+	Left, Right           [2]string // source_id, local_id; Right empty for detach
+	SupersededBy          string    // a later decision about the same records replaced it: reported, not applied
+}
+
+// FingerprintSQL is a record's standardised details in one hash, over a
+// row of prep: the one definition used when a decision is made and when a
+// later night checks whether the records it was about have changed.
+const FingerprintSQL = `md5(concat_ws('|', coalesce(nhs_number, ''), coalesce(given_name, ''), coalesce(middle_names, ''),
+	coalesce(family_name, ''), coalesce(dob::VARCHAR, ''), coalesce(sex, ''), coalesce(postcode, ''), coalesce(address_key, '')))`
+
+// Fingerprints reads the fingerprints of records in a run's database.
+func Fingerprints(ctx context.Context, db *store.DB, recs [][2]string) (map[[2]string]string, error) {
+	out := map[[2]string]string{}
+	for _, r := range recs {
+		var fp string
+		err := db.QueryRowContext(ctx, "SELECT "+FingerprintSQL+" FROM prep WHERE source_id = ? AND local_id = ?", r[0], r[1]).Scan(&fp)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[r] = fp
+	}
+	return out, nil
 }
 
 // applyDecisions turns decisions into analyst edges and constraints, and
@@ -46,17 +74,20 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 		return con, nil
 	}
 	rids := map[[2]string]int32{}
-	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
+	prints := map[int32]string{}
+	if err := scan(ctx, db, "SELECT rid, source_id, local_id, "+FingerprintSQL+" FROM prep", func(rs *sql.Rows) error {
 		var rid int32
-		var s, l string
-		if err := rs.Scan(&rid, &s, &l); err != nil {
+		var s, l, fp string
+		if err := rs.Scan(&rid, &s, &l, &fp); err != nil {
 			return err
 		}
 		rids[[2]string{s, l}] = rid
+		prints[rid] = fp
 		return nil
 	}); err != nil {
 		return con, err
 	}
+	changed := map[string]string{}
 	var decided [][2]int32
 	var stale []Decision
 	for _, d := range ds {
@@ -67,6 +98,18 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 		a, okA := rids[d.Left]
 		b, okB := rids[d.Right]
 		if !okA || (d.Kind != "detach" && !okB) {
+			stale = append(stale, d)
+			continue
+		}
+		var moved []string
+		if d.LeftPrint != "" && d.LeftPrint != prints[a] {
+			moved = append(moved, d.Left[0]+":"+d.Left[1])
+		}
+		if d.RightPrint != "" && okB && d.RightPrint != prints[b] {
+			moved = append(moved, d.Right[0]+":"+d.Right[1])
+		}
+		if len(moved) > 0 {
+			changed[d.ID] = strings.Join(moved, " and ")
 			stale = append(stale, d)
 			continue
 		}
@@ -89,8 +132,11 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 	return con, db.AppendEach(ctx, "exceptions", len(stale), func(i int) []driver.Value {
 		d := stale[i]
 		why := "a record it names is not in tonight's extracts"
-		if d.SupersededBy != "" {
+		switch {
+		case d.SupersededBy != "":
 			why = "decision " + d.SupersededBy + " about the same records replaced it"
+		case changed[d.ID] != "":
+			why = "the details of " + changed[d.ID] + " have changed since: suspended, and the item re-opened for review"
 		}
 		return []driver.Value{"stale_decision", d.Left[0], d.Left[1], nil, nil,
 			"analyst decision " + d.ID + " (" + d.Kind + ") no longer applies: " + why, d.ID, nil}

@@ -49,6 +49,10 @@ type Decision struct {
 	Analyst string    `json:"analyst"`
 	Reason  string    `json:"reason"`
 	At      time.Time `json:"at"`
+	// Prints fingerprint the records' details when the decision was made;
+	// a later night that finds them changed re-opens the item.
+	LeftPrint  string `json:"left_fingerprint,omitempty"`
+	RightPrint string `json:"right_fingerprint,omitempty"`
 }
 
 // Key identifies what a decision is about: a pair (in either order) or a

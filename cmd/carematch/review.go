@@ -75,7 +75,7 @@ func reviewCommand() *cli.Command {
 				Flags: []cli.Flag{cfgFlag, analystFlag, reasonFlag,
 					&cli.StringFlag{Name: "left", Usage: "`SOURCE:LOCAL_ID`"},
 					&cli.StringFlag{Name: "right", Usage: "`SOURCE:LOCAL_ID` (not for detach)"}},
-				Action: func(_ context.Context, cmd *cli.Command) error {
+				Action: func(ctx context.Context, cmd *cli.Command) error {
 					kinds := map[string]string{"link": review.Link, "no-link": review.NoLink, "no_link": review.NoLink, "detach": review.Detach}
 					args := cmd.Args().Slice()
 					kind, ok := "", false
@@ -114,6 +114,8 @@ func reviewCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
+					cfg, _ := loadConfig(cmd)
+					fingerprint(ctx, cfg, &d)
 					if d, err = l.Decide(d); err != nil {
 						return usagef("%v", err)
 					}

@@ -129,6 +129,23 @@ path = "gp.csv"
 	if p["a1"] != p["a2"] {
 		t.Error("after revoking the no-link the records did not link again")
 	}
+	// x1 moves: the link decided about x1 and y1 is suspended and re-opened,
+	// and the report says which record changed.
+	gp2 := strings.Replace(gp, "x1,,,Kwame,Mensah,1955-03-04,SE4 1AA", "x1,,,Kwame,Mensah,1955-03-04,SE4 9ZZ", 1)
+	os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp2), 0o644)
+	p, _ = run()
+	if p["x1"] == p["y1"] {
+		t.Error("a decision about a record that changed was still applied")
+	}
+	found := false
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "exceptions", "stale_decision.csv")) {
+		if strings.Contains(r["reason"], "gp:x1 have changed since") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the re-opened decision is not reported with the changed record")
+	}
 	// Every action is in the audit log.
 	log, _ := os.ReadFile(filepath.Join(cfg.Run.StateDir, "decisions.jsonl"))
 	if strings.Count(string(log), "\n") != 7 || !strings.Contains(string(log), `"action":"revoke"`) {

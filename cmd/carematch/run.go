@@ -310,7 +310,8 @@ func indexDecisions(cfg *config.Config) ([]mpi.Decision, error) {
 		return nil, fmt.Errorf("analysts' decisions: %w", err)
 	}
 	conv := func(d review.Decision, by string) mpi.Decision {
-		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: [2]string{d.Left.Source, d.Left.Local}, SupersededBy: by}
+		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: [2]string{d.Left.Source, d.Left.Local}, SupersededBy: by,
+			LeftPrint: d.LeftPrint, RightPrint: d.RightPrint}
 		if d.Right != nil {
 			md.Right = [2]string{d.Right.Source, d.Right.Local}
 		}
@@ -324,4 +325,32 @@ func indexDecisions(cfg *config.Config) ([]mpi.Decision, error) {
 		out = append(out, conv(s.Decision, s.By))
 	}
 	return out, nil
+}
+
+// fingerprint stamps a decision with its records' fingerprints in the
+// current publication's database, so a later night can tell whether they
+// changed. Without a publication (or its database) the decision is kept
+// unstamped.
+func fingerprint(ctx context.Context, cfg *config.Config, d *review.Decision) {
+	m, err := reports.ReadManifest(filepath.Join(cfg.Run.PublishDir, "current", "manifest.json"))
+	if err != nil || m.StateDB == "" {
+		return
+	}
+	db, err := store.OpenReadOnly(m.StateDB)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	recs := [][2]string{{d.Left.Source, d.Left.Local}}
+	if d.Right != nil {
+		recs = append(recs, [2]string{d.Right.Source, d.Right.Local})
+	}
+	fps, err := mpi.Fingerprints(ctx, db, recs)
+	if err != nil {
+		return
+	}
+	d.LeftPrint = fps[recs[0]]
+	if d.Right != nil {
+		d.RightPrint = fps[recs[1]]
+	}
 }

@@ -220,7 +220,9 @@ func (s *reviewServer) decide(w http.ResponseWriter, r *http.Request, id string)
 		analyst = s.analyst
 	}
 	right := it.Right
-	d, err := s.log.Decide(review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: analyst, Reason: r.FormValue("reason")})
+	d := review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: analyst, Reason: r.FormValue("reason")}
+	fingerprint(r.Context(), s.cfg, &d)
+	d, err = s.log.Decide(d)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
