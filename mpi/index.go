@@ -239,7 +239,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		// with the strongest evidence.
 		`CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`,
 		fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
-		SELECT * EXCLUDE (root_l, root_r, k) FROM (
+		SELECT 'review' AS kind, * EXCLUDE (root_l, root_r, k) FROM (
 			SELECT s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
 				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC, s.rid_l, s.rid_r) AS k
 			FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
@@ -248,7 +248,16 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
 			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
 			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard NOT LIKE 'block: %%' AND s.weight >= %g)))
-		WHERE k = 1`, opt.ReviewThreshold, opt.LinkThreshold, opt.LinkThreshold),
+		WHERE k = 1
+		UNION ALL BY NAME
+		-- NHS number conflicts still in two persons and not yet decided: an
+		-- analyst says whether the number or the demographics are wrong.
+		SELECT 'nhs_number_conflict' AS kind, k.rid_l, k.rid_r, s.* EXCLUDE (rid_l, rid_r)
+		FROM nhs_conflicts k LEFT JOIN scores s USING (rid_l, rid_r)
+		JOIN clusters a ON a.rid = k.rid_l JOIN clusters b ON b.rid = k.rid_r
+		WHERE a.root <> b.root
+		  AND NOT EXISTS (SELECT 1 FROM decided_pairs d WHERE d.rid_l = k.rid_l AND d.rid_r = k.rid_r)`,
+			opt.ReviewThreshold, opt.LinkThreshold, opt.LinkThreshold),
 		// Persons with a pair the model scores below the review band: joined by a chain.
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE chained AS
 		SELECT a.root, min(s.weight) AS weakest FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r

@@ -58,12 +58,12 @@ func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path 
 	for _, v := range []string{"nhs_number", "given_name", "middle_names", "family_name", "dob", "sex", "postcode", "address_key"} {
 		values = append(values, fmt.Sprintf("l.%s AS left_%s, r.%s AS right_%s", v, v, v, v))
 	}
-	q := fmt.Sprintf(`SELECT l.source_id AS left_source_id, l.local_id AS left_local_id,
+	q := fmt.Sprintf(`SELECT s.kind, l.source_id AS left_source_id, l.local_id AS left_local_id,
 			r.source_id AS right_source_id, r.local_id AS right_local_id,
 			round(s.weight, 2) AS match_weight, round(1 / (1 + pow(2, -s.weight)), 4) AS probability, s.guard,
 			%s, %s
 		FROM review_pairs s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
-		ORDER BY s.weight DESC, l.source_id, l.local_id, r.source_id, r.local_id`,
+		ORDER BY s.kind DESC, s.weight DESC NULLS LAST, l.source_id, l.local_id, r.source_id, r.local_id`,
 		strings.Join(values, ", "), strings.Join(cols, ", "))
 	return writeCSV(ctx, db, q, path)
 }

@@ -14,7 +14,7 @@ import (
 // Item is one open question from a night's review queue.
 type Item struct {
 	ID          string
-	Kind        string // review (a pair in the review band or held back by a guard)
+	Kind        string // review (in the review band, or held back by a guard) | nhs_number_conflict
 	Left, Right Record
 	Weight      float64
 	Guard       string
@@ -34,7 +34,7 @@ func ItemID(a, b Record) string {
 // LoadQueue reads a publication's review queue and the sizes of the persons
 // involved (from index/xref.csv), leaving out items already decided. Items
 // come most important first: by how many records depend on them, then by
-// weight.
+// weight; the kinds are listed together.
 func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	sizes := map[string]int{}
 	person := map[Record]string{}
@@ -53,7 +53,7 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	}
 	var items []Item
 	if err := readRows(queueCSV, func(r map[string]string) {
-		it := Item{Kind: "review", Left: Record{r["left_source_id"], r["left_local_id"]},
+		it := Item{Kind: r["kind"], Left: Record{r["left_source_id"], r["left_local_id"]},
 			Right: Record{r["right_source_id"], r["right_local_id"]}, Guard: r["guard"]}
 		it.Weight, _ = strconv.ParseFloat(r["match_weight"], 64)
 		it.ID = ItemID(it.Left, it.Right)
@@ -65,6 +65,9 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 		return nil, err
 	}
 	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Kind != items[j].Kind {
+			return items[i].Kind > items[j].Kind // review first, then conflicts
+		}
 		if items[i].Records != items[j].Records {
 			return items[i].Records > items[j].Records
 		}

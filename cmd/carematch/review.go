@@ -43,9 +43,9 @@ func reviewCommand() *cli.Command {
 						return err
 					}
 					w := cmd.Root().Writer
-					fmt.Fprintf(w, "%-10s %-8s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
+					fmt.Fprintf(w, "%-10s %-20s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
 					for _, it := range items {
-						fmt.Fprintf(w, "%-10s %-8s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
+						fmt.Fprintf(w, "%-10s %-20s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
 					}
 					fmt.Fprintf(w, "%d open items\n", len(items))
 					return nil

@@ -191,6 +191,9 @@ func TestReviewQueueCommands(t *testing.T) {
 		t.Fatalf("no open items:\n%s", list)
 	}
 	item := strings.Fields(lines[1])[0]
+	if !strings.Contains(list, "nhs_number_conflict") {
+		t.Error("NHS number conflicts are not in the queue")
+	}
 	show := cli("review", "show", c, item)
 	if !strings.Contains(show, "match weight") || !strings.Contains(show, "decision:") {
 		t.Errorf("show:\n%s", show)

@@ -247,8 +247,8 @@ var listPage = template.Must(template.New("list").Parse(`<!DOCTYPE html><html la
 <h1>Review queue</h1>
 {{if .Decided}}<p id="decided">Decision {{.Decided}} recorded: the next nightly run applies it.</p>{{end}}
 <p>{{len .Items}} open items, most important first. Open one and press <kbd>l</kbd> link, <kbd>n</kbd> no link, <kbd>j</kbd> next.</p>
-<table><tr><th>item</th><th class="num">weight</th><th class="num">records</th><th>left</th><th>right</th><th>guard</th></tr>
-{{range .Items}}<tr><td><a href="/item/{{.ID}}">{{.ID}}</a></td><td class="num">{{printf "%.2f" .Weight}}</td><td class="num">{{.Records}}</td><td>{{.Left}}</td><td>{{.Right}}</td><td>{{.Guard}}</td></tr>
+<table><tr><th>item</th><th>kind</th><th class="num">weight</th><th class="num">records</th><th>left</th><th>right</th><th>guard</th></tr>
+{{range .Items}}<tr><td><a href="/item/{{.ID}}">{{.ID}}</a></td><td>{{.Kind}}</td><td class="num">{{printf "%.2f" .Weight}}</td><td class="num">{{.Records}}</td><td>{{.Left}}</td><td>{{.Right}}</td><td>{{.Guard}}</td></tr>
 {{end}}</table></body></html>`))
 
 var itemPage = template.Must(template.New("item").Parse(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>carematch review {{.Item.ID}}</title>` + pageStyle + `</head><body>
