@@ -27,15 +27,7 @@ func TestKilledRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The run reads a config file: write one pointing at this test's folders.
-	data, _ := os.ReadFile(filepath.Join(dir, "carematch.toml"))
-	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
-	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
-	cfgPath := filepath.Join(dir, "kill-"+filepath.Base(filepath.Dir(cfg.Run.StateDir))+".toml")
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(cfgPath)
+	cfgPath := configCopy(t, dir, cfg)
 	self, _ := os.Executable()
 	statePointer := func() string { return publish.PreviousState(cfg.Run.StateDir) }
 	wantState, wantCurrent := statePointer(), publish.Current(cfg.Run.PublishDir)

@@ -415,3 +415,22 @@ func TestSourceRowDrop(t *testing.T) {
 		t.Errorf("drops: %v (manifest %d)", rows, m.Exceptions["source_row_drop"])
 	}
 }
+
+// configCopy writes a copy of the fixtures' config whose state and
+// publication are the test's own (cfg's) and whose extract paths point back
+// at the fixtures, for tests that run the command line on a config file.
+func configCopy(t *testing.T, dir string, cfg *config.Config) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
+	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
+	text = strings.ReplaceAll(text, `path         = "`, `path         = "`+dir+`/`)
+	path := filepath.Join(t.TempDir(), "carematch.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

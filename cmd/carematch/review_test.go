@@ -167,12 +167,7 @@ path = "gp.csv"
 func TestReviewQueueCommands(t *testing.T) {
 	dir := fixtureDir(t, 2_000)
 	cfg := freshConfig(t, dir)
-	data, _ := os.ReadFile(filepath.Join(dir, "carematch.toml"))
-	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
-	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
-	cfgPath := filepath.Join(dir, "review-"+filepath.Base(filepath.Dir(cfg.Run.StateDir))+".toml")
-	os.WriteFile(cfgPath, []byte(text), 0o644)
-	defer os.Remove(cfgPath)
+	cfgPath := configCopy(t, dir, cfg)
 	cli := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer

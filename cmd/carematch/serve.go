@@ -164,15 +164,25 @@ func itemValues(run string, it review.Item) ([][3]string, error) {
 	return nil, fmt.Errorf("item %s is not in the queue", it.ID)
 }
 
-func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, id string) {
+// findItem looks up an open item, answering the request itself when it
+// cannot.
+func (s *reviewServer) findItem(w http.ResponseWriter, id string) (review.Item, []review.Item, string, bool) {
 	items, run, err := s.queue()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		return review.Item{}, nil, "", false
 	}
 	it, err := review.FindItem(items, id)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
+		return review.Item{}, nil, "", false
+	}
+	return it, items, run, true
+}
+
+func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, id string) {
+	it, items, run, ok := s.findItem(w, id)
+	if !ok {
 		return
 	}
 	values, err := itemValues(run, it)
@@ -199,14 +209,8 @@ func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (s *reviewServer) decide(w http.ResponseWriter, r *http.Request, id string) {
-	items, _, err := s.queue()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	it, err := review.FindItem(items, id)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+	it, _, _, ok := s.findItem(w, id)
+	if !ok {
 		return
 	}
 	kinds := map[string]string{"link": review.Link, "no_link": review.NoLink}
@@ -222,7 +226,7 @@ func (s *reviewServer) decide(w http.ResponseWriter, r *http.Request, id string)
 	right := it.Right
 	d := review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: analyst, Reason: r.FormValue("reason")}
 	fingerprint(r.Context(), s.cfg, &d)
-	d, err = s.log.Decide(d)
+	d, err := s.log.Decide(d)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

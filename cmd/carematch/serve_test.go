@@ -100,12 +100,7 @@ func TestReviewServeBindsLoopback(t *testing.T) {
 	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "carematch.toml"))
-	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
-	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
-	// The copy lives elsewhere: its extract paths point back at the fixtures.
-	cfgPath := filepath.Join(t.TempDir(), "carematch.toml")
-	os.WriteFile(cfgPath, []byte(strings.ReplaceAll(text, `path         = "`, `path         = "`+dir+`/`)), 0o644)
+	cfgPath := configCopy(t, dir, cfg)
 
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
