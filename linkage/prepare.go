@@ -22,7 +22,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			source_id, local_id, source_kind, nhs_number, nhs_verified, nhs_number_status,
 			-- A social-care record is linked and shared only with an explicit yes.
 			(source_kind = 'social_care' AND consent IS NOT TRUE) AS withheld,
-			sensitive, date_of_death, updated, given_name_display, family_name_display, address_display, postcode AS postcode_any,
+			sensitive, date_of_death, updated, given_name_display, family_name_display, address_display,
 			given_name, middle_names, family_name, previous_family_name,
 			given_phonetic, family_phonetic, left(given_name, 1) AS given_initial,
 			list_filter(string_split(replace(family_name, '-', ' '), ' '), x -> x <> '') AS family_parts,

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"math"
 	"os"
-	"sort"
 
 	"github.com/selondon/carematch/store"
 )
@@ -136,7 +135,6 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt 
 	for _, e := range []string{"created", "merged_into", "split_from", "retired"} {
 		d.Changes = append(d.Changes, Bar{e, changes[e]})
 	}
-	sort.SliceStable(d.Exceptions, func(i, j int) bool { return d.Exceptions[i].Kind < d.Exceptions[j].Kind })
 
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, FileMode)
 	if err != nil {

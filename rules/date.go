@@ -186,8 +186,8 @@ type DateOfBirth struct {
 // ParseDateOfBirth parses a date of birth in the source's format and rejects
 // impossible, future and implausibly old dates and the placeholders systems
 // write for an unknown date (1900-01-01, 1800-01-01). today is the run date.
-// A 1 January date is kept: it is weaker evidence (see IsJanuaryFirst), not an
-// error.
+// A 1 January date is kept: it is weaker evidence (linkage gives it levels of
+// its own), not an error.
 func ParseDateOfBirth(df *DateFormat, s string, today time.Time) DateOfBirth {
 	y, m, d, reason := df.Parse(s)
 	if reason != "" {
@@ -219,7 +219,3 @@ func ParseDate(df *DateFormat, s string, today time.Time) DateOfBirth {
 	}
 	return DateOfBirth{Time: t}
 }
-
-// IsJanuaryFirst reports the date systems record when only the year of birth
-// is known.
-func IsJanuaryFirst(t time.Time) bool { return t.Month() == time.January && t.Day() == 1 }

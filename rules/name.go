@@ -101,9 +101,6 @@ var titles = map[string]bool{
 	"MASTER": true, "FR": true, "SR": true, "CAPT": true, "RABBI": true,
 }
 
-// IsTitle reports whether a standardised token is a title.
-func IsTitle(tok string) bool { return titles[tok] }
-
 // StripTitles removes titles that leaked into a standardised name field
 // ("MRS JANE" → "JANE") and returns the first title found. A name that is
 // nothing but a title is left alone: MISS is someone's surname somewhere.

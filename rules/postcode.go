@@ -56,16 +56,6 @@ func ParsePostcode(s string) Postcode {
 	return Postcode{Kind: PostcodeInvalid}
 }
 
-// NormalisePostcode is the normalisation alone, valid or not: the form an
-// analyst sees beside an invalid value.
-func NormalisePostcode(s string) string {
-	c := compactUpper(s)
-	if len(c) < 5 {
-		return c
-	}
-	return spaced(c)
-}
-
 func compactUpper(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -83,21 +73,4 @@ func compactUpper(s string) string {
 
 func spaced(compact string) string {
 	return compact[:len(compact)-3] + " " + compact[len(compact)-3:]
-}
-
-// PostcodeDistrict is the outward code ("SE13" of "SE13 6XY"); "" for
-// anything but a standard postcode.
-func PostcodeDistrict(code string) string {
-	if i := strings.IndexByte(code, ' '); i > 0 && len(code)-i == 4 {
-		return code[:i]
-	}
-	return ""
-}
-
-// PostcodeSector is the outward code and the inward digit ("SE13 6").
-func PostcodeSector(code string) string {
-	if i := strings.IndexByte(code, ' '); i > 0 && len(code)-i == 4 {
-		return code[:i+2]
-	}
-	return ""
 }

@@ -42,18 +42,6 @@ func TestParsePostcode(t *testing.T) {
 	}
 }
 
-func TestPostcodeParts(t *testing.T) {
-	if d, s := PostcodeDistrict("SE13 6XY"), PostcodeSector("SE13 6XY"); d != "SE13" || s != "SE13 6" {
-		t.Errorf("district %q sector %q", d, s)
-	}
-	if d, s := PostcodeDistrict("DA1 2QJ"), PostcodeSector("DA1 2QJ"); d != "DA1" || s != "DA1 2" {
-		t.Errorf("district %q sector %q", d, s)
-	}
-	if d := PostcodeDistrict(""); d != "" {
-		t.Errorf("empty district %q", d)
-	}
-}
-
 func FuzzParsePostcode(f *testing.F) {
 	for _, s := range []string{"SE13 6XY", "ZZ99 3VZ", "BFPO 1", "gir0aa", "DA1  2QJ", "x"} {
 		f.Add(s)

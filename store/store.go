@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -22,7 +21,6 @@ import (
 type DB struct {
 	*sql.DB
 	connector *duckdb.Connector
-	path      string
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -48,7 +46,7 @@ func open(path string, init []string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	db := sql.OpenDB(c)
-	return &DB{DB: db, connector: c, path: path}, nil
+	return &DB{DB: db, connector: c}, nil
 }
 
 // OpenReadOnly opens an existing database file for reading only, so a
@@ -62,9 +60,6 @@ func OpenReadOnly(path string) (*DB, error) {
 		"USE run",
 	})
 }
-
-// Path is the database file.
-func (db *DB) Path() string { return db.path }
 
 // Close closes the database, checkpointing it to disk.
 func (db *DB) Close() error {
@@ -160,35 +155,3 @@ func (db *DB) CopyParquet(ctx context.Context, query, path string) error {
 	}
 	return nil
 }
-
-// ScanStrings runs query and calls fn for each row with every column as a
-// string (NULL as ok=false). cols names the columns. It is how a Parquet
-// extract is read: DuckDB decodes the file, Go applies the rules.
-func (db *DB) ScanStrings(ctx context.Context, query string, fn func(cols []string, vals []sql.NullString) error) error {
-	rows, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		if err := fn(cols, vals); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// ErrNoRows is returned by helpers that expect a row.
-var ErrNoRows = errors.New("store: no rows")
