@@ -45,19 +45,57 @@ type Decision struct {
 const FingerprintSQL = `md5(concat_ws('|', coalesce(nhs_number, ''), coalesce(given_name, ''), coalesce(middle_names, ''),
 	coalesce(family_name, ''), coalesce(dob::VARCHAR, ''), coalesce(sex, ''), coalesce(postcode, ''), coalesce(address_key, '')))`
 
-// Fingerprints reads the fingerprints of records in a run's database.
-func Fingerprints(ctx context.Context, db *store.DB, recs [][2]string) (map[[2]string]string, error) {
-	out := map[[2]string]string{}
-	for _, r := range recs {
-		var fp string
-		err := db.QueryRowContext(ctx, "SELECT "+FingerprintSQL+" FROM prep WHERE source_id = ? AND local_id = ?", r[0], r[1]).Scan(&fp)
-		if err == sql.ErrNoRows {
-			continue
+// namedRecord is a record a decision names, as tonight's run knows it.
+type namedRecord struct {
+	rid   int32
+	print string
+}
+
+// lookupRecords finds named records in prep — their rid and fingerprint —
+// with one join per thousand names, not a scan of every record.
+func lookupRecords(ctx context.Context, db *store.DB, keys [][2]string) (map[[2]string]namedRecord, error) {
+	out := map[[2]string]namedRecord{}
+	for start := 0; start < len(keys); start += 1000 {
+		chunk := keys[start:min(start+1000, len(keys))]
+		vals := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, k := range chunk {
+			vals[i] = "(?, ?)"
+			args = append(args, k[0], k[1])
 		}
+		q := "SELECT p.source_id, p.local_id, p.rid, " + FingerprintSQL + " FROM prep p JOIN (VALUES " +
+			strings.Join(vals, ", ") + ") v(s, l) ON p.source_id = v.s AND p.local_id = v.l"
+		rows, err := db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, err
 		}
-		out[r] = fp
+		for rows.Next() {
+			var k [2]string
+			var r namedRecord
+			if err := rows.Scan(&k[0], &k[1], &r.rid, &r.print); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[k] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Fingerprints reads the fingerprints of records in a run's database; a
+// record that is not there has none.
+func Fingerprints(ctx context.Context, db *store.DB, recs [][2]string) (map[[2]string]string, error) {
+	found, err := lookupRecords(ctx, db, recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[2]string]string, len(found))
+	for k, r := range found {
+		out[k] = r.print
 	}
 	return out, nil
 }
@@ -73,18 +111,15 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 	if len(ds) == 0 {
 		return con, nil
 	}
-	rids := map[[2]string]int32{}
-	prints := map[int32]string{}
-	if err := scan(ctx, db, "SELECT rid, source_id, local_id, "+FingerprintSQL+" FROM prep", func(rs *sql.Rows) error {
-		var rid int32
-		var s, l, fp string
-		if err := rs.Scan(&rid, &s, &l, &fp); err != nil {
-			return err
+	var keys [][2]string
+	for _, d := range ds {
+		keys = append(keys, d.Left)
+		if d.Kind != "detach" {
+			keys = append(keys, d.Right)
 		}
-		rids[[2]string{s, l}] = rid
-		prints[rid] = fp
-		return nil
-	}); err != nil {
+	}
+	found, err := lookupRecords(ctx, db, keys)
+	if err != nil {
 		return con, err
 	}
 	changed := map[string]string{}
@@ -95,17 +130,18 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 			stale = append(stale, d)
 			continue
 		}
-		a, okA := rids[d.Left]
-		b, okB := rids[d.Right]
+		ra, okA := found[d.Left]
+		rb, okB := found[d.Right]
+		a, b := ra.rid, rb.rid
 		if !okA || (d.Kind != "detach" && !okB) {
 			stale = append(stale, d)
 			continue
 		}
 		var moved []string
-		if d.LeftPrint != "" && d.LeftPrint != prints[a] {
+		if d.LeftPrint != "" && d.LeftPrint != ra.print {
 			moved = append(moved, d.Left[0]+":"+d.Left[1])
 		}
-		if d.RightPrint != "" && okB && d.RightPrint != prints[b] {
+		if d.RightPrint != "" && okB && d.RightPrint != rb.print {
 			moved = append(moved, d.Right[0]+":"+d.Right[1])
 		}
 		if len(moved) > 0 {
