@@ -435,3 +435,15 @@ func configCopy(t *testing.T, dir string, cfg *config.Config) string {
 	}
 	return path
 }
+
+// publishedFixture is the 2,000-person fixtures after one night, in a state
+// and publication of the test's own.
+func publishedFixture(t *testing.T) (string, *config.Config) {
+	t.Helper()
+	dir := fixtureDir(t, 2_000)
+	cfg := freshConfig(t, dir)
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg
+}

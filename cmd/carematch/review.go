@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/review"
 )
 
@@ -15,12 +16,12 @@ func reviewCommand() *cli.Command {
 	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
 	analystFlag := &cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail (default $USER)"}
 	reasonFlag := &cli.StringFlag{Name: "reason", Usage: "why, for the audit trail (required)"}
-	logOf := func(cmd *cli.Command) (*review.Log, error) {
+	logOf := func(cmd *cli.Command) (*review.Log, *config.Config, error) {
 		cfg, err := loadConfig(cmd)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return review.Open(cfg.Run.StateDir), nil
+		return review.Open(cfg.Run.StateDir), cfg, nil
 	}
 	analyst := func(cmd *cli.Command) string {
 		if a := cmd.String("analyst"); a != "" {
@@ -110,11 +111,10 @@ func reviewCommand() *cli.Command {
 						}
 						d.Right = &right
 					}
-					l, err := logOf(cmd)
+					l, cfg, err := logOf(cmd)
 					if err != nil {
 						return err
 					}
-					cfg, _ := loadConfig(cmd)
 					fingerprint(ctx, cfg, &d)
 					if d, err = l.Decide(d); err != nil {
 						return usagef("%v", err)
@@ -132,7 +132,7 @@ func reviewCommand() *cli.Command {
 					if cmd.Args().Len() != 1 {
 						return usagef("review revoke: give one decision ID")
 					}
-					l, err := logOf(cmd)
+					l, _, err := logOf(cmd)
 					if err != nil {
 						return err
 					}
@@ -148,7 +148,7 @@ func reviewCommand() *cli.Command {
 				Usage: "list the decisions in force",
 				Flags: []cli.Flag{cfgFlag},
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					l, err := logOf(cmd)
+					l, _, err := logOf(cmd)
 					if err != nil {
 						return err
 					}
@@ -160,7 +160,7 @@ func reviewCommand() *cli.Command {
 				Usage: "write the decisions in force as CSV (to keep under version control)",
 				Flags: []cli.Flag{cfgFlag, &cli.StringFlag{Name: "out", Usage: "`FILE` (default stdout)"}},
 				Action: func(_ context.Context, cmd *cli.Command) error {
-					l, err := logOf(cmd)
+					l, _, err := logOf(cmd)
 					if err != nil {
 						return err
 					}
@@ -187,7 +187,7 @@ func reviewCommand() *cli.Command {
 					if cmd.Args().Len() != 1 {
 						return usagef("review import: give one CSV file")
 					}
-					l, err := logOf(cmd)
+					l, _, err := logOf(cmd)
 					if err != nil {
 						return err
 					}

@@ -26,11 +26,7 @@ func TestReviewPageInChromium(t *testing.T) {
 		}
 		t.Skip("no chromium on this machine (.ci/run installs it)")
 	}
-	dir := fixtureDir(t, 2_000)
-	cfg := freshConfig(t, dir)
-	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := publishedFixture(t)
 	s, err := newReviewServer(cfg, "ann")
 	if err != nil {
 		t.Fatal(err)

@@ -19,11 +19,7 @@ import (
 // token; with it, an analyst sees the queue and an item's evidence, and a
 // decision made there is the same decision the command line makes.
 func TestReviewPage(t *testing.T) {
-	dir := fixtureDir(t, 2_000)
-	cfg := freshConfig(t, dir)
-	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := publishedFixture(t)
 	s, err := newReviewServer(cfg, "ann")
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +89,7 @@ func TestReviewPage(t *testing.T) {
 
 // The real command binds 127.0.0.1 and prints a URL with the token.
 func TestReviewServeBindsLoopback(t *testing.T) {
-	dir := fixtureDir(t, 2_000)
-	cfg := freshConfig(t, dir)
-	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := publishedFixture(t)
 	cfgPath := configCopy(t, dir, cfg)
 
 	pr, pw := io.Pipe()
