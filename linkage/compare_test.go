@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,52 +34,11 @@ func std(r rec) rec {
 func levelsDB(t *testing.T, pairs [][2]rec) []map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "t.duckdb"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CreateSchema(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	app, err := db.NewAppender(ctx, "records")
-	if err != nil {
-		t.Fatal(err)
-	}
-	null := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	n := 0
+	var recs []rec
 	for _, p := range pairs {
-		for _, r := range p {
-			r = std(r)
-			n++
-			var dob any
-			if r.dob != "" {
-				d, _ := time.Parse("2006-01-02", r.dob)
-				dob = d
-			}
-			key, num := rules.AddressKey(r.address)
-			row := []any{"src", "gp", fmt.Sprintf("r%04d", n), "f.csv", int64(n), null(r.nhs), nil, r.nhs != "",
-				nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
-				dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
-				false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), nil}
-			vals := make([]any, len(row))
-			copy(vals, row)
-			if err := app.Append(toDriver(vals)...); err != nil {
-				t.Fatal(err)
-			}
-		}
+		recs = append(recs, p[0], p[1])
 	}
-	if err := app.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := prepare(ctx, db, nil); err != nil {
-		t.Fatal(err)
-	}
+	db := preparedDB(t, recs)
 	res := &Result{}
 	if err := deterministic(ctx, db, res); err != nil {
 		t.Fatal(err)
@@ -184,5 +144,94 @@ func TestResolveGuards(t *testing.T) {
 	}
 	if _, err := rules.ResolveGuard(rules.Guard{SQL: "g_sex = {sex:nonsense}"}, comps); err == nil {
 		t.Error("an unknown level resolved")
+	}
+}
+
+// preparedDB loads standardised records into a real database and builds
+// prep from them, as a run does.
+func preparedDB(t *testing.T, recs []rec) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "t.duckdb"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.CreateSchema(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	app, err := db.NewAppender(ctx, "records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	for i, r := range recs {
+		r = std(r)
+		var dob any
+		if r.dob != "" {
+			d, _ := time.Parse("2006-01-02", r.dob)
+			dob = d
+		}
+		key, num := rules.AddressKey(r.address)
+		row := []any{"src", "gp", fmt.Sprintf("r%04d", i+1), "f.csv", int64(i + 1), null(r.nhs), nil, r.nhs != "",
+			nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
+			dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
+			false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), nil}
+		if err := app.Append(toDriver(row)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepare(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// Blocking's safety valves: a block bigger than the cap is left out and
+// reported; a rule that would make more pairs than the cap is dropped with a
+// warning; otherwise every pair of the block is a candidate, once.
+func TestBlockingCaps(t *testing.T) {
+	ctx := context.Background()
+	var recs []rec
+	for _, f := range []string{"Smith", "Jones", "Patel", "Okafor", "Nowak", "Chen", "Kelly"} {
+		recs = append(recs, rec{given: "Robert", family: f, dob: "1975-03-04"}) // one block of 7: 21 pairs
+	}
+	db := preparedDB(t, recs)
+	rule, err := rules.ParseBlockingRule("dob, given_initial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int64) {
+		db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
+		return n
+	}
+	st, err := block(ctx, db, []rules.BlockingRule{rule}, 5, 1_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].SkippedBlocks != 1 || st[0].SkippedPairs != 21 || st[0].Pairs != 0 || count() != 0 || !strings.Contains(st[0].Warning, "over 5 records") {
+		t.Errorf("oversized block: %+v, %d pairs", st[0], count())
+	}
+	st, err = block(ctx, db, []rules.BlockingRule{rule}, 100, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st[0].Dropped || count() != 0 || !strings.Contains(st[0].Warning, "rule dropped") {
+		t.Errorf("rule over the pair cap: %+v, %d pairs", st[0], count())
+	}
+	st, err = block(ctx, db, []rules.BlockingRule{rule, rule}, 100, 1_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].Pairs != 21 || st[0].NewPairs != 21 || st[1].NewPairs != 0 || count() != 21 {
+		t.Errorf("within the caps: %+v, %d pairs", st, count())
 	}
 }
