@@ -36,13 +36,6 @@ func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock
 		if br.Right != nil {
 			right = keyList(br.Right)
 		}
-		notNull := func(keys []string) string {
-			var parts []string
-			for _, k := range keys {
-				parts = append(parts, "("+k+") IS NOT NULL")
-			}
-			return strings.Join(parts, " AND ")
-		}
 		// Keys of each side, and the blocks too big to keep.
 		q := fmt.Sprintf(`
 			CREATE OR REPLACE TEMP TABLE bl AS SELECT rid, %s AS k FROM prep WHERE NOT withheld AND %s;
@@ -112,7 +105,8 @@ func rightOr(br rules.BlockingRule) []string {
 	return br.Left
 }
 
-// keyList makes one value of a rule's keys: a 64-bit hash of their text.
+// keyList makes one value of a rule's keys: a 64-bit hash of their text,
+// NULL when a key is missing.
 // A collision can only add a candidate pair, never a link: the comparisons
 // decide.
 func keyList(keys []string) string {
@@ -120,7 +114,17 @@ func keyList(keys []string) string {
 	for i, k := range keys {
 		parts[i] = "(" + k + ")::VARCHAR"
 	}
-	return "hash(" + strings.Join(parts, ", ") + ")"
+	return "CASE WHEN " + notNull(keys) + " THEN hash(" + strings.Join(parts, ", ") + ") END"
+}
+
+// notNull holds when every key has a value: a record missing one is in no
+// block of the rule.
+func notNull(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "(" + k + ") IS NOT NULL"
+	}
+	return strings.Join(parts, " AND ")
 }
 
 // blockPairs is the number of pairs a block makes: n(n-1)/2 within one side,

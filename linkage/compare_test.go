@@ -18,6 +18,8 @@ type rec struct {
 	dob                             string // YYYY-MM-DD or ""
 	sex, postcode, postcodeKind     string
 	address, nhs                    string
+	unverified                      bool   // the number's status is not 01
+	updated                         string // YYYY-MM-DD or ""
 }
 
 func std(r rec) rec {
@@ -90,6 +92,10 @@ func TestComparisonLevels(t *testing.T) {
 		{"nickname", base, with(func(r *rec) { r.given = "Bob" }), "given_name", "nickname"},
 		{"swapped", base, with(func(r *rec) { r.given, r.family = "Smith", "Robert" }), "given_name", "swapped with family name"},
 		{"swap counted once", base, with(func(r *rec) { r.given, r.family = "Smith", "Robert" }), "family_name", "swapped with given name (counted under given_name)"},
+		{"swapped and misspelt", base, with(func(r *rec) { r.given, r.family = "Smith", "Robret" }), "given_name", "swapped with family name, one of them inexact"},
+		{"swapped and misspelt, counted once", base, with(func(r *rec) { r.given, r.family = "Smith", "Robret" }), "family_name", "swapped with given name (counted under given_name)"},
+		{"swapped, with the previous family name", with(func(r *rec) { r.given, r.family, r.previous = "Karen", "Taylor", "Edwards" }),
+			with(func(r *rec) { r.given, r.family = "Edwards", "Karen" }), "given_name", "swapped with family name, one of them inexact"},
 		{"middle as given", base, with(func(r *rec) { r.given, r.middle = "James", "" }), "given_name", "middle name as given name"},
 		{"given typo", base, with(func(r *rec) { r.given = "Robret" }), "given_name", "jaro-winkler >= 0.92"},
 		{"given initial", base, with(func(r *rec) { r.given = "R" }), "given_name", "same initial"},
@@ -122,6 +128,16 @@ func TestComparisonLevels(t *testing.T) {
 		{"NHS same, disputed", with(func(r *rec) { r.nhs = "4010232137" }), with(func(r *rec) { r.nhs, r.dob, r.given, r.family = "4010232137", "2001-06-07", "Amina", "Okafor" }), "nhs_number", "missing or disputed"},
 		{"NHS different", with(func(r *rec) { r.nhs = "4010232137" }), with(func(r *rec) { r.nhs = "4000000632" }), "nhs_number", "different"},
 		{"NHS missing", with(func(r *rec) { r.nhs = "4010232137" }), base, "nhs_number", "missing or disputed"},
+		// 9434765919's holder is the record before; this unverified copy on
+		// someone else clashes with it and agrees with no holder: disputed,
+		// so no evidence against the record's own person.
+		{"NHS holder", with(func(r *rec) { r.nhs = "9434765919" }), base, "nhs_number", "missing or disputed"},
+		{"NHS different but disputed", with(func(r *rec) {
+			r.nhs, r.unverified, r.dob, r.given, r.family = "9434765919", true, "2001-06-07", "Amina", "Okafor"
+		}),
+			with(func(r *rec) { r.nhs, r.dob, r.given, r.family = "9876543210", "2001-06-07", "Amina", "Okafor" }), "nhs_number", "missing or disputed"},
+		{"NHS different, both verified", with(func(r *rec) { r.nhs, r.dob, r.given, r.family = "9449305552", "2001-06-07", "Amina", "Okafor" }),
+			with(func(r *rec) { r.nhs, r.dob, r.given, r.family = "9876543210", "2001-06-07", "Amina", "Okafor" }), "nhs_number", "different"},
 	}
 	var pairs [][2]rec
 	for _, tt := range tests {
@@ -177,11 +193,16 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 			d, _ := time.Parse("2006-01-02", r.dob)
 			dob = d
 		}
+		var updated any
+		if r.updated != "" {
+			d, _ := time.Parse("2006-01-02", r.updated)
+			updated = d
+		}
 		key, num := rules.AddressKey(r.address)
-		row := []any{"src", "gp", fmt.Sprintf("r%04d", i+1), "f.csv", int64(i + 1), null(r.nhs), nil, r.nhs != "",
+		row := []any{"src", "gp", fmt.Sprintf("r%04d", i+1), "f.csv", int64(i + 1), null(r.nhs), nil, r.nhs != "" && !r.unverified,
 			nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
 			dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
-			false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), nil}
+			false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), updated}
 		if err := app.Append(toDriver(row)...); err != nil {
 			t.Fatal(err)
 		}

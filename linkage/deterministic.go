@@ -17,6 +17,13 @@ import (
 // date of birth, given name and family name, or a different given name and
 // sex on one date — are NHS number conflicts: not linked on the number, and
 // reported. Everything else goes on to the probabilistic stage.
+//
+// A record in such a conflict whose number is not verified (status 01) and
+// that agrees with none of the number's other holders is marked
+// nhs_disputed: most often someone else's number typed onto it. From then
+// on its number is no evidence either way — it neither keeps the record from
+// its true person (two valid numbers never share a person) nor counts
+// against a match — and the record is linked on its demographics alone.
 func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 	var given, family, dob, sex rules.Comparison
 	for _, c := range rules.DefaultComparisons() {
@@ -54,7 +61,11 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 			CASE WHEN disagree >= 2 THEN 'date of birth, given name or family name disagree'
 			     ELSE 'same date of birth but a different given name and sex' END AS reason
 		FROM nhs_judged
-		WHERE NOT (dob_ok AND NOT given_differs) AND (disagree >= 2 OR (dob_ok AND given_differs AND sex_differs));`,
+		WHERE NOT (dob_ok AND NOT given_differs) AND (disagree >= 2 OR (dob_ok AND given_differs AND sex_differs));
+		UPDATE prep SET nhs_disputed = true
+		WHERE NOT nhs_verified
+		  AND rid IN (SELECT rid_l FROM nhs_conflicts UNION ALL SELECT rid_r FROM nhs_conflicts)
+		  AND rid NOT IN (SELECT rid_l FROM det_links UNION ALL SELECT rid_r FROM det_links);`,
 		given.CaseSQL(), family.CaseSQL(), dob.CaseSQL(), sex.CaseSQL(),
 		last(dob), last(given), last(family), last(given), last(sex))
 	if _, err := db.ExecContext(ctx, q); err != nil {

@@ -24,6 +24,7 @@ type Explanation struct {
 	Total           float64
 	Probability     float64
 	Guard           string
+	GuardLifted     string // a guard that matched but was lifted, and why
 	Candidate       bool   // a blocking rule pairs them
 	Stage           string // what the NHS-number stage made of them
 	Decision        string
@@ -125,13 +126,24 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 		if err := db.QueryRowContext(ctx, q).Scan(&hit); err != nil {
 			return nil, fmt.Errorf("explain: guard: %w", err)
 		}
-		if hit {
-			e.Guard = g.Reason
-			if g.Block {
-				e.Guard += " (never linked)"
-			}
-			break
+		if !hit {
+			continue
 		}
+		if g.LiftedByMove {
+			why, err := liftedBecause(ctx, db, a, b)
+			if err != nil {
+				return nil, err
+			}
+			if why != "" {
+				e.GuardLifted = g.Reason + "; lifted: " + why
+				continue
+			}
+		}
+		e.Guard = g.Reason
+		if g.Block {
+			e.Guard += " (never linked)"
+		}
+		break
 	}
 
 	var det, conflict, cand int
@@ -194,5 +206,23 @@ func (e *Explanation) Print(w io.Writer) {
 	if e.Guard != "" {
 		fmt.Fprintf(w, "guard: %s\n", e.Guard)
 	}
+	if e.GuardLifted != "" {
+		fmt.Fprintf(w, "guard (lifted): %s\n", e.GuardLifted)
+	}
 	fmt.Fprintf(w, "decision: %s\n", e.Decision)
+}
+
+// liftedBecause is why the run lifted a namesake guard from the pair, or ""
+// (table guards_lifted; a run made before it existed lifted none).
+func liftedBecause(ctx context.Context, db *store.DB, a, b int64) (string, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'guards_lifted'").Scan(&n); err != nil || n == 0 {
+		return "", err
+	}
+	var why string
+	err := db.QueryRowContext(ctx, "SELECT reason FROM guards_lifted WHERE rid_l = ? AND rid_r = ?", a, b).Scan(&why)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return why, err
 }

@@ -35,6 +35,7 @@ type Result struct {
 	DeterministicPairs int64
 	Conflicts          int64
 	CandidatePairs     int64
+	GuardsLifted       int64 // namesake guards lifted: a stale record, or the household moved
 	Rules              []RuleStats
 	Timings            map[string]time.Duration
 }
@@ -167,6 +168,10 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	if err := step("score", func() error { return score(ctx, db, m, "gammas", "scores") }); err != nil {
 		return nil, err
 	}
+	if err := step("lift guards", func() error { return liftGuards(ctx, db, m, res) }); err != nil {
+		return nil, err
+	}
+	logf("link: %d namesake guards lifted (a stale record, or the household moved too)", res.GuardsLifted)
 	res.Model = m
 	return res, nil
 }
@@ -204,7 +209,7 @@ func compare(ctx context.Context, db *store.DB, comps []rules.Comparison, from, 
 			if br.Right != nil {
 				eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
 			}
-			mask = append(mask, fmt.Sprintf("(%s)::INTEGER << %d", eq, i))
+			mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
 		}
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE bkeys AS SELECT rid, %s FROM prep", strings.Join(keys, ", "))); err != nil {
 			return fmt.Errorf("compare: %w", err)
@@ -435,6 +440,31 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingR
 	return nil
 }
 
+// guardSQL is the expression for a pair's guard: the first guard whose
+// pattern it matches (its reason, prefixed "block: " for a blocking guard),
+// or NULL. It reads the pair's levels as g.<comparison> and its records as l
+// and r.
+func guardSQL(m *Model) (string, error) {
+	if len(m.Guards) == 0 {
+		return "NULL::VARCHAR", nil
+	}
+	var b strings.Builder
+	b.WriteString("CASE")
+	for _, g := range m.Guards {
+		cond, err := rules.ResolveGuard(g, m.Comparisons)
+		if err != nil {
+			return "", err
+		}
+		reason := g.Reason
+		if g.Block {
+			reason = "block: " + reason
+		}
+		fmt.Fprintf(&b, " WHEN %s THEN %s", cond, store.QuoteString(reason))
+	}
+	b.WriteString(" END")
+	return b.String(), nil
+}
+
 // score computes every candidate pair's match weight into table to.
 func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 	var terms []string
@@ -455,23 +485,9 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 				gammaCol(cmp), l, m.U[c][l], alias, m.U[c][l], m.TFMinimum))
 		}
 	}
-	guard := "NULL::VARCHAR"
-	if len(m.Guards) > 0 {
-		var b strings.Builder
-		b.WriteString("CASE")
-		for _, g := range m.Guards {
-			cond, err := rules.ResolveGuard(g, m.Comparisons)
-			if err != nil {
-				return err
-			}
-			reason := g.Reason
-			if g.Block {
-				reason = "block: " + reason
-			}
-			fmt.Fprintf(&b, " WHEN %s THEN %s", cond, store.QuoteString(reason))
-		}
-		b.WriteString(" END")
-		guard = b.String()
+	guard, err := guardSQL(m)
+	if err != nil {
+		return err
 	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
 		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard
@@ -481,4 +497,54 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 		return fmt.Errorf("score: %w", err)
 	}
 	return nil
+}
+
+// Why a LiftedByMove guard was lifted (table guards_lifted, for explain).
+const (
+	LiftStale = "one record was last updated over a year before its source's latest update: its address may be out of date"
+	LiftMoved = "the household moved too: another link joins two other records, one at each postcode"
+)
+
+// liftGuards lifts the guards marked LiftedByMove where the different
+// address has an explanation other than a different person: one record is
+// stale (see prep.stale), or the pair's two postcodes are joined by a link
+// between two other records — a household seen to have moved together. The
+// lifted pairs, with the reason, are kept in guards_lifted.
+func liftGuards(ctx context.Context, db *store.DB, m *Model, res *Result) error {
+	var reasons []string
+	for _, g := range m.Guards {
+		if g.LiftedByMove {
+			reasons = append(reasons, store.QuoteString(g.Reason))
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE guards_lifted (rid_l INTEGER, rid_r INTEGER, reason VARCHAR)`); err != nil {
+		return err
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE guarded AS
+		SELECT s.rid_l, s.rid_r, l.stale OR r.stale AS stale,
+			least(l.postcode, r.postcode) AS pc1, greatest(l.postcode, r.postcode) AS pc2
+		FROM scores s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
+		WHERE s.guard IN (%[2]s) AND s.weight >= %[1]g;
+		CREATE OR REPLACE TEMP TABLE moved_links AS
+		SELECT least(a.postcode, b.postcode) AS pc1, greatest(a.postcode, b.postcode) AS pc2, k.rid_l, k.rid_r
+		FROM (SELECT rid_l, rid_r FROM det_links
+		      UNION ALL SELECT rid_l, rid_r FROM scores WHERE weight >= %[1]g AND guard IS NULL) k
+		JOIN prep a ON a.rid = k.rid_l JOIN prep b ON b.rid = k.rid_r
+		WHERE a.postcode <> b.postcode AND (a.postcode, b.postcode) IN (SELECT (pc1, pc2) FROM guarded UNION ALL SELECT (pc2, pc1) FROM guarded);
+		INSERT INTO guards_lifted
+		SELECT rid_l, rid_r, %[3]s FROM guarded WHERE stale
+		UNION ALL
+		SELECT DISTINCT g.rid_l, g.rid_r, %[4]s FROM guarded g JOIN moved_links k USING (pc1, pc2)
+		WHERE NOT g.stale AND k.rid_l NOT IN (g.rid_l, g.rid_r) AND k.rid_r NOT IN (g.rid_l, g.rid_r);
+		UPDATE scores SET guard = NULL FROM guards_lifted h
+		WHERE scores.rid_l = h.rid_l AND scores.rid_r = h.rid_r;`,
+		m.LinkThreshold, strings.Join(reasons, ", "), store.QuoteString(LiftStale), store.QuoteString(LiftMoved))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("lifting guards: %w", err)
+	}
+	return db.QueryRowContext(ctx, "SELECT count(*) FROM guards_lifted").Scan(&res.GuardsLifted)
 }

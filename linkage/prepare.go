@@ -20,6 +20,12 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		`CREATE OR REPLACE TABLE prep AS
 		SELECT row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid,
 			source_id, local_id, source_kind, nhs_number, nhs_verified, nhs_number_status,
+			-- Set by the NHS-number stage: an unverified number that clashes
+			-- with the number's other holders and agrees with none of them.
+			false AS nhs_disputed,
+			-- Last updated over a year before its source's latest update: its
+			-- address may well be out of date.
+			coalesce(updated < max(updated) OVER (PARTITION BY source_id) - INTERVAL 365 DAY, false) AS stale,
 			-- A social-care record is linked and shared only with an explicit yes.
 			(source_kind = 'social_care' AND consent IS NOT TRUE) AS withheld,
 			sensitive, date_of_death, updated, given_name_display, family_name_display, address_display,

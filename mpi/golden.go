@@ -39,7 +39,7 @@ addr AS (
 	SELECT master_id, address_display, postcode, source_id, row_number() OVER (PARTITION BY master_id ORDER BY coalesce(updated, DATE '` + runDate + `') DESC, kind_rank, source_id, local_id) AS k
 	FROM r WHERE postcode IS NOT NULL OR address_display IS NOT NULL),
 nhs AS (
-	SELECT master_id, nhs_number, nhs_verified, row_number() OVER (PARTITION BY master_id ORDER BY nhs_verified DESC, nhs_number) AS k
+	SELECT master_id, nhs_number, nhs_verified, row_number() OVER (PARTITION BY master_id ORDER BY nhs_verified DESC, nhs_disputed, nhs_number) AS k
 	FROM r WHERE nhs_number IS NOT NULL),
 agg AS (
 	SELECT master_id, mode(sex) FILTER (sex IS NOT NULL) AS sex,

@@ -203,7 +203,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		return nil, err
 	}
 	nhs := make([]string, n+1)
-	if err := scan(ctx, db, "SELECT rid, nhs_number FROM prep WHERE nhs_number IS NOT NULL", func(rs *sql.Rows) error {
+	if err := scan(ctx, db, "SELECT rid, nhs_number FROM prep WHERE nhs_number IS NOT NULL AND NOT nhs_disputed", func(rs *sql.Rows) error {
 		var rid int32
 		var num string
 		if err := rs.Scan(&rid, &num); err != nil {
@@ -273,7 +273,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		// linking — unless the two persons hold different valid NHS numbers
 		// (two people; nothing to decide). The item shows the pair of records
 		// with the strongest evidence.
-		`CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`,
+		`CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`,
 		fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
 		SELECT 'review' AS kind, * EXCLUDE (root_l, root_r, k) FROM (
 			SELECT s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,

@@ -92,7 +92,9 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 // the day and month of birth (a mistyped year); or a postcode and the given
 // initial (any date error at one address), or a postcode and date of birth
 // (both names changed); or given and family names swapped; or, for a record
-// with no date of birth, sound-alike given and family names.
+// with no date of birth, sound-alike given and family names; or the same
+// valid NHS number, when the deterministic stage did not link them (a
+// number shared is reason enough to compare the demographics).
 var DefaultBlockingRules = []string{
 	"dob, given_initial",
 	"dob, left(family_name, 1)",
@@ -102,6 +104,7 @@ var DefaultBlockingRules = []string{
 	"postcode, given_initial",
 	"given_name, CASE WHEN given_name <> family_name THEN family_name END, year(dob) ~ family_name, given_name, year(dob)",
 	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none'",
+	"nhs_number",
 }
 
 // Level is one comparison level.
@@ -141,6 +144,12 @@ func nullLevel(col string) Level {
 	return Level{Label: "missing", SQL: fmt.Sprintf("l.%s IS NULL OR r.%s IS NULL", col, col), Null: true}
 }
 
+// swappedLoose: given and family name swapped, one of them exactly and the
+// other with a typo, a nickname or a previous family name — a swap seldom
+// comes alone.
+const swappedLoose = "(l.given_name = r.family_name AND (jaro_winkler_similarity(l.family_name, r.given_name) >= 0.8 OR l.previous_family_name = r.given_name))" +
+	" OR (l.family_name = r.given_name AND (jaro_winkler_similarity(l.given_name, r.family_name) >= 0.8 OR r.previous_family_name = l.given_name))"
+
 // DefaultComparisons are carematch's comparisons for NHS demographics.
 func DefaultComparisons() []Comparison {
 	jw := func(col string, t float64) string {
@@ -152,6 +161,7 @@ func DefaultComparisons() []Comparison {
 			{Label: "exact", SQL: "l.given_name = r.given_name", TF: "given_name"},
 			{Label: "nickname", SQL: "nk.a IS NOT NULL"},
 			{Label: "swapped with family name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
+			{Label: "swapped with family name, one of them inexact", SQL: swappedLoose},
 			{Label: "middle name as given name", SQL: "list_contains(string_split(r.middle_names, ' '), l.given_name) OR list_contains(string_split(l.middle_names, ' '), r.given_name)"},
 			{Label: "jaro-winkler >= 0.92", SQL: jw("given_name", 0.92)},
 			{Label: "jaro-winkler >= 0.80", SQL: jw("given_name", 0.80)},
@@ -164,7 +174,7 @@ func DefaultComparisons() []Comparison {
 			{Label: "previous family name", SQL: "l.family_name = r.previous_family_name OR r.family_name = l.previous_family_name"},
 			{Label: "part of a double-barrelled name", SQL: "len(l.family_parts) + len(r.family_parts) > 2 AND len(list_intersect(l.family_parts, r.family_parts)) > 0"},
 			// A swap is counted once, by given_name; here it is no evidence.
-			{Label: "swapped with given name (counted under given_name)", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name", Null: true},
+			{Label: "swapped with given name (counted under given_name)", SQL: swappedLoose, Null: true},
 			{Label: "jaro-winkler >= 0.92", SQL: jw("family_name", 0.92)},
 			{Label: "jaro-winkler >= 0.80", SQL: jw("family_name", 0.80)},
 			{Label: "different"},
@@ -209,11 +219,19 @@ type Guard struct {
 	// Block: the pattern is never a link and not worth an analyst's time;
 	// otherwise a pair that would have linked goes to the review queue.
 	Block bool `json:"block,omitempty"`
+	// LiftedByMove: the guard does not hold when another link joins records
+	// at the pair's two postcodes — the household moved together, so the
+	// different address is a move, not a different person.
+	LiftedByMove bool `json:"lifted_by_move,omitempty"`
 }
 
 // DefaultGuards protect twins and a parent and child of the same name: both
 // need household evidence (the same family name and residence), so a typo
 // in an unrelated data set's date of birth is not mistaken for a generation.
+// The last protects strangers who share a name and date of birth: with no
+// NHS number and different addresses, such a pair reads exactly like one
+// person after a move, unless the rest of the household is seen to have
+// moved too.
 var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
 		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January})" +
@@ -226,6 +244,11 @@ var DefaultGuards = []Guard{
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) >= 12" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})",
 		Block: true},
+	{Reason: "same names and date of birth at another address, no NHS number to tell them apart: possibly a namesake elsewhere",
+		SQL: "g_given_name = {given_name:exact} AND g_family_name = {family_name:exact} AND g_date_of_birth = {date_of_birth:exact}" +
+			" AND g_residence IN ({residence:same postcode sector}, {residence:same postcode district}, {residence:different})" +
+			" AND g_nhs_number = {nhs_number:missing or disputed}",
+		LiftedByMove: true},
 }
 
 // ResolveGuard replaces {comparison:label} in a guard's SQL with the level's
@@ -313,11 +336,12 @@ func BlockedComparisons(b BlockingRule) map[string]bool {
 // NHSComparison compares NHS numbers. A shared number is evidence only for
 // pairs the deterministic stage accepted (table det_links); for any other
 // pair that shares one, the number is disputed and counts for nothing, so a
-// number copied onto the wrong record cannot merge two people. Two different
+// number copied onto the wrong record cannot merge two people. So is the
+// number of a record the NHS-number stage marked nhs_disputed. Two different
 // valid numbers are strong evidence against.
 func NHSComparison() Comparison {
 	return Comparison{Name: "nhs_number", Levels: []Level{
-		{Label: "missing or disputed", SQL: "l.nhs_number IS NULL OR r.nhs_number IS NULL OR (l.nhs_number = r.nhs_number AND dl.rid_l IS NULL)", Null: true},
+		{Label: "missing or disputed", SQL: "l.nhs_number IS NULL OR r.nhs_number IS NULL OR l.nhs_disputed OR r.nhs_disputed OR (l.nhs_number = r.nhs_number AND dl.rid_l IS NULL)", Null: true},
 		{Label: "same, date of birth agrees", SQL: "l.nhs_number = r.nhs_number"},
 		{Label: "different"},
 	}}

@@ -1,0 +1,194 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/store"
+)
+
+// guardedDB loads records, runs the NHS-number stage, compares the given
+// pairs (as record indexes from 0) and scores each at weight 10 with the
+// default guards, by the very SQL the run uses: the scores table that
+// liftGuards reads.
+func guardedDB(t *testing.T, recs []rec, pairs [][2]int) (*store.DB, *Model) {
+	t.Helper()
+	ctx := context.Background()
+	db := preparedDB(t, recs)
+	if err := deterministic(ctx, db, &Result{}); err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, p := range pairs {
+		values = append(values, fmt.Sprintf("(%d, %d)", p[0]+1, p[1]+1))
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES "+strings.Join(values, ", ")+")"); err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Comparisons: append(rules.DefaultComparisons(), rules.NHSComparison()), Guards: rules.DefaultGuards, LinkThreshold: 2, ReviewThreshold: -4}
+	if err := compare(ctx, db, m.Comparisons, "test_pairs", "test_gammas"); err != nil {
+		t.Fatal(err)
+	}
+	guard, err := guardSQL(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf(`CREATE TABLE scores AS SELECT g.*, 10.0::DOUBLE AS weight, %s AS guard
+		FROM test_gammas g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r`, guard)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	return db, m
+}
+
+func guardOf(t *testing.T, db *store.DB, l, r int) string {
+	t.Helper()
+	var g *string
+	if err := db.QueryRowContext(context.Background(), "SELECT guard FROM scores WHERE rid_l = ? AND rid_r = ?", l+1, r+1).Scan(&g); err != nil {
+		t.Fatal(err)
+	}
+	if g == nil {
+		return ""
+	}
+	return *g
+}
+
+// Each household guard and the namesake guard, on the pattern it is for and
+// on the near misses it must leave alone.
+func TestGuards(t *testing.T) {
+	base := rec{given: "William", family: "Taylor", dob: "2023-08-27", sex: "male",
+		postcode: "SE9 2GG", postcodeKind: "standard", address: "4 Court Road"}
+	with := func(f func(*rec)) rec { r := base; f(&r); return r }
+	elsewhere := func(r *rec) { r.postcode, r.address = "DA16 7EF", "80 Pickford Lane" }
+	tests := []struct {
+		name string
+		l, r rec
+		want string // the guard's reason starts so; "" for none
+	}{
+		{"twins", base, with(func(r *rec) { r.given = "Harry" }), "possible twins"},
+		{"siblings", base, with(func(r *rec) { r.given, r.dob = "Harry", "2020-02-11" }), "same household, different dates of birth"},
+		{"a generation apart", base, with(func(r *rec) { r.dob = "1990-05-01" }), "block: same household, dates of birth a generation apart"},
+		{"namesake elsewhere", base, with(elsewhere), "same names and date of birth at another address"},
+		{"namesake elsewhere, one number", with(func(r *rec) { r.nhs = "4010232137" }), with(elsewhere), "same names and date of birth at another address"},
+		{"same person at one address", base, base, ""},
+		{"elsewhere, but the same verified number", with(func(r *rec) { r.nhs = "9449305552" }), with(func(r *rec) { elsewhere(r); r.nhs = "9449305552" }), ""},
+		{"elsewhere, a nickname", base, with(func(r *rec) { elsewhere(r); r.given = "Bill" }), ""},
+		{"elsewhere, no date of birth", base, with(func(r *rec) { elsewhere(r); r.dob = "" }), ""},
+		{"elsewhere, no address", base, with(func(r *rec) { r.postcode, r.postcodeKind, r.address = "", "", "" }), ""},
+	}
+	var recs []rec
+	var pairs [][2]int
+	for i, tt := range tests {
+		recs = append(recs, tt.l, tt.r)
+		pairs = append(pairs, [2]int{2 * i, 2*i + 1})
+	}
+	db, _ := guardedDB(t, recs, pairs)
+	for i, tt := range tests {
+		got := guardOf(t, db, 2*i, 2*i+1)
+		if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%s: guard %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The namesake guard holds for two strangers, and is lifted when the
+// address may be out of date or the household is seen to have moved.
+func TestLiftGuards(t *testing.T) {
+	streets := map[string]string{"SE13 6XY": "12 Lee High Road", "DA1 2QJ": "3 Broadway", "SE4 1AA": "7 Manor Avenue",
+		"BR1 3QR": "55 Widmore Road", "SE6 2BR": "9 Bromley Road", "SE23 5XZ": "140 Stanstead Road"}
+	at := func(given, family, dob, postcode, updated string) rec {
+		return rec{given: given, family: family, dob: dob, sex: "female", postcode: postcode, postcodeKind: "standard",
+			address: streets[postcode], updated: updated}
+	}
+	recs := []rec{
+		// 0–1: strangers, both records recent.
+		at("Amina", "Okafor", "1980-02-03", "SE13 6XY", "2026-10-01"), at("Amina", "Okafor", "1980-02-03", "DA1 2QJ", "2026-09-15"),
+		// 2–3: one record last updated two years before the source's latest.
+		at("Grace", "Mensah", "1975-07-08", "SE4 1AA", "2024-09-01"), at("Grace", "Mensah", "1975-07-08", "BR1 3QR", "2026-10-20"),
+		// 4–5: a mother at two postcodes; 6–7 her son, at the same two,
+		// linked by his NHS number: the household moved.
+		at("Chloe", "Brown", "1988-11-12", "SE6 2BR", ""), at("Chloe", "Brown", "1988-11-12", "SE23 5XZ", ""),
+		at("Leo", "Brown", "2015-04-05", "SE6 2BR", ""), at("Leo", "Brown", "2015-04-05", "SE23 5XZ", ""),
+	}
+	recs[6].nhs, recs[7].nhs = "9434765919", "9434765919"
+	recs[6].sex, recs[7].sex = "male", "male"
+	db, m := guardedDB(t, recs, [][2]int{{0, 1}, {2, 3}, {4, 5}})
+	for _, p := range [][2]int{{0, 1}, {2, 3}, {4, 5}} {
+		if g := guardOf(t, db, p[0], p[1]); !strings.HasPrefix(g, "same names and date of birth") {
+			t.Fatalf("pair %v: guard %q before lifting", p, g)
+		}
+	}
+	res := &Result{}
+	if err := liftGuards(context.Background(), db, m, res); err != nil {
+		t.Fatal(err)
+	}
+	if res.GuardsLifted != 2 {
+		t.Errorf("%d guards lifted, want 2", res.GuardsLifted)
+	}
+	for _, tt := range []struct {
+		pair  [2]int
+		guard bool
+		why   string
+	}{{[2]int{0, 1}, true, ""}, {[2]int{2, 3}, false, LiftStale}, {[2]int{4, 5}, false, LiftMoved}} {
+		if g := guardOf(t, db, tt.pair[0], tt.pair[1]); (g != "") != tt.guard {
+			t.Errorf("pair %v: guard %q, want guarded %v", tt.pair, g, tt.guard)
+		}
+		why, err := liftedBecause(context.Background(), db, int64(tt.pair[0]+1), int64(tt.pair[1]+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why != tt.why {
+			t.Errorf("pair %v: lifted because %q, want %q", tt.pair, why, tt.why)
+		}
+	}
+}
+
+// Each candidate pair's mask has bit i set exactly when blocking rule i
+// pairs it: training sessions select their pairs by it.
+func TestBlockingMask(t *testing.T) {
+	ctx := context.Background()
+	recs := []rec{
+		{given: "Robert", family: "Smith", dob: "1975-03-04", postcode: "SE13 6XY", postcodeKind: "standard"},
+		{given: "Rob", family: "Smyth", dob: "1975-03-04", postcode: "DA1 2QJ", postcodeKind: "standard"},     // rule 0
+		{given: "Rupert", family: "Jones", dob: "1960-01-01", postcode: "SE13 6XY", postcodeKind: "standard"}, // rule 1
+		{given: "Ruth", family: "Smith", dob: "1975-03-04", postcode: "SE13 6XY", postcodeKind: "standard"},   // rules 0, 1
+		{given: "Kwame", family: "Mensah", dob: "1999-09-09", nhs: "4010232137"},                              // rule 2 (with 5)
+		{given: "Ama", family: "Mensah", dob: "2001-01-02", nhs: "4010232137", postcode: "BR1 3QR", postcodeKind: "standard"},
+	}
+	db := preparedDB(t, recs)
+	if err := deterministic(ctx, db, &Result{}); err != nil {
+		t.Fatal(err)
+	}
+	var brs []rules.BlockingRule
+	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number"} {
+		br, err := rules.ParseBlockingRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		brs = append(brs, br)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES (1, 2), (1, 3), (1, 4), (5, 6))"); err != nil {
+		t.Fatal(err)
+	}
+	if err := compare(ctx, db, rules.DefaultComparisons(), "test_pairs", "test_gammas", brs...); err != nil {
+		t.Fatal(err)
+	}
+	want := map[[2]int32]int32{{1, 2}: 1, {1, 3}: 2, {1, 4}: 3, {5, 6}: 4}
+	rows, err := db.QueryContext(ctx, "SELECT rid_l, rid_r, mask FROM test_gammas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l, r, mask int32
+		if err := rows.Scan(&l, &r, &mask); err != nil {
+			t.Fatal(err)
+		}
+		if mask != want[[2]int32{l, r}] {
+			t.Errorf("pair (%d, %d): mask %b, want %b", l, r, mask, want[[2]int32{l, r}])
+		}
+	}
+}
