@@ -168,7 +168,7 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	if err := step("score", func() error { return score(ctx, db, m, "gammas", "scores") }); err != nil {
 		return nil, err
 	}
-	if err := step("lift guards", func() error { return liftGuards(ctx, db, m, res) }); err != nil {
+	if err := step("lift_guards", func() error { return liftGuards(ctx, db, m, res) }); err != nil {
 		return nil, err
 	}
 	logf("link: %d namesake guards lifted (a stale record, or the household moved too)", res.GuardsLifted)

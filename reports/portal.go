@@ -2,16 +2,20 @@ package reports
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/selondon/carematch/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // FHIR systems carematch uses.
@@ -96,6 +100,26 @@ type fhirLink struct {
 	Type string `json:"type"`
 }
 
+// patientRow is one person as writePatients reads it from portal_persons.
+type patientRow struct {
+	id                                         string
+	nhs, given, family, sex, address, postcode sql.NullString
+	verified, deceased                         bool
+	dob, dod                                   sql.NullTime
+	locals, replaced                           []any
+}
+
+// patientBatch is a run of consecutive persons, encoded by one worker.
+type patientBatch struct {
+	seq  int
+	rows []patientRow
+	out  bytes.Buffer
+}
+
+// writePatients writes one FHIR Patient per line, in master_id order. One
+// goroutine reads the rows, one per CPU encodes batches of them, and the
+// caller's writes them in order: the file is the same whatever the number of
+// CPUs.
 func writePatients(ctx context.Context, db *store.DB, path string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
@@ -114,82 +138,150 @@ func writePatients(ctx context.Context, db *store.DB, path string) error {
 		return fmt.Errorf("patients.ndjson: %w", err)
 	}
 	defer rows.Close()
-	enc := json.NewEncoder(w)
-	for rows.Next() {
-		var id string
-		var nhs, given, family, sex, address, postcode sql.NullString
-		var verified, deceased bool
-		var dob, dod sql.NullTime
-		var locals, replaced []any
-		if err := rows.Scan(&id, &nhs, &verified, &given, &family, &dob, &sex, &address, &postcode, &deceased, &dod, &locals, &replaced); err != nil {
+
+	const batchSize = 2048
+	workers := runtime.GOMAXPROCS(0)
+	g, gctx := errgroup.WithContext(ctx)
+	todo := make(chan *patientBatch, workers)
+	done := make(chan *patientBatch, workers)
+	g.Go(func() error {
+		defer close(todo)
+		b := &patientBatch{}
+		send := func() error {
+			select {
+			case todo <- b:
+				b = &patientBatch{seq: b.seq + 1}
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		for rows.Next() {
+			var r patientRow
+			if err := rows.Scan(&r.id, &r.nhs, &r.verified, &r.given, &r.family, &r.dob, &r.sex, &r.address, &r.postcode,
+				&r.deceased, &r.dod, &r.locals, &r.replaced); err != nil {
+				return fmt.Errorf("patients.ndjson: %w", err)
+			}
+			b.rows = append(b.rows, r)
+			if len(b.rows) == batchSize {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("patients.ndjson: %w", err)
 		}
-		p := fhirPatient{ResourceType: "Patient", ID: id}
-		p.Meta.Profile = []string{profileUKCore}
-		if nhs.Valid {
-			ident := fhirIdentifier{System: SystemNHSNumber, Value: nhs.String}
-			ext := fhirExtension{URL: extVerification}
-			code := fhirCoding{System: csVerification, Code: "02", Display: "Number present but not traced"}
-			if verified {
-				code = fhirCoding{System: csVerification, Code: "01", Display: "Number present and verified"}
+		if len(b.rows) > 0 {
+			return send()
+		}
+		return nil
+	})
+	var encoders sync.WaitGroup
+	for range workers {
+		encoders.Add(1)
+		g.Go(func() error {
+			defer encoders.Done()
+			for b := range todo {
+				enc := json.NewEncoder(&b.out)
+				for i := range b.rows {
+					if err := enc.Encode(b.rows[i].patient()); err != nil {
+						return fmt.Errorf("patients.ndjson: %w", err)
+					}
+				}
+				b.rows = nil
+				select {
+				case done <- b:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
 			}
-			ext.ValueCodeableConcept.Coding = []fhirCoding{code}
-			ident.Extension = []fhirExtension{ext}
-			p.Identifier = append(p.Identifier, ident)
-		}
-		p.Identifier = append(p.Identifier, fhirIdentifier{System: SystemMasterID, Value: id})
-		for _, l := range locals {
-			src, local, _ := strings.Cut(fmt.Sprint(l), "\x1f")
-			p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, src), Value: local})
-		}
-		if given.Valid || family.Valid {
-			n := struct {
-				Use    string   `json:"use"`
-				Family string   `json:"family,omitempty"`
-				Given  []string `json:"given,omitempty"`
-			}{Use: "official", Family: family.String}
-			if given.Valid {
-				n.Given = []string{given.String}
-			}
-			p.Name = append(p.Name, n)
-		}
-		switch sex.String {
-		case "male", "female", "other", "unknown":
-			p.Gender = sex.String
-		}
-		if dob.Valid {
-			p.BirthDate = dob.Time.Format(time.DateOnly)
-		}
-		if dod.Valid {
-			p.DeceasedDate = dod.Time.Format(time.DateOnly)
-		} else if deceased {
-			t := true
-			p.DeceasedBoolean = &t
-		}
-		if address.Valid || postcode.Valid {
-			a := struct {
-				Use        string   `json:"use"`
-				Text       string   `json:"text,omitempty"`
-				Line       []string `json:"line,omitempty"`
-				PostalCode string   `json:"postalCode,omitempty"`
-			}{Use: "home", Text: address.String, PostalCode: postcode.String}
-			if address.Valid {
-				a.Line = strings.Split(address.String, ", ")
-			}
-			p.Address = append(p.Address, a)
-		}
-		for _, r := range replaced {
-			var l fhirLink
-			l.Type = "replaces"
-			l.Other.Identifier = fhirIdentifier{System: SystemMasterID, Value: fmt.Sprint(r)}
-			p.Link = append(p.Link, l)
-		}
-		if err := enc.Encode(p); err != nil {
-			return err
-		}
+			return nil
+		})
 	}
-	if err := rows.Err(); err != nil {
+	go func() { encoders.Wait(); close(done) }()
+	g.Go(func() error {
+		pending := map[int]*patientBatch{}
+		next := 0
+		for b := range done {
+			pending[b.seq] = b
+			for p, ok := pending[next]; ok; p, ok = pending[next] {
+				if _, err := w.Write(p.out.Bytes()); err != nil {
+					return err
+				}
+				delete(pending, next)
+				next++
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	return w.Flush()
+}
+
+// patient is the person as a FHIR R4 Patient (UK Core).
+func (r *patientRow) patient() fhirPatient {
+	p := fhirPatient{ResourceType: "Patient", ID: r.id}
+	p.Meta.Profile = []string{profileUKCore}
+	if r.nhs.Valid {
+		ident := fhirIdentifier{System: SystemNHSNumber, Value: r.nhs.String}
+		ext := fhirExtension{URL: extVerification}
+		code := fhirCoding{System: csVerification, Code: "02", Display: "Number present but not traced"}
+		if r.verified {
+			code = fhirCoding{System: csVerification, Code: "01", Display: "Number present and verified"}
+		}
+		ext.ValueCodeableConcept.Coding = []fhirCoding{code}
+		ident.Extension = []fhirExtension{ext}
+		p.Identifier = append(p.Identifier, ident)
+	}
+	p.Identifier = append(p.Identifier, fhirIdentifier{System: SystemMasterID, Value: r.id})
+	for _, l := range r.locals {
+		src, local, _ := strings.Cut(fmt.Sprint(l), "\x1f")
+		p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, src), Value: local})
+	}
+	if r.given.Valid || r.family.Valid {
+		n := struct {
+			Use    string   `json:"use"`
+			Family string   `json:"family,omitempty"`
+			Given  []string `json:"given,omitempty"`
+		}{Use: "official", Family: r.family.String}
+		if r.given.Valid {
+			n.Given = []string{r.given.String}
+		}
+		p.Name = append(p.Name, n)
+	}
+	switch r.sex.String {
+	case "male", "female", "other", "unknown":
+		p.Gender = r.sex.String
+	}
+	if r.dob.Valid {
+		p.BirthDate = r.dob.Time.Format(time.DateOnly)
+	}
+	if r.dod.Valid {
+		p.DeceasedDate = r.dod.Time.Format(time.DateOnly)
+	} else if r.deceased {
+		t := true
+		p.DeceasedBoolean = &t
+	}
+	if r.address.Valid || r.postcode.Valid {
+		a := struct {
+			Use        string   `json:"use"`
+			Text       string   `json:"text,omitempty"`
+			Line       []string `json:"line,omitempty"`
+			PostalCode string   `json:"postalCode,omitempty"`
+		}{Use: "home", Text: r.address.String, PostalCode: r.postcode.String}
+		if r.address.Valid {
+			a.Line = strings.Split(r.address.String, ", ")
+		}
+		p.Address = append(p.Address, a)
+	}
+	for _, x := range r.replaced {
+		var l fhirLink
+		l.Type = "replaces"
+		l.Other.Identifier = fhirIdentifier{System: SystemMasterID, Value: fmt.Sprint(x)}
+		p.Link = append(p.Link, l)
+	}
+	return p
 }

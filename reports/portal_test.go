@@ -1,0 +1,91 @@
+package reports
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/selondon/carematch/store"
+)
+
+// patients.ndjson is encoded by several goroutines in batches; the file must
+// hold every person once, in master_id order, byte for byte the same with
+// one CPU or many.
+func TestWritePatientsOrderAndContent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "t.duckdb"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 5000 // more than two batches
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`
+		CREATE TABLE portal_persons AS
+		SELECT 'CM' || lpad(i::VARCHAR, 10, '0') AS master_id,
+			CASE WHEN i %% 3 = 0 THEN NULL ELSE '9434765919' END AS nhs_number, i %% 2 = 0 AS nhs_number_verified,
+			'Given' || i AS given_name, 'Family' AS family_name, DATE '1970-01-01' + i::INTEGER AS date_of_birth,
+			CASE WHEN i %% 2 = 0 THEN 'female' ELSE 'unknown' END AS sex,
+			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death
+		FROM range(%d) t(i);
+		CREATE TABLE portal_xref AS
+		SELECT master_id, 'gp' AS source_id, 'L' || master_id AS local_id FROM portal_persons
+		UNION ALL SELECT master_id, 'lgt', 'M' || master_id FROM portal_persons WHERE master_id = 'CM0000000042';
+		CREATE TABLE history AS SELECT 'CM0000000099' AS master_id, 'CM0000000042' AS other_id, 'merged_into' AS event;`, n)); err != nil {
+		t.Fatal(err)
+	}
+	write := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		path := filepath.Join(dir, fmt.Sprintf("patients-%d.ndjson", procs))
+		if err := writePatients(ctx, db, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	one, many := write(1), write(4)
+	if !bytes.Equal(one, many) {
+		t.Fatal("patients.ndjson differs between one CPU and four")
+	}
+	sc := bufio.NewScanner(bytes.NewReader(many))
+	i := 0
+	for ; sc.Scan(); i++ {
+		var p struct {
+			ID         string `json:"id"`
+			Identifier []struct{ System, Value string }
+			Link       []struct {
+				Type  string
+				Other struct{ Identifier struct{ Value string } }
+			}
+			DeceasedBoolean *bool
+		}
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if want := fmt.Sprintf("CM%010d", i); p.ID != want {
+			t.Fatalf("line %d: id %s, want %s", i+1, p.ID, want)
+		}
+		switch i {
+		case 42:
+			if len(p.Identifier) != 3 || len(p.Link) != 1 || p.Link[0].Type != "replaces" || p.Link[0].Other.Identifier.Value != "CM0000000099" {
+				t.Errorf("person 42: %+v", p)
+			}
+		case 7:
+			if p.DeceasedBoolean == nil || !*p.DeceasedBoolean {
+				t.Errorf("person 7 is deceased: %+v", p)
+			}
+		}
+	}
+	if i != n {
+		t.Errorf("%d lines, want %d", i, n)
+	}
+}
