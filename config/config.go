@@ -171,8 +171,10 @@ type Linkage struct {
 	Model           string            `toml:"model"` // a saved model (JSON) to reuse instead of training
 	Threads         int               `toml:"threads"`
 	// Guards: the household guards (twins, siblings, a parent and child of
-	// the same name) stop those patterns linking automatically. Default
-	// true; turn off only for data with no households in it.
+	// the same name) and the namesake guard (same names and date of birth at
+	// another address, no NHS number) stop those patterns linking
+	// automatically. Default true; turn off only for data with no households
+	// in it.
 	Guards *bool `toml:"guards"`
 }
 
