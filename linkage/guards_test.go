@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
@@ -95,7 +96,10 @@ func TestGuards(t *testing.T) {
 }
 
 // The namesake guard holds for two strangers, and is lifted when the
-// address may be out of date or the household is seen to have moved.
+// address may be out of date or the household is seen to have moved — in
+// data where verified numbers show namesakes are common enough to matter.
+// Where they show none, or there are none to tell, every such guard is
+// lifted.
 func TestLiftGuards(t *testing.T) {
 	streets := map[string]string{"SE13 6XY": "12 Lee High Road", "DA1 2QJ": "3 Broadway", "SE4 1AA": "7 Manor Avenue",
 		"BR1 3QR": "55 Widmore Road", "SE6 2BR": "9 Bromley Road", "SE23 5XZ": "140 Stanstead Road"}
@@ -103,7 +107,7 @@ func TestLiftGuards(t *testing.T) {
 		return rec{given: given, family: family, dob: dob, sex: "female", postcode: postcode, postcodeKind: "standard",
 			address: streets[postcode], updated: updated}
 	}
-	recs := []rec{
+	cases := []rec{
 		// 0–1: strangers, both records recent.
 		at("Amina", "Okafor", "1980-02-03", "SE13 6XY", "2026-10-01"), at("Amina", "Okafor", "1980-02-03", "DA1 2QJ", "2026-09-15"),
 		// 2–3: one record last updated two years before the source's latest.
@@ -113,36 +117,69 @@ func TestLiftGuards(t *testing.T) {
 		at("Chloe", "Brown", "1988-11-12", "SE6 2BR", ""), at("Chloe", "Brown", "1988-11-12", "SE23 5XZ", ""),
 		at("Leo", "Brown", "2015-04-05", "SE6 2BR", ""), at("Leo", "Brown", "2015-04-05", "SE23 5XZ", ""),
 	}
-	recs[6].nhs, recs[7].nhs = "9434765919", "9434765919"
-	recs[6].sex, recs[7].sex = "male", "male"
-	db, m := guardedDB(t, recs, [][2]int{{0, 1}, {2, 3}, {4, 5}})
-	for _, p := range [][2]int{{0, 1}, {2, 3}, {4, 5}} {
-		if g := guardOf(t, db, p[0], p[1]); !strings.HasPrefix(g, "same names and date of birth") {
-			t.Fatalf("pair %v: guard %q before lifting", p, g)
+	cases[6].nhs, cases[7].nhs = "9434765919", "9434765919"
+	cases[6].sex, cases[7].sex = "male", "male"
+	// evidence: pairs with the same names and date of birth at two other
+	// postcodes, both numbers verified; the first namesakes of them are two
+	// people. Leo's pair above is one more such pair, one person.
+	evidence := func(pairs, namesakes int) []rec {
+		var out []rec
+		for i := range pairs {
+			a := rec{given: "Evidence", family: strings.Repeat("Q", i+1), dob: time.Date(1950, 3, 4, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly), sex: "male",
+				postcode: "N1 9GU", postcodeKind: "standard", address: "1 York Way", nhs: fmt.Sprintf("E%d", i)}
+			b := a
+			b.postcode, b.address = "E1 6AN", "2 Commercial Street"
+			if i < namesakes {
+				b.nhs += "x"
+			}
+			out = append(out, a, b)
 		}
+		return out
 	}
-	res := &Result{}
-	if err := liftGuards(context.Background(), db, m, res); err != nil {
-		t.Fatal(err)
-	}
-	if res.GuardsLifted != 2 {
-		t.Errorf("%d guards lifted, want 2", res.GuardsLifted)
-	}
+	pairs := [][2]int{{0, 1}, {2, 3}, {4, 5}}
+	rare := func(checked, namesakes int) string { return fmt.Sprintf(LiftRare, checked, namesakes) }
 	for _, tt := range []struct {
-		pair  [2]int
-		guard bool
-		why   string
-	}{{[2]int{0, 1}, true, ""}, {[2]int{2, 3}, false, LiftStale}, {[2]int{4, 5}, false, LiftMoved}} {
-		if g := guardOf(t, db, tt.pair[0], tt.pair[1]); (g != "") != tt.guard {
-			t.Errorf("pair %v: guard %q, want guarded %v", tt.pair, g, tt.guard)
-		}
-		why, err := liftedBecause(context.Background(), db, int64(tt.pair[0]+1), int64(tt.pair[1]+1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if why != tt.why {
-			t.Errorf("pair %v: lifted because %q, want %q", tt.pair, why, tt.why)
-		}
+		name                string
+		evidence, namesakes int
+		want                []string // per pair: why lifted, "" for still guarded
+	}{
+		{"namesakes common", 19, 1, []string{"", LiftStale, LiftMoved}},
+		{"namesakes rare", 119, 1, []string{rare(120, 1), rare(120, 1), rare(120, 1)}},
+		{"too few to tell", 18, 18, []string{rare(19, 18), rare(19, 18), rare(19, 18)}},
+		{"none but Leo's", 0, 0, []string{rare(1, 0), rare(1, 0), rare(1, 0)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db, m := guardedDB(t, append(append([]rec{}, cases...), evidence(tt.evidence, tt.namesakes)...), pairs)
+			for _, p := range pairs {
+				if g := guardOf(t, db, p[0], p[1]); !strings.HasPrefix(g, "same names and date of birth") {
+					t.Fatalf("pair %v: guard %q before lifting", p, g)
+				}
+			}
+			res := &Result{}
+			if err := liftGuards(context.Background(), db, m, res); err != nil {
+				t.Fatal(err)
+			}
+			if res.NamesakeChecked != int64(tt.evidence+1) || res.Namesakes != int64(tt.namesakes) {
+				t.Errorf("checked %d pairs, %d namesakes; want %d, %d", res.NamesakeChecked, res.Namesakes, tt.evidence+1, tt.namesakes)
+			}
+			lifted := 0
+			for i, p := range pairs {
+				g := guardOf(t, db, p[0], p[1])
+				why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if why != tt.want[i] || (g == "") != (why != "") {
+					t.Errorf("pair %v: guard %q, lifted because %q; want lifted because %q", p, g, why, tt.want[i])
+				}
+				if why != "" {
+					lifted++
+				}
+			}
+			if res.GuardsLifted != int64(lifted) {
+				t.Errorf("%d guards lifted, %d seen", res.GuardsLifted, lifted)
+			}
+		})
 	}
 }
 

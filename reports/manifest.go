@@ -42,6 +42,12 @@ type ManifestLinkage struct {
 	Lambda             float64             `json:"lambda"`
 	EMIterations       int                 `json:"em_iterations"`
 	EMConverged        bool                `json:"em_converged"`
+	// Namesakes among the pairs with the same names and date of birth at
+	// different postcodes whose verified numbers tell (the namesake guard's
+	// evidence), and how many namesake guards were lifted.
+	NamesakeChecked int64 `json:"namesake_pairs_checked"`
+	Namesakes       int64 `json:"namesakes"`
+	GuardsLifted    int64 `json:"namesake_guards_lifted"`
 }
 
 // Resources is what the run cost the machine.

@@ -186,7 +186,8 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		m.Linkage = &reports.ManifestLinkage{Records: res.Records, NHSPairs: res.NHSPairs, DeterministicPairs: res.DeterministicPairs,
 			NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, Blocking: res.Rules,
 			LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
-			EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged}
+			EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged,
+			NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted}
 		for k, d := range res.Timings {
 			m.TimingsMS["link_"+k] = d.Milliseconds()
 		}
