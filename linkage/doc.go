@@ -25,5 +25,7 @@
 //	nhs_conflicts pairs sharing a valid number whose demographics clearly disagree
 //	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)
 //	gammas       the level of every comparison for every candidate pair
-//	scores       the match weight of every candidate pair
+//	scores       every candidate pair: its levels, match weight and guard
+//	             (pairs and gammas are dropped once it is made)
+//	guards_lifted namesake guards lifted, and why
 package linkage

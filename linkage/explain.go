@@ -149,7 +149,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	var det, conflict, cand int
 	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT count(*) FROM pairs WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
+		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
 	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}

@@ -175,6 +175,11 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	}
 	logf("link: namesakes: %d of %d same-name, same-birth-date pairs at different addresses with verified numbers are two people; %d namesake guards lifted",
 		res.Namesakes, res.NamesakeChecked, res.GuardsLifted)
+	// scores holds every candidate pair with its levels: pairs and gammas
+	// need not be written to the state database.
+	if _, err := db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas"); err != nil {
+		return nil, err
+	}
 	res.Model = m
 	return res, nil
 }
