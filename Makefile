@@ -41,7 +41,7 @@ fuzz:
 
 # Micro-benchmarks, then the whole job on about a million fixture records.
 bench: build
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./rules ./extract
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./rules ./extract ./store
 	scripts/bench.sh
 
 clean:

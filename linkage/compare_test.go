@@ -157,6 +157,9 @@ func TestResolveGuards(t *testing.T) {
 		if _, err := rules.ResolveGuard(g, comps); err != nil {
 			t.Error(err)
 		}
+		if _, err := rules.ResolveLevels(g.Reason, g.TypoSQL, comps); err != nil {
+			t.Error(err)
+		}
 	}
 	if _, err := rules.ResolveGuard(rules.Guard{SQL: "g_sex = {sex:nonsense}"}, comps); err == nil {
 		t.Error("an unknown level resolved")

@@ -129,7 +129,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 		if !hit {
 			continue
 		}
-		if g.LiftedByMove {
+		if g.LiftedByMove || g.TypoSQL != "" {
 			why, err := liftedBecause(ctx, db, a, b)
 			if err != nil {
 				return nil, err

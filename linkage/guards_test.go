@@ -229,3 +229,50 @@ func TestBlockingMask(t *testing.T) {
 		}
 	}
 }
+
+// The twin guard is lifted from a pair whose given names differ as a typo
+// does — one written so nowhere else in the data, the other common — but not
+// from twins with two real names, nor across sexes, nor when the rare name is
+// as close to both twins' names.
+func TestLiftTypos(t *testing.T) {
+	home := func(family, given, sex string) rec {
+		return rec{given: given, family: family, dob: "2012-05-06", sex: sex, postcode: "SE13 6XY", postcodeKind: "standard", address: "12 Lee High Road"}
+	}
+	elsewhere := func(i int, given string) rec {
+		return rec{given: given, family: "Filler", dob: fmt.Sprintf("19%02d-01-02", 40+i), sex: "male", postcode: "N1 9GU", postcodeKind: "standard", address: "1 York Way"}
+	}
+	recs := []rec{
+		home("Okafor", "Jake", "male"), home("Okafor", "Jakc", "male"), // 0–1: one boy, his name misspelt
+		home("Brown", "Jack", "male"), home("Brown", "Jake", "male"), // 2–3: twins
+		home("Mensah", "Mark", "male"), home("Mensah", "Marie", "female"), // 4–5: twins, a boy and a girl
+		home("Nowak", "Jack", "male"), home("Nowak", "Jace", "male"), home("Nowak", "Jake", "male"), // 6–8: twins, and a record close to both
+	}
+	// Jack, Jake and Mark are common names here; Jakc, Jace and Marie are not.
+	for i, g := range []string{"Jack", "Jack", "Jack", "Jake", "Jake", "Jake", "Mark", "Mark", "Mark"} {
+		recs = append(recs, elsewhere(i, g))
+	}
+	pairs := [][2]int{{0, 1}, {2, 3}, {4, 5}, {6, 7}, {7, 8}}
+	db, m := guardedDB(t, recs, pairs)
+	for _, p := range pairs {
+		if g := guardOf(t, db, p[0], p[1]); !strings.HasPrefix(g, "possible twins") {
+			t.Fatalf("pair %v: guard %q before lifting", p, g)
+		}
+	}
+	res := &Result{}
+	if err := liftGuards(context.Background(), db, m, res); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fmt.Sprintf(LiftTypo, 1, 6), "", "", "", ""}
+	for i, p := range pairs {
+		why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := guardOf(t, db, p[0], p[1]); why != want[i] || (g == "") != (why != "") {
+			t.Errorf("pair %v: guard %q, lifted because %q; want lifted because %q", p, g, why, want[i])
+		}
+	}
+	if res.TyposLifted != 1 {
+		t.Errorf("%d typos lifted, want 1", res.TyposLifted)
+	}
+}

@@ -223,6 +223,10 @@ type Guard struct {
 	// at the pair's two postcodes — the household moved together, so the
 	// different address is a move, not a different person.
 	LiftedByMove bool `json:"lifted_by_move,omitempty"`
+	// TypoSQL: a pattern of levels under which the guard does not hold when
+	// one given name is rare in the data and the other is not — a
+	// misspelling, not a second person.
+	TypoSQL string `json:"typo_sql,omitempty"`
 }
 
 // DefaultGuards protect twins and a parent and child of the same name: both
@@ -236,7 +240,8 @@ var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
 		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January})" +
 			" AND (g_given_name = {given_name:different} OR (g_given_name IN ({given_name:same initial}, {given_name:jaro-winkler >= 0.80}) AND length(l.given_name) > 1 AND length(r.given_name) > 1))" +
-			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})",
+		TypoSQL: "g_given_name = {given_name:jaro-winkler >= 0.80} AND g_sex IS DISTINCT FROM {sex:different}"},
 	{Reason: "same household, different dates of birth (siblings may share a given name)",
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) < 12" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
@@ -254,7 +259,13 @@ var DefaultGuards = []Guard{
 // ResolveGuard replaces {comparison:label} in a guard's SQL with the level's
 // index.
 func ResolveGuard(g Guard, comps []Comparison) (string, error) {
-	out := g.SQL
+	return ResolveLevels(g.Reason, g.SQL, comps)
+}
+
+// ResolveLevels replaces {comparison:label} in sql with the level's index;
+// what names the SQL in errors.
+func ResolveLevels(what, sql string, comps []Comparison) (string, error) {
+	out := sql
 	for {
 		i := strings.IndexByte(out, '{')
 		if i < 0 {
@@ -262,7 +273,7 @@ func ResolveGuard(g Guard, comps []Comparison) (string, error) {
 		}
 		j := strings.IndexByte(out[i:], '}')
 		if j < 0 {
-			return "", fmt.Errorf("guard %q: unclosed {", g.Reason)
+			return "", fmt.Errorf("guard %q: unclosed {", what)
 		}
 		ref := out[i+1 : i+j]
 		name, label, _ := strings.Cut(ref, ":")
@@ -278,7 +289,7 @@ func ResolveGuard(g Guard, comps []Comparison) (string, error) {
 			}
 		}
 		if idx < 0 {
-			return "", fmt.Errorf("guard %q: no level %q", g.Reason, ref)
+			return "", fmt.Errorf("guard %q: no level %q", what, ref)
 		}
 		out = out[:i] + fmt.Sprint(idx) + out[i+j+1:]
 	}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testDB(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "t.duckdb"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Every column type the stages append, and NULLs, arrive as they were given.
+func TestAppenderRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (s VARCHAR, b BIGINT, i INTEGER, h SMALLINT, y TINYINT, d DOUBLE, ok BOOLEAN, day DATE, ts TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	ts := time.Date(2026, 11, 24, 2, 15, 0, 123456000, time.UTC)
+	n := 150_000
+	if err := db.AppendEach(ctx, "t", n, func(i int) []driver.Value {
+		if i%7 == 3 {
+			return []driver.Value{nil, nil, nil, nil, nil, nil, nil, nil, nil}
+		}
+		return []driver.Value{"row" + strings.Repeat("é", i%3), int64(i), int32(-i), int16(i % 1000), int8(i % 100), float64(i) / 2, i%2 == 0, day.AddDate(0, 0, i%400), ts}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rows, nulls, sumB int64
+	var maxDay time.Time
+	var check bool
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (s IS NULL AND b IS NULL AND day IS NULL AND ts IS NULL), sum(b), max(day),
+		bool_and(s = 'row' || repeat('é', (b % 3)::INTEGER) AND i = -b AND h = b % 1000 AND y = b % 100 AND d = b / 2 AND ok = (b % 2 = 0)
+			AND day = DATE '2026-11-24' + (b % 400)::INTEGER AND ts = TIMESTAMP '2026-11-24 02:15:00.123456')
+		FROM t`).Scan(&rows, &nulls, &sumB, &maxDay, &check); err != nil {
+		t.Fatal(err)
+	}
+	var wantSum, wantNulls int64
+	for i := 0; i < n; i++ {
+		if i%7 == 3 {
+			wantNulls++
+		} else {
+			wantSum += int64(i)
+		}
+	}
+	if rows != int64(n) || nulls != wantNulls || sumB != wantSum || !check || !maxDay.Equal(day.AddDate(0, 0, 399)) {
+		t.Errorf("rows %d nulls %d sum %d max day %v values ok %v; want %d, %d, %d", rows, nulls, sumB, maxDay, check, n, wantNulls, wantSum)
+	}
+}
+
+// A value of the wrong type is an error, and so is a table that is not there.
+func TestAppenderRejectsWrongType(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (s VARCHAR, b BIGINT)`); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.NewAppender(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append("ok", int64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append("bad", "not a number"); err == nil {
+		t.Error("a string appended to a BIGINT column")
+	}
+	a.Close()
+	if _, err := db.NewAppender(ctx, "no_such_table"); err == nil {
+		t.Error("appending to a missing table")
+	}
+}
+
+// The cost of appending a million records (31 columns) to a database file:
+// 4.8 s on the 2-core machine, 2.5 s in memory — the storage, not the
+// appender, is most of it (an Arrow-stream appender was tried: no faster).
+func BenchmarkAppendRecords(b *testing.B) {
+	ctx := context.Background()
+	db := testDB(b)
+	if err := db.CreateSchema(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	d := time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)
+	row := []driver.Value{"src", "gp", "L0000001", "f.csv", int64(1), "9434765919", "01", true,
+		"Mr", "ROBERT", "JAMES", "SMITH", nil, "Robert", "Smith", d, "male", "12 LEE HIGH ROAD", "12 Lee High Road, London", "SE13 6XY", "standard",
+		false, nil, nil, false, "RABAD", "SNAT", false, "12 HIGH LEE ROAD", "12", d}
+	for b.Loop() {
+		if err := db.AppendEach(ctx, "records", 1_000_000, func(int) []driver.Value { return row }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
