@@ -77,7 +77,7 @@ func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock
 		stats = append(stats, st)
 	}
 	// The union: each pair once, with the first rule that found it.
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE pairs AS
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs AS
 		SELECT rid_l, rid_r, min(rule) AS rule FROM pairs_all GROUP BY rid_l, rid_r;
 		DROP TABLE pairs_all`); err != nil {
 		return nil, err

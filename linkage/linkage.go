@@ -226,7 +226,7 @@ func compare(ctx context.Context, db *store.DB, comps []rules.Comparison, from, 
 		fmt.Fprintf(&cols, ", (%s)::INTEGER AS mask", strings.Join(mask, " | "))
 		joins += " JOIN bkeys ka ON ka.rid = p.rid_l JOIN bkeys kb ON kb.rid = p.rid_r"
 	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), joins)
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), joins)
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
