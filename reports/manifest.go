@@ -44,10 +44,12 @@ type ManifestLinkage struct {
 	EMConverged        bool                `json:"em_converged"`
 	// Namesakes among the pairs with the same names and date of birth at
 	// different postcodes whose verified numbers tell (the namesake guard's
-	// evidence), and how many namesake guards were lifted.
+	// evidence), and how many guards were lifted: in all, and twin guards
+	// for a misspelt given name.
 	NamesakeChecked int64 `json:"namesake_pairs_checked"`
 	Namesakes       int64 `json:"namesakes"`
-	GuardsLifted    int64 `json:"namesake_guards_lifted"`
+	GuardsLifted    int64 `json:"guards_lifted"`
+	TyposLifted     int64 `json:"typo_guards_lifted"`
 }
 
 // Resources is what the run cost the machine.

@@ -89,6 +89,12 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if !m.Linkage.EMConverged {
 		t.Error("EM did not converge")
 	}
+	// The fixtures plant strangers with the same name and date of birth: the
+	// verified numbers show it, so the namesake guard holds (and is lifted
+	// for movers), and twin guards are lifted for misspelt names.
+	if l := m.Linkage; l.NamesakeChecked < 20 || float64(l.Namesakes) < 0.01*float64(l.NamesakeChecked) || l.GuardsLifted <= l.TyposLifted || l.TyposLifted == 0 {
+		t.Errorf("namesakes %d of %d checked; guards lifted %d, for typos %d", l.Namesakes, l.NamesakeChecked, l.GuardsLifted, l.TyposLifted)
+	}
 	for _, f := range []string{"model.json", "index/xref.parquet", "index/xref.csv", "index/master_index.parquet", "exceptions/review_queue.csv"} {
 		if _, err := os.Stat(filepath.Join(cfg.Run.PublishDir, "current", f)); err != nil {
 			t.Error(err)

@@ -187,7 +187,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, Blocking: res.Rules,
 			LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
 			EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged,
-			NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted}
+			NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted, TyposLifted: res.TyposLifted}
 		for k, d := range res.Timings {
 			m.TimingsMS["link_"+k] = d.Milliseconds()
 		}
