@@ -147,13 +147,20 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	}
 
 	var det, conflict, cand int
+	var runGuard sql.NullString
 	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
-	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand); err != nil {
+		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
+	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &runGuard); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	e.Candidate = cand > 0
+	// A guard that is not a pattern of levels but a fact about the run's
+	// other links: the run says so in scores.
+	if e.Guard == "" && runGuard.String == GuardAmbiguous {
+		e.Guard = GuardAmbiguous
+	}
 	switch {
 	case det > 0:
 		e.Stage = "linked: same valid NHS number, date of birth agrees"

@@ -276,3 +276,46 @@ func TestLiftTypos(t *testing.T) {
 		t.Errorf("%d typos lifted, want 1", res.TyposLifted)
 	}
 }
+
+// A record with no date of birth that matches a parent and a child of the
+// same name, or two people with different NHS numbers, links to neither: its
+// links are held for review. One that matches one person links.
+func TestGuardAmbiguous(t *testing.T) {
+	at := func(given, dob, nhs, postcode, address string) rec {
+		return rec{given: given, family: "Fisher", dob: dob, sex: "male", postcode: postcode, postcodeKind: "standard", address: address, nhs: nhs}
+	}
+	recs := []rec{
+		// 0 father, 1 son, 2 a record of one of them with no date of birth.
+		at("Ryan", "1970-03-04", "", "SE28 8DS", "4 Bentham Road"), at("Ryan", "2001-07-08", "", "SE28 8DS", "4 Bentham Road"),
+		at("Ryan", "", "", "SE28 8DS", "4 Bentham Road"),
+		// 3 and 4 hold different numbers; 5 has none and no date of birth.
+		at("Kwame", "1980-01-02", "9434765919", "SE13 6XY", "12 Lee High Road"), at("Kwame", "1980-01-02", "4010232137", "SE13 6XY", "12 Lee High Road"),
+		at("Kwame", "", "", "SE13 6XY", "12 Lee High Road"),
+		// 6 and 7: one person, 7 with no date of birth.
+		at("Leon", "1990-05-06", "", "DA1 2QJ", "3 Broadway"), at("Leon", "", "", "DA1 2QJ", "3 Broadway"),
+	}
+	for i := 3; i < 6; i++ {
+		recs[i].family = "Mensah"
+	}
+	recs[6].family, recs[7].family = "Nowak", "Nowak"
+	pairs := [][2]int{{0, 1}, {0, 2}, {1, 2}, {3, 4}, {3, 5}, {4, 5}, {6, 7}}
+	db, m := guardedDB(t, recs, pairs)
+	if g := guardOf(t, db, 0, 1); !strings.HasPrefix(g, "block: same household, dates of birth a generation apart") {
+		t.Fatalf("father and son: guard %q", g)
+	}
+	res := &Result{}
+	if err := guardAmbiguous(context.Background(), db, m, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		pair [2]int
+		want string
+	}{{[2]int{0, 2}, GuardAmbiguous}, {[2]int{1, 2}, GuardAmbiguous}, {[2]int{3, 5}, GuardAmbiguous}, {[2]int{4, 5}, GuardAmbiguous}, {[2]int{6, 7}, ""}} {
+		if g := guardOf(t, db, tt.pair[0], tt.pair[1]); g != tt.want {
+			t.Errorf("pair %v: guard %q, want %q", tt.pair, g, tt.want)
+		}
+	}
+	if res.AmbiguousRecords != 2 || res.AmbiguousLinks != 4 {
+		t.Errorf("%d ambiguous records, %d links; want 2, 4", res.AmbiguousRecords, res.AmbiguousLinks)
+	}
+}

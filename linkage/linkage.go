@@ -37,6 +37,8 @@ type Result struct {
 	CandidatePairs     int64
 	GuardsLifted       int64 // guards lifted (table guards_lifted)
 	TyposLifted        int64 // of which twin guards, for a misspelt given name
+	AmbiguousRecords   int64 // records that match two people kept apart
+	AmbiguousLinks     int64 // their links, held back for review
 	NamesakeChecked    int64 // same names and date of birth, different postcodes, both numbers verified
 	Namesakes          int64 // of which two people
 	Rules              []RuleStats
@@ -176,6 +178,12 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	}
 	logf("link: namesakes: %d of %d same-name, same-birth-date pairs at different addresses with verified numbers are two people; %d guards lifted (%d for a misspelt given name)",
 		res.Namesakes, res.NamesakeChecked, res.GuardsLifted, res.TyposLifted)
+	if len(m.Guards) > 0 {
+		if err := step("ambiguous", func() error { return guardAmbiguous(ctx, db, m, res) }); err != nil {
+			return nil, err
+		}
+		logf("link: %d records with no date of birth match two people kept apart: their %d links go to review", res.AmbiguousRecords, res.AmbiguousLinks)
+	}
 	// scores holds every candidate pair with its levels: pairs and gammas
 	// need not be written to the state database.
 	if _, err := db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas"); err != nil {
@@ -506,6 +514,42 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 		return fmt.Errorf("score: %w", err)
 	}
 	return nil
+}
+
+// GuardAmbiguous is the guard on the links of a record that matches two
+// people the engine keeps apart.
+const GuardAmbiguous = "ambiguous: a record with no date of birth that matches two people kept apart (a generation apart, or two NHS numbers)"
+
+// guardAmbiguous holds back every link of a record with no date of birth
+// that would link to two records known to be different people — a parent
+// and child of the same name at one address (the generation-apart guard), or
+// two different valid NHS numbers. Linked to either, it might show one
+// person's record to the other's clinician; linked to both, it would merge
+// them (in the million-record run, all four parent–child merges were such a
+// record). Its links go to the review queue instead. Records with a date of
+// birth are left to the weights: the same test on them held back many true
+// links (a date two digits off reads as a generation apart), for no gain.
+func guardAmbiguous(ctx context.Context, db *store.DB, m *Model, res *Result) error {
+	q := fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE partners AS
+		SELECT s.rid_l AS x, s.rid_r AS y FROM scores s JOIN prep p ON p.rid = s.rid_l
+		WHERE p.dob IS NULL AND s.weight >= %[1]g AND s.guard IS NULL
+		UNION ALL
+		SELECT s.rid_r, s.rid_l FROM scores s JOIN prep p ON p.rid = s.rid_r
+		WHERE p.dob IS NULL AND s.weight >= %[1]g AND s.guard IS NULL;
+		CREATE OR REPLACE TEMP TABLE ambiguous AS
+		SELECT DISTINCT least(p1.x, p1.y) AS rid_l, greatest(p1.x, p1.y) AS rid_r, p1.x
+		FROM partners p1 JOIN partners p2 ON p1.x = p2.x AND p1.y <> p2.y
+		JOIN prep a ON a.rid = p1.y JOIN prep b ON b.rid = p2.y
+		LEFT JOIN scores s ON s.rid_l = least(p1.y, p2.y) AND s.rid_r = greatest(p1.y, p2.y)
+		WHERE s.guard LIKE 'block: %%'
+		   OR (a.nhs_number <> b.nhs_number AND NOT a.nhs_disputed AND NOT b.nhs_disputed);
+		UPDATE scores SET guard = %[2]s FROM ambiguous a
+		WHERE scores.rid_l = a.rid_l AND scores.rid_r = a.rid_r;`, m.LinkThreshold, store.QuoteString(GuardAmbiguous))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("ambiguous records: %w", err)
+	}
+	return db.QueryRowContext(ctx, "SELECT count(DISTINCT x), count(DISTINCT (rid_l, rid_r)) FROM ambiguous").Scan(&res.AmbiguousRecords, &res.AmbiguousLinks)
 }
 
 // Why a guard was lifted (table guards_lifted, for explain).
