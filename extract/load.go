@@ -108,7 +108,7 @@ func Load(ctx context.Context, db *store.DB, src *config.Source, extras []string
 		return res, nil
 	}
 	l := &loader{src: src, extras: extras, opt: opt, seen: make(map[string]int64)}
-	if l.recs, err = db.NewAppender(ctx, "records"); err != nil {
+	if l.recs, err = db.NewAppenderIn(ctx, store.StageCatalog, "records"); err != nil {
 		return res, err
 	}
 	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {

@@ -179,7 +179,7 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 	if err := db.CreateSchema(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	app, err := db.NewAppender(ctx, "records")
+	app, err := db.NewAppenderIn(ctx, store.StageCatalog, "records")
 	if err != nil {
 		t.Fatal(err)
 	}

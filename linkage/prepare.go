@@ -19,7 +19,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 	stmts := []string{
 		`CREATE OR REPLACE TABLE prep AS
 		SELECT row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid,
-			source_id, local_id, source_kind, nhs_number, nhs_verified, nhs_number_status,
+			source_id, local_id, file, line, source_kind, nhs_number, nhs_verified, nhs_number_status,
 			-- Set by the NHS-number stage: an unverified number that clashes
 			-- with the number's other holders and agrees with none of them.
 			false AS nhs_disputed,

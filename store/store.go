@@ -21,6 +21,7 @@ import (
 type DB struct {
 	*sql.DB
 	connector *duckdb.Connector
+	staged    bool // CreateSchema made the view records over StageCatalog
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -61,9 +62,16 @@ func OpenReadOnly(path string) (*DB, error) {
 	})
 }
 
-// Close closes the database, checkpointing it to disk.
+// Close closes the database, checkpointing it to disk; the records view
+// over StageCatalog goes first.
 func (db *DB) Close() error {
-	err := db.DB.Close()
+	var err error
+	if db.staged {
+		_, err = db.ExecContext(context.Background(), "DROP VIEW IF EXISTS records; DETACH DATABASE IF EXISTS "+StageCatalog)
+	}
+	if cerr := db.DB.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := db.connector.Close(); err == nil {
 		err = cerr
 	}
