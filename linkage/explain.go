@@ -111,56 +111,48 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	}
 	e.Probability = Probability(e.Total)
 
-	// Guards, by the same SQL.
-	var gcols []string
-	for c, cmp := range m.Comparisons {
-		gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], gammaCol(cmp)))
-	}
-	for _, g := range m.Guards {
-		cond, err := rules.ResolveGuard(g, m.Comparisons)
-		if err != nil {
-			return nil, err
-		}
-		var hit bool
-		q := fmt.Sprintf("SELECT coalesce((%s), false) FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", cond, strings.Join(gcols, ", "), a, b)
-		if err := db.QueryRowContext(ctx, q).Scan(&hit); err != nil {
-			return nil, fmt.Errorf("explain: guard: %w", err)
-		}
-		if !hit {
-			continue
-		}
-		if g.LiftedByMove || g.TypoSQL != "" {
-			why, err := liftedBecause(ctx, db, a, b)
-			if err != nil {
-				return nil, err
-			}
-			if why != "" {
-				e.GuardLifted = g.Reason + "; lifted: " + why
-				continue
-			}
-		}
-		e.Guard = g.Reason
-		if g.Block {
-			e.Guard += " (never linked)"
-		}
-		break
-	}
-
 	var det, conflict, cand int
-	var runGuard sql.NullString
+	var guard sql.NullString
 	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
-	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &runGuard); err != nil {
+	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &guard); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	e.Candidate = cand > 0
-	// A guard that is not a pattern of levels but a fact about the run's
-	// other links: the run says so in scores.
-	if e.Guard == "" && runGuard.String == GuardAmbiguous {
-		e.Guard = GuardAmbiguous
+
+	// Guards. For a pair the run scored, what the run recorded: the guard
+	// that held (a pattern, or the ambiguity of a record), or one it lifted
+	// and why. For any other pair, the run's guard expression on its levels.
+	if e.Candidate {
+		lifted, why, err := liftedBecause(ctx, db, a, b)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			e.GuardLifted = lifted + "; lifted: " + why
+		}
+	} else {
+		expr, err := guardSQL(m)
+		if err != nil {
+			return nil, err
+		}
+		var gcols []string
+		for c, cmp := range m.Comparisons {
+			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], gammaCol(cmp)))
+		}
+		q := fmt.Sprintf("SELECT %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", expr, strings.Join(gcols, ", "), a, b)
+		if err := db.QueryRowContext(ctx, q).Scan(&guard); err != nil {
+			return nil, fmt.Errorf("explain: guard: %w", err)
+		}
 	}
+	if g, ok := strings.CutPrefix(guard.String, "block: "); ok {
+		e.Guard = g + " (never linked)"
+	} else {
+		e.Guard = guard.String
+	}
+
 	switch {
 	case det > 0:
 		e.Stage = "linked: same valid NHS number, date of birth agrees"
@@ -219,17 +211,16 @@ func (e *Explanation) Print(w io.Writer) {
 	fmt.Fprintf(w, "decision: %s\n", e.Decision)
 }
 
-// liftedBecause is why the run lifted a namesake guard from the pair, or ""
+// liftedBecause is the guard the run lifted from the pair and why, or ""
 // (table guards_lifted; a run made before it existed lifted none).
-func liftedBecause(ctx context.Context, db *store.DB, a, b int64) (string, error) {
+func liftedBecause(ctx context.Context, db *store.DB, a, b int64) (guard, why string, err error) {
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'guards_lifted'").Scan(&n); err != nil || n == 0 {
-		return "", err
+		return "", "", err
 	}
-	var why string
-	err := db.QueryRowContext(ctx, "SELECT reason FROM guards_lifted WHERE rid_l = ? AND rid_r = ?", a, b).Scan(&why)
+	err = db.QueryRowContext(ctx, "SELECT guard, reason FROM guards_lifted WHERE rid_l = ? AND rid_r = ?", a, b).Scan(&guard, &why)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return "", "", nil
 	}
-	return why, err
+	return guard, why, err
 }

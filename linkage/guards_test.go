@@ -165,9 +165,12 @@ func TestLiftGuards(t *testing.T) {
 			lifted := 0
 			for i, p := range pairs {
 				g := guardOf(t, db, p[0], p[1])
-				why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
+				guard, why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
 				if err != nil {
 					t.Fatal(err)
+				}
+				if why != "" && !strings.HasPrefix(guard, "same names and date of birth") {
+					t.Errorf("pair %v: lifted guard %q", p, guard)
 				}
 				if why != tt.want[i] || (g == "") != (why != "") {
 					t.Errorf("pair %v: guard %q, lifted because %q; want lifted because %q", p, g, why, tt.want[i])
@@ -264,9 +267,12 @@ func TestLiftTypos(t *testing.T) {
 	}
 	want := []string{fmt.Sprintf(LiftTypo, 1, 6), "", "", "", ""}
 	for i, p := range pairs {
-		why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
+		lifted, why, err := liftedBecause(context.Background(), db, int64(p[0]+1), int64(p[1]+1))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if why != "" && !strings.HasPrefix(lifted, "possible twins") {
+			t.Errorf("pair %v: lifted guard %q", p, lifted)
 		}
 		if g := guardOf(t, db, p[0], p[1]); why != want[i] || (g == "") != (why != "") {
 			t.Errorf("pair %v: guard %q, lifted because %q; want lifted because %q", p, g, why, want[i])

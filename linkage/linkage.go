@@ -589,7 +589,7 @@ const TypoMaxRecords = 2
 // the different address is explained (liftNamesakes). The lifted pairs, with
 // the reason, are kept in guards_lifted.
 func liftGuards(ctx context.Context, db *store.DB, m *Model, res *Result) error {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE guards_lifted (rid_l INTEGER, rid_r INTEGER, reason VARCHAR)`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE guards_lifted (rid_l INTEGER, rid_r INTEGER, guard VARCHAR, reason VARCHAR)`); err != nil {
 		return err
 	}
 	if err := liftTypos(ctx, db, m, res); err != nil {
@@ -625,14 +625,14 @@ func liftTypos(ctx context.Context, db *store.DB, m *Model, res *Result) error {
 		CREATE OR REPLACE TEMP TABLE given_counts AS
 		SELECT given_name, count(*) AS n FROM prep WHERE given_name IS NOT NULL GROUP BY 1;
 		CREATE OR REPLACE TEMP TABLE typos AS
-		SELECT s.rid_l, s.rid_r, least(cl.n, cr.n) AS n_rare, greatest(cl.n, cr.n) AS n_common,
+		SELECT s.rid_l, s.rid_r, s.guard, least(cl.n, cr.n) AS n_rare, greatest(cl.n, cr.n) AS n_common,
 			CASE WHEN cl.n <= %[2]d THEN s.rid_l ELSE s.rid_r END AS rare_rid,
 			CASE WHEN cl.n <= %[2]d THEN r.given_name ELSE l.given_name END AS common_name
 		FROM scores s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
 		JOIN given_counts cl ON cl.given_name = l.given_name JOIN given_counts cr ON cr.given_name = r.given_name
 		WHERE s.weight >= %[1]g AND (%[3]s) AND least(cl.n, cr.n) <= %[2]d AND greatest(cl.n, cr.n) > %[2]d;
 		INSERT INTO guards_lifted
-		SELECT rid_l, rid_r, format(%[4]s, n_rare, n_common) FROM typos
+		SELECT rid_l, rid_r, guard, format(%[4]s, n_rare, n_common) FROM typos
 		WHERE rare_rid IN (SELECT rare_rid FROM typos GROUP BY 1 HAVING count(DISTINCT common_name) = 1);
 		UPDATE scores SET guard = NULL FROM guards_lifted h
 		WHERE scores.rid_l = h.rid_l AND scores.rid_r = h.rid_r;`,
@@ -641,6 +641,7 @@ func liftTypos(ctx context.Context, db *store.DB, m *Model, res *Result) error {
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return err
 	}
+	// The first step to lift guards: all of guards_lifted is its.
 	return db.QueryRowContext(ctx, "SELECT count(*) FROM guards_lifted").Scan(&res.TyposLifted)
 }
 
@@ -669,7 +670,7 @@ func liftNamesakes(ctx context.Context, db *store.DB, m *Model, res *Result) err
 		return err
 	}
 	if res.NamesakeChecked < NamesakeMinChecked || float64(res.Namesakes) < NamesakeMinShare*float64(res.NamesakeChecked) {
-		q := fmt.Sprintf(`INSERT INTO guards_lifted SELECT rid_l, rid_r, %s FROM scores WHERE guard IN (%s) AND weight >= %g;
+		q := fmt.Sprintf(`INSERT INTO guards_lifted SELECT rid_l, rid_r, guard, %s FROM scores WHERE guard IN (%s) AND weight >= %g;
 			UPDATE scores SET guard = NULL FROM guards_lifted h WHERE scores.rid_l = h.rid_l AND scores.rid_r = h.rid_r;`,
 			store.QuoteString(fmt.Sprintf(LiftRare, res.NamesakeChecked, res.Namesakes)), strings.Join(reasons, ", "), m.LinkThreshold)
 		_, err := db.ExecContext(ctx, q)
@@ -677,7 +678,7 @@ func liftNamesakes(ctx context.Context, db *store.DB, m *Model, res *Result) err
 	}
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE guarded AS
-		SELECT s.rid_l, s.rid_r, l.stale OR r.stale AS stale,
+		SELECT s.rid_l, s.rid_r, s.guard, l.stale OR r.stale AS stale,
 			least(l.postcode, r.postcode) AS pc1, greatest(l.postcode, r.postcode) AS pc2
 		FROM scores s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
 		WHERE s.guard IN (%[2]s) AND s.weight >= %[1]g;
@@ -688,9 +689,9 @@ func liftNamesakes(ctx context.Context, db *store.DB, m *Model, res *Result) err
 		JOIN prep a ON a.rid = k.rid_l JOIN prep b ON b.rid = k.rid_r
 		WHERE a.postcode <> b.postcode AND (a.postcode, b.postcode) IN (SELECT (pc1, pc2) FROM guarded UNION ALL SELECT (pc2, pc1) FROM guarded);
 		INSERT INTO guards_lifted
-		SELECT rid_l, rid_r, %[3]s FROM guarded WHERE stale
+		SELECT rid_l, rid_r, guard, %[3]s FROM guarded WHERE stale
 		UNION ALL
-		SELECT DISTINCT g.rid_l, g.rid_r, %[4]s FROM guarded g JOIN moved_links k USING (pc1, pc2)
+		SELECT DISTINCT g.rid_l, g.rid_r, g.guard, %[4]s FROM guarded g JOIN moved_links k USING (pc1, pc2)
 		WHERE NOT g.stale AND k.rid_l NOT IN (g.rid_l, g.rid_r) AND k.rid_r NOT IN (g.rid_l, g.rid_r);
 		UPDATE scores SET guard = NULL FROM guards_lifted h
 		WHERE scores.rid_l = h.rid_l AND scores.rid_r = h.rid_r;`,
