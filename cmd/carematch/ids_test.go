@@ -19,24 +19,7 @@ import (
 // created. History explains every change.
 func TestMasterIDsAcrossNights(t *testing.T) {
 	dir := t.TempDir()
-	cfgText := `
-[[source]]
-id = "gp"
-kind = "gp"
-path = "gp.csv"
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  nhs_number_status = "status"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  sex = "sex"
-  postcode = "postcode"
-`
-	if err := os.WriteFile(filepath.Join(dir, "carematch.toml"), []byte(cfgText), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "postcode")
 	// Persons by NHS number: A = 4010232137 (a1, a2), B = 4000000632 (b1),
 	// C = no number (c1, corrected to B's details later), D = 6000000006 (d1, d2, d3), E appears later.
 	header := "id,nhs,status,given,family,dob,sex,postcode\n"
@@ -51,10 +34,6 @@ path = "gp.csv"
 		"d3":  "d3,6000000006,01,Dorothy,Webb,1944-07-08,F,SE9 1AA",
 		"d3x": "d3,6000000014,01,Derek,Webb,1950-11-12,M,SE9 1AA",
 		"e1":  "e1,6000000022,01,Ewa,Nowak,1990-03-04,F,SE4 1AA",
-	}
-	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
-	if err != nil {
-		t.Fatal(err)
 	}
 	night := func(ids ...string) map[string]string {
 		t.Helper()

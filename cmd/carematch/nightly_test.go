@@ -54,6 +54,42 @@ func freshConfig(t *testing.T, dir string) *config.Config {
 	return cfg
 }
 
+// gpColumns names each field's column in the small hand-made GP extracts
+// (gp.csv) of the end-to-end tests.
+var gpColumns = map[string]string{"local_id": "id", "nhs_number": "nhs", "nhs_number_status": "status",
+	"given_name": "given", "family_name": "family", "date_of_birth": "dob", "sex": "sex", "address": "address", "postcode": "postcode"}
+
+// gpConfig writes dir/carematch.toml for one GP extract, dir/gp.csv, with
+// the fields given (their columns named as in gpColumns), and loads it.
+func gpConfig(t *testing.T, dir string, fields ...string) (*config.Config, string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("[[source]]\nid = \"gp\"\nkind = \"gp\"\npath = \"gp.csv\"\n  [source.columns]\n")
+	for _, f := range fields {
+		fmt.Fprintf(&b, "  %s = %q\n", f, gpColumns[f])
+	}
+	path := filepath.Join(dir, "carematch.toml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
+// runCLI runs the real command line and returns its standard output; a
+// non-zero exit fails the test.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := mainCode(append([]string{"carematch"}, args...), &out, &errb); code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+	}
+	return out.String()
+}
+
 func readCSV(t *testing.T, path string) []map[string]string {
 	t.Helper()
 	f, err := os.Open(path)

@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/selondon/carematch/config"
 )
 
 // Analysts' decisions through the command line, then the nightly job: the
@@ -19,20 +17,7 @@ import (
 // answer; export and import carry decisions to another state directory.
 func TestReviewDecisionsDriveTheIndex(t *testing.T) {
 	dir := t.TempDir()
-	cfgText := `
-[[source]]
-id = "gp"
-kind = "gp"
-path = "gp.csv"
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  nhs_number_status = "status"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  postcode = "postcode"
-`
+	cfg, cfgPath := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "postcode")
 	gp := "id,nhs,status,given,family,dob,postcode\n" +
 		"a1,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" + // a1, a2 share a verified number
 		"a2,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
@@ -40,21 +25,8 @@ path = "gp.csv"
 		"y1,,,Priya,Shah,1990-07-08,DA1 2QJ\n" +
 		"d1,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n" +
 		"d2,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n"
-	for name, text := range map[string]string{"carematch.toml": cfgText, "gp.csv": gp} {
-		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
-	}
-	cfgPath := filepath.Join(dir, "carematch.toml")
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := mainCode(append([]string{"carematch"}, args...), &out, &errb); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
-		}
-		return out.String()
 	}
 	run := func() (map[string]string, map[string]string) {
 		t.Helper()
@@ -72,13 +44,13 @@ path = "gp.csv"
 		t.Fatalf("machine answer: %v", p)
 	}
 	c := "--config=" + cfgPath
-	cli("review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "ann", "--reason", "different women, same number", "no-link")
-	cli("review", "decide", c, "--left", "gp:x1", "--right", "gp:y1", "--analyst", "ann", "--reason", "confirmed by phone", "link")
-	cli("review", "decide", c, "--left", "gp:d2", "--analyst", "ann", "--reason", "not her record", "detach")
-	cli("review", "decide", c, "--left", "gp:zz", "--right", "gp:a1", "--analyst", "ann", "--reason", "record since removed", "link")
+	runCLI(t, "review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "ann", "--reason", "different women, same number", "no-link")
+	runCLI(t, "review", "decide", c, "--left", "gp:x1", "--right", "gp:y1", "--analyst", "ann", "--reason", "confirmed by phone", "link")
+	runCLI(t, "review", "decide", c, "--left", "gp:d2", "--analyst", "ann", "--reason", "not her record", "detach")
+	runCLI(t, "review", "decide", c, "--left", "gp:zz", "--right", "gp:a1", "--analyst", "ann", "--reason", "record since removed", "link")
 	// A decision, then its opposite about the same pair: the later wins.
-	cli("review", "decide", c, "--left", "gp:d1", "--right", "gp:x1", "--analyst", "ann", "--reason", "first thought", "link")
-	cli("review", "decide", c, "--left", "gp:x1", "--right", "gp:d1", "--analyst", "bob", "--reason", "second look", "no-link")
+	runCLI(t, "review", "decide", c, "--left", "gp:d1", "--right", "gp:x1", "--analyst", "ann", "--reason", "first thought", "link")
+	runCLI(t, "review", "decide", c, "--left", "gp:x1", "--right", "gp:d1", "--analyst", "bob", "--reason", "second look", "no-link")
 
 	p, m := run()
 	if p["a1"] == p["a2"] {
@@ -102,18 +74,21 @@ path = "gp.csv"
 	}
 
 	// Export, import elsewhere: the same decisions in force.
-	exported := cli("review", "export", c)
+	exported := runCLI(t, "review", "export", c)
 	if strings.Count(exported, "\n") != 6 { // header + 5 in force
 		t.Errorf("export:\n%s", exported)
 	}
 	other := t.TempDir()
-	otherCfg := filepath.Join(other, "carematch.toml")
-	os.WriteFile(otherCfg, []byte(strings.ReplaceAll(cfgText, `path = "gp.csv"`, `path = "`+filepath.Join(dir, "gp.csv")+`"`)), 0o644)
-	os.WriteFile(filepath.Join(other, "decisions.csv"), []byte(exported), 0o644)
-	if out := cli("review", "import", "--config="+otherCfg, "--analyst", "carol", filepath.Join(other, "decisions.csv")); !strings.Contains(out, "5 decisions imported") {
+	_, otherCfg := gpConfig(t, other, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "postcode")
+	for name, text := range map[string]string{"gp.csv": gp, "decisions.csv": exported} {
+		if err := os.WriteFile(filepath.Join(other, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := runCLI(t, "review", "import", "--config="+otherCfg, "--analyst", "carol", filepath.Join(other, "decisions.csv")); !strings.Contains(out, "5 decisions imported") {
 		t.Errorf("import: %s", out)
 	}
-	if got := cli("review", "decisions", "--config="+otherCfg); strings.Count(got, "\n") != 6 || !strings.Contains(got, "imported by carol") {
+	if got := runCLI(t, "review", "decisions", "--config="+otherCfg); strings.Count(got, "\n") != 6 || !strings.Contains(got, "imported by carol") {
 		t.Errorf("imported decisions:\n%s", got)
 	}
 
@@ -124,7 +99,7 @@ path = "gp.csv"
 			id = strings.SplitN(line, ",", 2)[0]
 		}
 	}
-	cli("review", "revoke", c, "--analyst", "ann", "--reason", "mistake", id)
+	runCLI(t, "review", "revoke", c, "--analyst", "ann", "--reason", "mistake", id)
 	p, _ = run()
 	if p["a1"] != p["a2"] {
 		t.Error("after revoking the no-link the records did not link again")
@@ -168,19 +143,11 @@ func TestReviewQueueCommands(t *testing.T) {
 	dir := fixtureDir(t, 2_000)
 	cfg := freshConfig(t, dir)
 	cfgPath := configCopy(t, dir, cfg)
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := mainCode(append([]string{"carematch"}, args...), &out, &errb); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
-		}
-		return out.String()
-	}
 	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	c := "--config=" + cfgPath
-	list := cli("review", "list", c)
+	list := runCLI(t, "review", "list", c)
 	lines := strings.Split(strings.TrimSpace(list), "\n")
 	if len(lines) < 3 {
 		t.Fatalf("no open items:\n%s", list)
@@ -189,21 +156,21 @@ func TestReviewQueueCommands(t *testing.T) {
 	if !strings.Contains(list, "nhs_number_conflict") {
 		t.Error("NHS number conflicts are not in the queue")
 	}
-	show := cli("review", "show", c, item)
+	show := runCLI(t, "review", "show", c, item)
 	if !strings.Contains(show, "match weight") || !strings.Contains(show, "decision:") {
 		t.Errorf("show:\n%s", show)
 	}
 	if regexpTenDigits.MatchString(show) {
 		t.Errorf("an NHS number on the console:\n%s", show)
 	}
-	cli("review", "decide", c, "--analyst", "ann", "--reason", "checked", item, "no-link")
-	if strings.Contains(cli("review", "list", c), item) {
+	runCLI(t, "review", "decide", c, "--analyst", "ann", "--reason", "checked", item, "no-link")
+	if strings.Contains(runCLI(t, "review", "list", c), item) {
 		t.Error("a decided item is still listed")
 	}
 	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(cli("review", "list", c), item) {
+	if strings.Contains(runCLI(t, "review", "list", c), item) {
 		t.Error("a decided item came back the next night")
 	}
 }
