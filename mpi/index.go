@@ -25,6 +25,16 @@ type IndexOptions struct {
 	// Decisions are analysts' decisions in force, applied as hard
 	// constraints.
 	Decisions []Decision
+	// UnreadableDecisions are lines of the decision log that could not be
+	// applied; they are reported with the stale decisions, and the rest apply.
+	UnreadableDecisions []UnreadableDecision
+}
+
+// UnreadableDecision is a line of the decision log that could not be read.
+type UnreadableDecision struct {
+	File   string // the log's base name
+	Line   int
+	Reason string
 }
 
 // Decision is an analyst's decision as the index applies it.
@@ -234,6 +244,13 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	}
 	con, err := applyDecisions(ctx, db, opt.Decisions, &edges)
 	if err != nil {
+		return nil, err
+	}
+	if err := db.AppendEach(ctx, "exceptions", len(opt.UnreadableDecisions), func(i int) []driver.Value {
+		u := opt.UnreadableDecisions[i]
+		return []driver.Value{"stale_decision", "decisions", nil, int64(u.Line), nil,
+			"this line of the analysts' decision log cannot be applied (" + u.Reason + "); the other decisions apply", nil, u.File}
+	}); err != nil {
 		return nil, err
 	}
 	c := Cluster(n, nhs, edges, con)

@@ -2,6 +2,7 @@ package review
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kinds of decision.
@@ -90,26 +93,131 @@ func (l *Log) Path() string { return l.path }
 // ErrNoDecision is returned by Revoke for an ID not in force.
 var ErrNoDecision = errors.New("review: no such decision in force")
 
-func (l *Log) entries() ([]entry, error) {
+// Limits on what a decision may carry, at every entry point (the command
+// line, the review page, import): a log line stays small enough to read
+// back, and one careless paste cannot stop the nightly run.
+const (
+	MaxAnalystBytes = 100
+	MaxReasonBytes  = 2000
+	MaxIDBytes      = 200 // a source ID or local ID
+	// MaxLineBytes is the longest log line read; a longer one (written
+	// before the limits) is reported as unreadable, never read whole.
+	MaxLineBytes = 64 << 10
+)
+
+// BadLine is a line of the log that cannot be applied: it is reported (the
+// nightly run lists it with the stale decisions) and the rest of the log
+// still applies.
+type BadLine struct {
+	Line   int
+	Reason string
+	// Torn is a last line cut short by a crash while it was appended: the
+	// decision was never acknowledged, and the next append removes it.
+	Torn bool
+}
+
+// entries reads the log. A line that cannot be read or makes no sense is
+// returned as a BadLine, never as an error: one bad line must not stop a
+// night.
+func (l *Log) entries() ([]entry, []BadLine, error) {
 	f, err := os.Open(l.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	var out []entry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	var bad []BadLine
+	err = readLines(f, MaxLineBytes, func(line int, b []byte, tooLong, last bool) {
+		if tooLong {
+			bad = append(bad, BadLine{Line: line, Reason: fmt.Sprintf("the line is over %d bytes", MaxLineBytes)})
+			return
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return
+		}
 		var e entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("%s: line %d: %w", l.path, line, err)
+		if err := json.Unmarshal(b, &e); err != nil {
+			if last {
+				bad = append(bad, BadLine{Line: line, Reason: "the last line is incomplete (a write cut short)", Torn: true})
+			} else {
+				bad = append(bad, BadLine{Line: line, Reason: "not a JSON log entry"})
+			}
+			return
+		}
+		if why := e.check(); why != "" {
+			bad = append(bad, BadLine{Line: line, Reason: why})
+			return
 		}
 		out = append(out, e)
+	})
+	return out, bad, err
+}
+
+// readLines calls fn for each line of r without its newline, numbered from
+// 1. A line longer than max is skipped unread (tooLong); last says the line
+// had no newline after it.
+func readLines(r io.Reader, max int, fn func(line int, b []byte, tooLong, last bool)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	tooLong := false
+	for line := 1; ; {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > max+1 {
+				tooLong, buf = true, buf[:0]
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == nil:
+			fn(line, bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r")), tooLong, false)
+		case errors.Is(err, io.EOF):
+			if len(buf) > 0 || tooLong {
+				fn(line, buf, tooLong, true)
+			}
+			return nil
+		default:
+			return err
+		}
+		line++
+		buf, tooLong = buf[:0], false
 	}
-	return out, sc.Err()
+}
+
+// check says what makes an entry unusable, or "".
+func (e entry) check() string {
+	switch e.Action {
+	case "decide":
+		if e.Decision == nil {
+			return "a decide entry without its decision"
+		}
+		if e.Decision.ID == "" {
+			return "a decision without an ID"
+		}
+		if err := e.Decision.validate(); err != nil {
+			return strings.TrimPrefix(err.Error(), "review: ")
+		}
+	case "revoke":
+		if e.Revokes == "" {
+			return "a revoke entry that names no decision"
+		}
+	default:
+		return fmt.Sprintf("unknown action %q", truncateText(e.Action, 20))
+	}
+	return ""
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // Superseded is a decision a later one replaced.
@@ -118,21 +226,32 @@ type Superseded struct {
 	By       string
 }
 
-// InForce folds the log: the decisions in force, in the order they were
-// made, and those a later decision about the same pair or record replaced.
-func (l *Log) InForce() ([]Decision, []Superseded, error) {
-	es, err := l.entries()
+// Folded is the log read and folded.
+type Folded struct {
+	// InForce are the decisions in force, in the order they were made.
+	InForce []Decision
+	// Superseded are those a later decision about the same pair or record
+	// replaced.
+	Superseded []Superseded
+	// Unreadable are lines that could not be applied; the rest were.
+	Unreadable []BadLine
+}
+
+// Read folds the log: the latest decision about a pair (or record) wins, a
+// revoke withdraws one.
+func (l *Log) Read() (*Folded, error) {
+	es, bad, err := l.entries()
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("%s: %w", l.path, err)
 	}
+	f := &Folded{Unreadable: bad}
 	byKey := map[string]Decision{}
-	var superseded []Superseded
 	for _, e := range es {
 		switch e.Action {
 		case "decide":
 			d := *e.Decision
 			if old, ok := byKey[d.Key()]; ok {
-				superseded = append(superseded, Superseded{old, d.ID})
+				f.Superseded = append(f.Superseded, Superseded{old, d.ID})
 			}
 			byKey[d.Key()] = d
 		case "revoke":
@@ -143,33 +262,27 @@ func (l *Log) InForce() ([]Decision, []Superseded, error) {
 			}
 		}
 	}
-	out := make([]Decision, 0, len(byKey))
+	f.InForce = make([]Decision, 0, len(byKey))
 	for _, d := range byKey {
-		out = append(out, d)
+		f.InForce = append(f.InForce, d)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, superseded, nil
+	sort.Slice(f.InForce, func(i, j int) bool { return f.InForce[i].ID < f.InForce[j].ID })
+	return f, nil
+}
+
+// InForce is Read's decisions in force and superseded ones.
+func (l *Log) InForce() ([]Decision, []Superseded, error) {
+	f, err := l.Read()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.InForce, f.Superseded, nil
 }
 
 // Decide records a decision and returns it with its ID.
 func (l *Log) Decide(d Decision) (Decision, error) {
-	switch d.Kind {
-	case Link, NoLink:
-		if d.Right == nil {
-			return d, fmt.Errorf("review: %s needs two records", d.Kind)
-		}
-		if d.Left == *d.Right {
-			return d, fmt.Errorf("review: %s needs two different records", d.Kind)
-		}
-	case Detach:
-		if d.Right != nil {
-			return d, fmt.Errorf("review: detach is about one record")
-		}
-	default:
-		return d, fmt.Errorf("review: %q is not link, no_link or detach", d.Kind)
-	}
-	if strings.TrimSpace(d.Analyst) == "" || strings.TrimSpace(d.Reason) == "" {
-		return d, errors.New("review: a decision needs the analyst's name and a reason")
+	if err := d.validate(); err != nil {
+		return d, err
 	}
 	if d.At.IsZero() {
 		d.At = time.Now().UTC()
@@ -189,8 +302,8 @@ func (l *Log) Decide(d Decision) (Decision, error) {
 
 // Revoke withdraws a decision in force.
 func (l *Log) Revoke(id, analyst, reason string) error {
-	if strings.TrimSpace(analyst) == "" || strings.TrimSpace(reason) == "" {
-		return errors.New("review: a revocation needs the analyst's name and a reason")
+	if err := checkWho(analyst, reason); err != nil {
+		return err
 	}
 	return l.append(func([]entry) ([]entry, error) {
 		in, _, err := l.InForce()
@@ -206,7 +319,60 @@ func (l *Log) Revoke(id, analyst, reason string) error {
 	})
 }
 
-// append adds entries under an exclusive lock on the log.
+// validate checks a decision before it is written, and each one read back.
+func (d Decision) validate() error {
+	switch d.Kind {
+	case Link, NoLink:
+		if d.Right == nil {
+			return fmt.Errorf("review: %s needs two records", d.Kind)
+		}
+		if d.Left == *d.Right {
+			return fmt.Errorf("review: %s needs two different records", d.Kind)
+		}
+	case Detach:
+		if d.Right != nil {
+			return fmt.Errorf("review: detach is about one record")
+		}
+	default:
+		return fmt.Errorf("review: %q is not link, no_link or detach", truncateText(d.Kind, 20))
+	}
+	for _, r := range []*Record{&d.Left, d.Right} {
+		if r == nil {
+			continue
+		}
+		if r.Source == "" || r.Local == "" {
+			return errors.New("review: a record needs its source ID and local ID")
+		}
+		if len(r.Source) > MaxIDBytes || len(r.Local) > MaxIDBytes {
+			return fmt.Errorf("review: a source or local ID is over %d bytes", MaxIDBytes)
+		}
+	}
+	return checkWho(d.Analyst, d.Reason)
+}
+
+// checkWho checks the analyst's name and reason every decision and
+// revocation carries.
+func checkWho(analyst, reason string) error {
+	if strings.TrimSpace(analyst) == "" || strings.TrimSpace(reason) == "" {
+		return errors.New("review: a decision needs the analyst's name and a reason")
+	}
+	if len(analyst) > MaxAnalystBytes {
+		return fmt.Errorf("review: the analyst's name is over %d bytes", MaxAnalystBytes)
+	}
+	if len(reason) > MaxReasonBytes {
+		return fmt.Errorf("review: the reason is over %d bytes", MaxReasonBytes)
+	}
+	for _, s := range []string{analyst, reason} {
+		if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+			return errors.New("review: the analyst's name and reason must be plain text (no control characters)")
+		}
+	}
+	return nil
+}
+
+// append adds entries under an exclusive lock on the log. A torn last line
+// (a crash while appending; never acknowledged) is cut off first, so the new
+// entry starts on a line of its own.
 func (l *Log) append(make func([]entry) ([]entry, error)) error {
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o750); err != nil {
 		return err
@@ -220,7 +386,10 @@ func (l *Log) append(make func([]entry) ([]entry, error)) error {
 		return err
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	es, err := l.entries()
+	if err := l.cutTornTail(); err != nil {
+		return err
+	}
+	es, _, err := l.entries()
 	if err != nil {
 		return err
 	}
@@ -236,6 +405,33 @@ func (l *Log) append(make func([]entry) ([]entry, error)) error {
 		if _, err := f.Write(append(b, '\n')); err != nil {
 			return err
 		}
+	}
+	return f.Sync()
+}
+
+// cutTornTail removes an incomplete last line; a complete last entry that
+// only lacks its newline gets one. The caller holds the lock; the log is
+// small (it is read whole on every append anyway).
+func (l *Log) cutTornTail() error {
+	f, err := os.OpenFile(l.path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(f)
+	if err != nil || len(buf) == 0 || buf[len(buf)-1] == '\n' {
+		return err
+	}
+	tail := buf[bytes.LastIndexByte(buf, '\n')+1:]
+	size := int64(len(buf))
+	var e entry
+	if json.Unmarshal(tail, &e) == nil && e.check() == "" {
+		_, err = f.WriteAt([]byte{'\n'}, size)
+	} else {
+		err = f.Truncate(size - int64(len(tail)))
+	}
+	if err != nil {
+		return err
 	}
 	return f.Sync()
 }

@@ -152,7 +152,10 @@ func reviewCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return l.Export(cmd.Root().Writer)
+					if err := l.Export(cmd.Root().Writer); err != nil {
+						return err
+					}
+					return warnUnreadable(cmd, l)
 				},
 			},
 			{
@@ -206,6 +209,19 @@ func reviewCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// warnUnreadable tells the analyst, on stderr, which lines of the decision
+// log cannot be applied (the nightly run reports them too).
+func warnUnreadable(cmd *cli.Command, l *review.Log) error {
+	f, err := l.Read()
+	if err != nil {
+		return err
+	}
+	for _, b := range f.Unreadable {
+		fmt.Fprintf(cmd.Root().ErrWriter, "warning: %s: line %d cannot be applied: %s\n", l.Path(), b.Line, b.Reason)
+	}
+	return nil
 }
 
 // openQueue loads the current publication's open review items.

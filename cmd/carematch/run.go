@@ -199,12 +199,15 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	}
 
 	err = stage("index", func() error {
-		decisions, err := indexDecisions(cfg)
+		decisions, unreadable, err := indexDecisions(cfg)
 		if err != nil {
 			return err
 		}
+		if len(unreadable) > 0 {
+			p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/stale_decision.csv)", len(unreadable))
+		}
 		st, err := mpi.BuildIndex(ctx, db, mpi.IndexOptions{LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold,
-			RunID: run.ID, PreviousDB: publish.PreviousState(cfg.Run.StateDir), Decisions: decisions})
+			RunID: run.ID, PreviousDB: publish.PreviousState(cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable})
 		if err != nil {
 			return err
 		}
@@ -304,11 +307,18 @@ func resources(started time.Time) reports.Resources {
 }
 
 // indexDecisions reads the analysts' decisions for the index: those in
-// force, and those a later decision replaced (to be reported).
-func indexDecisions(cfg *config.Config) ([]mpi.Decision, error) {
-	in, superseded, err := review.Open(cfg.Run.StateDir).InForce()
+// force, those a later decision replaced, and lines that cannot be applied
+// (both to be reported).
+func indexDecisions(cfg *config.Config) ([]mpi.Decision, []mpi.UnreadableDecision, error) {
+	log := review.Open(cfg.Run.StateDir)
+	f, err := log.Read()
 	if err != nil {
-		return nil, fmt.Errorf("analysts' decisions: %w", err)
+		return nil, nil, fmt.Errorf("analysts' decisions: %w", err)
+	}
+	in, superseded := f.InForce, f.Superseded
+	var bad []mpi.UnreadableDecision
+	for _, b := range f.Unreadable {
+		bad = append(bad, mpi.UnreadableDecision{File: filepath.Base(log.Path()), Line: b.Line, Reason: b.Reason})
 	}
 	conv := func(d review.Decision, by string) mpi.Decision {
 		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: [2]string{d.Left.Source, d.Left.Local}, SupersededBy: by,
@@ -325,7 +335,7 @@ func indexDecisions(cfg *config.Config) ([]mpi.Decision, error) {
 	for _, s := range superseded {
 		out = append(out, conv(s.Decision, s.By))
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 // fingerprint stamps a decision with its records' fingerprints in the

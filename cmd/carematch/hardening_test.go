@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/review"
+)
+
+// A decision log damaged in every way found so far — a 2 MB line written
+// before the limits, a line of garbage, a torn last line — does not stop the
+// night: the good decisions apply, each bad line is reported with its line,
+// and `review decisions` warns instead of failing.
+func TestDamagedDecisionLogDoesNotStopTheNight(t *testing.T) {
+	dir := t.TempDir()
+	cfg, cfgPath := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "postcode")
+	gp := "id,nhs,status,given,family,dob,postcode\n" +
+		"a1,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
+		"a2,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
+		"x1,,,Kwame,Mensah,1955-03-04,SE4 1AA\n"
+	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := "--config=" + cfgPath
+	runCLI(t, "review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "ann", "--reason", "two women, one number", "no-link")
+	log := review.Open(cfg.Run.StateDir).Path()
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"action":"decide","decision":{"id":"D000002","reason":"` + strings.Repeat("x", 2<<20) + "\"}}\n")
+	f.WriteString("not json\n\n")
+	f.WriteString(`{"action":"decide","decision":{"id":"D0000`)
+	f.Close()
+
+	// The page and the CLI refuse an over-long reason at the door.
+	var out, errb strings.Builder
+	if code := mainCode([]string{"carematch", "review", "decide", c, "--left", "gp:x1", "--right", "gp:a1", "--analyst", "ann",
+		"--reason", strings.Repeat("y", review.MaxReasonBytes+1), "link"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "reason is over") {
+		t.Fatalf("over-long reason: exit %d: %s", code, errb.String())
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := mainCode([]string{"carematch", "review", "decisions", c}, &out, &errb); code != 0 {
+		t.Fatalf("review decisions: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "D000001") || strings.Count(errb.String(), "cannot be applied") != 3 {
+		t.Errorf("review decisions: stdout %q stderr %q", out.String(), errb.String())
+	}
+
+	m, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err != nil {
+		t.Fatalf("the night stopped: %v", err)
+	}
+	person := map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "xref.csv")) {
+		person[r["local_id"]] = r["master_id"]
+	}
+	if person["a1"] == person["a2"] {
+		t.Error("the good decision (no-link) was not applied")
+	}
+	var lines []string
+	for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "exceptions", "stale_decision.csv")) {
+		if r["source_id"] == "decisions" {
+			lines = append(lines, r["line"])
+		}
+	}
+	if strings.Join(lines, ",") != "2,3,5" || m.Exceptions["stale_decision"] != 3 {
+		t.Errorf("unreadable lines reported: %v (manifest %d)", lines, m.Exceptions["stale_decision"])
+	}
+	// The next decision cuts the torn tail instead of gluing itself to it.
+	runCLI(t, "review", "decide", c, "--left", "gp:x1", "--right", "gp:a1", "--analyst", "ann", "--reason", "checked", "no-link")
+	fold, err := review.Open(cfg.Run.StateDir).Read()
+	if err != nil || len(fold.InForce) != 2 || len(fold.Unreadable) != 2 {
+		t.Errorf("after the next decision: %+v, %v", fold, err)
+	}
+}
