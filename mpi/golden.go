@@ -15,7 +15,11 @@ package mpi
 //     by the extract's date, tonight — and among equals from the most
 //     trusted source: a GP registration, then hospital, community, social
 //     care, out of hours;
-//   - flags: restricted (any record sensitive), deceased (any date of death),
+//   - flags: restricted (any record sensitive, or any record holding an NHS
+//     number that a sensitive record anywhere holds — a record of the same
+//     number left out of the restricted person, say in the review queue,
+//     must not publish the address the restriction hides), deceased (any
+//     date of death),
 //     nhs_number_conflict (any record in an NHS-number conflict), withheld
 //     (the person is a social-care record kept out of linking).
 func goldenRecordSQL(runDate string) string {
@@ -38,13 +42,15 @@ family AS (
 addr AS (
 	SELECT master_id, address_display, postcode, source_id, row_number() OVER (PARTITION BY master_id ORDER BY coalesce(updated, DATE '` + runDate + `') DESC, kind_rank, source_id, local_id) AS k
 	FROM r WHERE postcode IS NOT NULL OR address_display IS NOT NULL),
+restricted_numbers AS (
+	SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 nhs AS (
 	SELECT master_id, nhs_number, nhs_verified, row_number() OVER (PARTITION BY master_id ORDER BY nhs_verified DESC, nhs_disputed, nhs_number) AS k
 	FROM r WHERE nhs_number IS NOT NULL),
 agg AS (
 	SELECT master_id, mode(sex) FILTER (sex IS NOT NULL) AS sex,
 		count(DISTINCT source_id) AS source_count, count(*) AS record_count,
-		bool_or(sensitive) AS restricted, max(date_of_death) AS date_of_death,
+		bool_or(sensitive OR (nhs_number IS NOT NULL AND nhs_number IN (SELECT nhs_number FROM restricted_numbers))) AS restricted, max(date_of_death) AS date_of_death,
 		bool_and(withheld) AS withheld, min(nhs_number_status) FILTER (nhs_verified) AS status
 	FROM r GROUP BY master_id),
 conflicted AS (

@@ -15,8 +15,9 @@ import (
 //     list is left out entirely;
 //   - a social-care record without explicit consent (withheld in linkage) is
 //     left out, and so is a person made only of such records;
-//   - a restricted person (any record sensitive) keeps their place but loses
-//     address and postcode.
+//   - a restricted person (any record sensitive, or holding a number a
+//     sensitive record holds: master_index.restricted) keeps their place but
+//     loses address and postcode.
 //
 // Nothing else may write portal files; TestPortalPrivacy reads them back.
 func BuildPortal(ctx context.Context, db *store.DB) error {

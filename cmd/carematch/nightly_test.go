@@ -57,7 +57,8 @@ func freshConfig(t *testing.T, dir string) *config.Config {
 // gpColumns names each field's column in the small hand-made GP extracts
 // (gp.csv) of the end-to-end tests.
 var gpColumns = map[string]string{"local_id": "id", "nhs_number": "nhs", "nhs_number_status": "status",
-	"given_name": "given", "family_name": "family", "date_of_birth": "dob", "sex": "sex", "address": "address", "postcode": "postcode"}
+	"given_name": "given", "family_name": "family", "date_of_birth": "dob", "sex": "sex", "address": "address", "postcode": "postcode",
+	"sensitive": "sensitive"}
 
 // gpConfig writes dir/carematch.toml for one GP extract, dir/gp.csv, with
 // the fields given (their columns named as in gpColumns), and loads it.

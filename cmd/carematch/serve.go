@@ -6,13 +6,16 @@ import (
 	"crypto/subtle"
 	"encoding/csv"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -27,11 +30,11 @@ import (
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "a local review page: 127.0.0.1 only, with a one-time token in the URL it prints",
+		Usage: "a local review page: 127.0.0.1 only, opened once with the one-time URL it prints",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "configuration `FILE`"},
 			&cli.IntFlag{Name: "port", Value: 0, Usage: "port on 127.0.0.1 (0: any free one)"},
-			&cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail (default $USER)"},
+			&cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail of every decision made on the page (default $USER)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg, err := loadConfig(cmd)
@@ -44,14 +47,15 @@ func serveCommand() *cli.Command {
 			}
 			s, err := newReviewServer(cfg, analyst)
 			if err != nil {
-				return err
+				return usagef("review serve: %v", err)
 			}
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cmd.Int("port")))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.Root().Writer, "review page: http://%s/?token=%s\n(ctrl-c to stop)\n", ln.Addr(), s.token)
-			srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+			s.listening(ln.Addr().String())
+			fmt.Fprintf(cmd.Root().Writer, "review page: http://%s/?token=%s\n(the link opens one browser session; ctrl-c to stop)\n", ln.Addr(), s.token)
+			srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 			go func() { <-ctx.Done(); srv.Close() }()
 			if err := srv.Serve(ln); err != http.ErrServerClosed {
 				return err
@@ -61,24 +65,74 @@ func serveCommand() *cli.Command {
 	}
 }
 
-// reviewServer serves the review page. Every request must come from a
-// loopback address and carry the token (in the URL once, then a cookie).
+// reviewServer serves the review page to one analyst on this machine.
+//
+// What it guards against, and how:
+//   - other machines: it listens on 127.0.0.1 and answers loopback
+//     addresses only;
+//   - other pages in the analyst's browser (CSRF; any other port on
+//     127.0.0.1 is the same site, so SameSite cookies alone do not help):
+//     every form carries the session's own CSRF token, and a POST whose
+//     Origin (or Sec-Fetch-Site) is not this server is refused;
+//   - DNS rebinding: the Host header must name this server's address;
+//   - a leaked link: the token in the printed URL is exchanged once for a
+//     session cookie and is dead from then on;
+//   - a forged name: decisions carry the analyst the server was started
+//     for, never a name from the form.
 type reviewServer struct {
 	cfg     *config.Config
-	token   string
 	analyst string
 	log     *review.Log
+
+	mu       sync.Mutex
+	token    string              // one-time; "" once exchanged
+	sessions map[string]*session // by cookie value
+	hosts    []string            // Host values that name this server
+	origins  []string            // Origin values of its own pages
+}
+
+// session is one browser's visit, begun with the one-time token.
+type session struct {
+	csrf string
 }
 
 func newReviewServer(cfg *config.Config, analyst string) (*reviewServer, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	analyst = strings.TrimSpace(analyst)
+	if analyst == "" {
+		return nil, errors.New("say who is deciding: --analyst NAME (or set $USER)")
+	}
+	if len(analyst) > review.MaxAnalystBytes {
+		return nil, fmt.Errorf("the analyst's name is over %d bytes", review.MaxAnalystBytes)
+	}
+	tok, err := randomHex()
+	if err != nil {
 		return nil, err
 	}
-	return &reviewServer{cfg: cfg, token: hex.EncodeToString(b), analyst: analyst, log: review.Open(cfg.Run.StateDir)}, nil
+	return &reviewServer{cfg: cfg, token: tok, analyst: analyst, log: review.Open(cfg.Run.StateDir), sessions: map[string]*session{}}, nil
 }
 
-const tokenCookie = "carematch_review"
+// listening tells the server the address it answers on (host:port), for the
+// Host and Origin checks; until then it answers nothing.
+func (s *reviewServer) listening(addr string) {
+	_, port, _ := net.SplitHostPort(addr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hosts = []string{"127.0.0.1:" + port, "localhost:" + port}
+	s.origins = []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
+}
+
+func randomHex() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+const sessionCookie = "carematch_review"
+
+// maxFormBytes bounds a decision's form; the log's own limits are far below.
+const maxFormBytes = 16 << 10
 
 func (s *reviewServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -86,28 +140,96 @@ func (s *reviewServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the review page answers this machine only", http.StatusForbidden)
 		return
 	}
-	tok := r.URL.Query().Get("token")
-	if tok == "" {
-		if c, err := r.Cookie(tokenCookie); err == nil {
-			tok = c.Value
-		}
-	}
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
-		http.Error(w, "a valid token is needed: use the URL carematch review serve printed", http.StatusForbidden)
+	s.mu.Lock()
+	hostOK := slices.Contains(s.hosts, r.Host)
+	s.mu.Unlock()
+	if !hostOK {
+		http.Error(w, "the review page answers only at its own address (127.0.0.1 and the port it printed)", http.StatusForbidden)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Referrer-Policy", "same-origin") // no-referrer would make the page's own Origin "null"
+	w.Header().Set("Cache-Control", "no-store")
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		s.begin(w, r, tok)
+		return
+	}
+	sess := s.session(r)
+	if sess == nil {
+		http.Error(w, "no review session: open the link carematch review serve printed (it works once)", http.StatusForbidden)
+		return
+	}
 	switch {
+	case r.Method == http.MethodPost:
+		if !s.sameOrigin(r) {
+			http.Error(w, "a decision can only be posted from the review page itself", http.StatusForbidden)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "the form is too large or malformed", http.StatusBadRequest)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
+			http.Error(w, "the form is not from this review session: reload the page", http.StatusForbidden)
+			return
+		}
+		if id, ok := strings.CutPrefix(r.URL.Path, "/item/"); ok {
+			s.decide(w, r, id)
+			return
+		}
+		http.NotFound(w, r)
 	case r.URL.Path == "/":
 		s.list(w, r)
-	case strings.HasPrefix(r.URL.Path, "/item/") && r.Method == http.MethodPost:
-		s.decide(w, r, strings.TrimPrefix(r.URL.Path, "/item/"))
 	case strings.HasPrefix(r.URL.Path, "/item/"):
-		s.item(w, r, strings.TrimPrefix(r.URL.Path, "/item/"))
+		s.item(w, r, sess, strings.TrimPrefix(r.URL.Path, "/item/"))
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// begin exchanges the one-time token for a session cookie and sends the
+// browser on to the same page without the token.
+func (s *reviewServer) begin(w http.ResponseWriter, r *http.Request, tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
+		http.Error(w, "this link is not valid or has been used: start carematch review serve again for a new one", http.StatusForbidden)
+		return
+	}
+	id, err1 := randomHex()
+	csrf, err2 := randomHex()
+	if err1 != nil || err2 != nil {
+		http.Error(w, "no randomness for a session", http.StatusInternalServerError)
+		return
+	}
+	s.token = ""
+	s.sessions[id] = &session{csrf: csrf}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+}
+
+func (s *reviewServer) session(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[c.Value]
+}
+
+// sameOrigin holds for a request from the page itself: its Origin is this
+// server, or, where a client sends no Origin, Sec-Fetch-Site says the same
+// origin. A client that sends neither still needs the session's CSRF token.
+func (s *reviewServer) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return slices.Contains(s.origins, o)
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "" || site == "same-origin"
 }
 
 func (s *reviewServer) queue() ([]review.Item, string, error) {
@@ -180,7 +302,7 @@ func (s *reviewServer) findItem(w http.ResponseWriter, id string) (review.Item, 
 	return it, items, run, true
 }
 
-func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, id string) {
+func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, sess *session, id string) {
 	it, items, run, ok := s.findItem(w, id)
 	if !ok {
 		return
@@ -205,7 +327,7 @@ func (s *reviewServer) item(w http.ResponseWriter, r *http.Request, id string) {
 			next = items[i+1].ID
 		}
 	}
-	render(w, itemPage, map[string]any{"Item": it, "Values": values, "Explain": explained, "Next": next, "Analyst": s.analyst})
+	render(w, itemPage, map[string]any{"Item": it, "Values": values, "Explain": explained, "Next": next, "Analyst": s.analyst, "CSRF": sess.csrf})
 }
 
 func (s *reviewServer) decide(w http.ResponseWriter, r *http.Request, id string) {
@@ -214,17 +336,13 @@ func (s *reviewServer) decide(w http.ResponseWriter, r *http.Request, id string)
 		return
 	}
 	kinds := map[string]string{"link": review.Link, "no_link": review.NoLink}
-	kind, ok := kinds[r.FormValue("kind")]
+	kind, ok := kinds[r.PostForm.Get("kind")]
 	if !ok {
 		http.Error(w, "kind must be link or no_link", http.StatusBadRequest)
 		return
 	}
-	analyst := r.FormValue("analyst")
-	if analyst == "" {
-		analyst = s.analyst
-	}
 	right := it.Right
-	d := review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: analyst, Reason: r.FormValue("reason")}
+	d := review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: s.analyst, Reason: r.PostForm.Get("reason")}
 	fingerprint(r.Context(), s.cfg, &d)
 	d, err := s.log.Decide(d)
 	if err != nil {
@@ -268,8 +386,9 @@ var itemPage = template.Must(template.New("item").Parse(`<!DOCTYPE html><html la
 <h2>Decision</h2>
 <form id="decide" method="post" action="/item/{{.Item.ID}}">
 <input type="hidden" name="kind" id="kind" value="">
-<p><label>reason <input name="reason" id="reason" size="60" value="reviewed on the review page"></label>
-<label>analyst <input name="analyst" value="{{.Analyst}}"></label></p>
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<p><label>reason <input name="reason" id="reason" size="60" maxlength="2000" value="reviewed on the review page"></label>
+deciding as <b id="analyst">{{.Analyst}}</b></p>
 <button type="submit" onclick="document.getElementById('kind').value='link'">link (<kbd>l</kbd>)</button>
 <button type="submit" onclick="document.getElementById('kind').value='no_link'">no link (<kbd>n</kbd>)</button>
 </form>

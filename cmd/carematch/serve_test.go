@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -15,66 +16,132 @@ import (
 	"github.com/selondon/carematch/review"
 )
 
-// The review page refuses requests from other machines and without the
-// token; with it, an analyst sees the queue and an item's evidence, and a
-// decision made there is the same decision the command line makes.
+// The review page refuses requests from other machines, under another host
+// name, without a session, or with a used link; a session sees the queue
+// and an item's evidence, and a decision posted there — only from the page
+// itself, with its CSRF token, under the analyst the server was started
+// for — is the same decision the command line makes.
 func TestReviewPage(t *testing.T) {
 	_, cfg := publishedFixture(t)
+	if _, err := newReviewServer(cfg, " "); err == nil {
+		t.Error("a server with no analyst's name started")
+	}
 	s, err := newReviewServer(cfg, "ann")
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := func(method, target, from string, body url.Values, cookie *http.Cookie) *httptest.ResponseRecorder {
+	s.listening("127.0.0.1:5555")
+	type req struct {
+		method, target, from, host string
+		body                       url.Values
+		cookie                     *http.Cookie
+		header                     map[string]string
+	}
+	do := func(q req) *httptest.ResponseRecorder {
 		var r *http.Request
-		if body != nil {
-			r = httptest.NewRequest(method, target, strings.NewReader(body.Encode()))
+		if q.body != nil {
+			r = httptest.NewRequest(q.method, q.target, strings.NewReader(q.body.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		} else {
-			r = httptest.NewRequest(method, target, nil)
+			r = httptest.NewRequest(q.method, q.target, nil)
 		}
-		r.RemoteAddr = from
-		if cookie != nil {
-			r.AddCookie(cookie)
+		r.RemoteAddr, r.Host = q.from, q.host
+		if r.RemoteAddr == "" {
+			r.RemoteAddr = "127.0.0.1:40000"
+		}
+		if r.Host == "" {
+			r.Host = "127.0.0.1:5555"
+		}
+		if q.cookie != nil {
+			r.AddCookie(q.cookie)
+		}
+		for k, v := range q.header {
+			r.Header.Set(k, v)
 		}
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, r)
 		return w
 	}
-	if w := do("GET", "/?token="+s.token, "192.0.2.7:5000", nil, nil); w.Code != http.StatusForbidden {
-		t.Errorf("another machine: %d", w.Code)
+	token := s.token
+	for name, q := range map[string]req{
+		"another machine": {method: "GET", target: "/?token=" + token, from: "192.0.2.7:5000"},
+		"DNS rebinding":   {method: "GET", target: "/?token=" + token, host: "evil.example:5555"},
+		"no session":      {method: "GET", target: "/"},
+		"wrong token":     {method: "GET", target: "/?token=wrong"},
+	} {
+		if w := do(q); w.Code != http.StatusForbidden {
+			t.Errorf("%s: %d", name, w.Code)
+		}
 	}
-	if w := do("GET", "/", "127.0.0.1:5000", nil, nil); w.Code != http.StatusForbidden {
-		t.Errorf("no token: %d", w.Code)
-	}
-	if w := do("GET", "/?token=wrong", "127.0.0.1:5000", nil, nil); w.Code != http.StatusForbidden {
-		t.Errorf("wrong token: %d", w.Code)
-	}
-	w := do("GET", "/?token="+s.token, "127.0.0.1:5000", nil, nil)
-	if w.Code != http.StatusOK {
-		t.Fatalf("with the token: %d %s", w.Code, w.Body)
+	w := do(req{method: "GET", target: "/?token=" + token, host: "localhost:5555"})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+		t.Fatalf("with the token: %d %v", w.Code, w.Header())
 	}
 	var cookie *http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if c.Name == tokenCookie {
+		if c.Name == sessionCookie {
 			cookie = c
 		}
 	}
-	if cookie == nil || !cookie.HttpOnly {
-		t.Fatal("no HttpOnly token cookie")
+	if cookie == nil || !cookie.HttpOnly || cookie.Value == token {
+		t.Fatalf("no HttpOnly session cookie of its own: %+v", cookie)
+	}
+	if w := do(req{method: "GET", target: "/?token=" + token}); w.Code != http.StatusForbidden {
+		t.Errorf("the link worked twice: %d", w.Code)
+	}
+	w = do(req{method: "GET", target: "/", cookie: cookie})
+	if w.Code != http.StatusOK {
+		t.Fatalf("queue: %d %s", w.Code, w.Body)
 	}
 	m := regexp.MustCompile(`href="/item/(R[0-9a-f]{8})"`).FindStringSubmatch(w.Body.String())
 	if m == nil {
 		t.Fatalf("no items listed:\n%s", w.Body)
 	}
 	id := m[1]
-	w = do("GET", "/item/"+id, "[::1]:5000", nil, cookie)
+	w = do(req{method: "GET", target: "/item/" + id, from: "[::1]:5000", cookie: cookie})
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Evidence") || !strings.Contains(w.Body.String(), `id="decide"`) {
 		t.Fatalf("item page: %d\n%s", w.Code, w.Body)
 	}
 	if !strings.Contains(w.Body.String(), `class="diff"`) {
 		t.Error("no difference highlighted")
 	}
-	w = do("POST", "/item/"+id, "127.0.0.1:5000", url.Values{"kind": {"no_link"}, "reason": {"twins, checked"}}, cookie)
+	if strings.Contains(w.Body.String(), `name="analyst"`) {
+		t.Error("the form still takes an analyst's name")
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]{32})"`).FindStringSubmatch(w.Body.String())
+	if csrf == nil {
+		t.Fatal("no CSRF token in the form")
+	}
+	form := func(extra ...string) url.Values {
+		v := url.Values{"kind": {"link"}, "reason": {"forged"}, "csrf": {csrf[1]}, "analyst": {"mallory"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return v
+	}
+	self := map[string]string{"Origin": "http://127.0.0.1:5555"}
+	for name, q := range map[string]req{
+		"no CSRF token":        {body: form("csrf", ""), header: self},
+		"another session's":    {body: form("csrf", strings.Repeat("0", 32)), header: self},
+		"another origin":       {body: form(), header: map[string]string{"Origin": "http://evil.example"}},
+		"another port":         {body: form(), header: map[string]string{"Origin": "http://127.0.0.1:6666"}},
+		"cross-site fetch":     {body: form(), header: map[string]string{"Sec-Fetch-Site": "same-site"}},
+		"no session":           {body: form(), header: self, cookie: &http.Cookie{Name: sessionCookie, Value: "x"}},
+		"reason over limit":    {body: form("reason", strings.Repeat("r", review.MaxReasonBytes+1)), header: self},
+		"body over form limit": {body: form("reason", strings.Repeat("r", 2<<20)), header: self},
+	} {
+		q.method, q.target = "POST", "/item/"+id
+		if q.cookie == nil {
+			q.cookie = cookie
+		}
+		if w := do(q); w.Code != http.StatusForbidden && w.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, w.Code, w.Body)
+		}
+	}
+	if in, _, _ := review.Open(cfg.Run.StateDir).InForce(); len(in) != 0 {
+		t.Fatalf("a refused post was recorded: %+v", in)
+	}
+	w = do(req{method: "POST", target: "/item/" + id, cookie: cookie, header: self, body: form("kind", "no_link", "reason", "twins, checked")})
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("decide: %d %s", w.Code, w.Body)
 	}
@@ -82,7 +149,7 @@ func TestReviewPage(t *testing.T) {
 	if err != nil || len(in) != 1 || in[0].Kind != review.NoLink || in[0].Analyst != "ann" || in[0].Reason != "twins, checked" {
 		t.Fatalf("decision in the state: %+v (%v)", in, err)
 	}
-	if w := do("GET", "/", "127.0.0.1:5000", nil, cookie); strings.Contains(w.Body.String(), id) {
+	if w := do(req{method: "GET", target: "/", cookie: cookie}); strings.Contains(w.Body.String(), id) {
 		t.Error("the decided item is still in the queue")
 	}
 }
@@ -96,8 +163,9 @@ func TestReviewServeBindsLoopback(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
-		done <- mainCodeCtx(ctx, []string{"carematch", "review", "serve", "--config", cfgPath}, pw, io.Discard)
+		code := mainCodeCtx(ctx, []string{"carematch", "review", "serve", "--config", cfgPath, "--analyst", "ann"}, pw, io.Discard)
 		pw.Close()
+		done <- code
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
@@ -108,11 +176,16 @@ func TestReviewServeBindsLoopback(t *testing.T) {
 		t.Fatalf("no loopback URL with a token in %q", line)
 	}
 	go io.Copy(io.Discard, pr)
-	client := &http.Client{Timeout: 5 * time.Second}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Timeout: 5 * time.Second, Jar: jar}
 	if resp, err := client.Get(u); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("with the token: %v %v", resp, err)
 	}
-	if resp, err := client.Get(strings.Split(u, "?")[0]); err != nil || resp.StatusCode != http.StatusForbidden {
+	other := &http.Client{Timeout: 5 * time.Second}
+	if resp, err := other.Get(u); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the link a second time: %v %v", resp, err)
+	}
+	if resp, err := other.Get(strings.Split(u, "?")[0]); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("without the token: %v %v", resp, err)
 	}
 	cancel()
