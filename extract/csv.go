@@ -38,15 +38,16 @@ type csvReader struct {
 	field   []byte
 	fields  [][]byte
 	ends    []int
-	bom     bool
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // maxRecordLines bounds how far a quoted field may run on before the record
 // is judged to be a stray quote.
 const maxRecordLines = 50
 
 func newCSVReader(r io.Reader, delim byte, decode func([]byte) []byte) *csvReader {
-	return &csvReader{r: bufio.NewReaderSize(r, 1<<20), delim: delim, decode: decode, bom: true}
+	return &csvReader{r: bufio.NewReaderSize(r, 1<<20), delim: delim, decode: decode}
 }
 
 // readLine returns the next physical line without its line ending, from the
@@ -65,10 +66,9 @@ func (c *csvReader) readLine() ([]byte, error) {
 	c.line++
 	l = bytes.TrimSuffix(l, []byte{'\n'})
 	l = bytes.TrimSuffix(l, []byte{'\r'})
-	if c.bom {
-		c.bom = false
-		l = bytes.TrimPrefix(l, []byte("\xef\xbb\xbf"))
-	}
+	// A byte-order mark starts the file, or a line where two extracts were
+	// concatenated; left in place it would become part of a local_id.
+	l = bytes.TrimPrefix(l, utf8BOM)
 	if c.decode != nil {
 		l = c.decode(l)
 	}

@@ -7,10 +7,11 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// CheckDrops compares each source's rows read tonight with the last
+// CheckDrops compares each source's rows loaded tonight with the last
 // committed night's (previousDB) and records a `source_row_drop` exception
 // for a source that fell below minRatio of it — an extract cut short at
-// 2 a.m. looks like thousands of people leaving. It returns how many sources
+// 2 a.m., or one whose every row is rejected, looks like thousands of
+// people leaving. It returns how many sources
 // dropped. The first night, or a previous night without the table, checks
 // nothing.
 func CheckDrops(ctx context.Context, db *store.DB, previousDB string, minRatio float64) (int, error) {
@@ -23,10 +24,10 @@ func CheckDrops(ctx context.Context, db *store.DB, previousDB string, minRatio f
 	defer db.ExecContext(ctx, "DETACH prevrows")
 	q := fmt.Sprintf(`
 		INSERT INTO exceptions
-		WITH now AS (SELECT source_id, sum(rows_read) AS n FROM source_files GROUP BY 1),
-		     before AS (SELECT source_id, sum(rows_read) AS n FROM prevrows.source_files GROUP BY 1)
+		WITH now AS (SELECT source_id, sum(rows_loaded) AS n FROM source_files GROUP BY 1),
+		     before AS (SELECT source_id, sum(rows_loaded) AS n FROM prevrows.source_files GROUP BY 1)
 		SELECT 'source_row_drop', b.source_id, NULL, NULL, NULL,
-			'rows read fell from ' || b.n || ' last night to ' || coalesce(n.n, 0) || ' (' ||
+			'rows loaded fell from ' || b.n || ' last night to ' || coalesce(n.n, 0) || ' (' ||
 			round(100.0 * coalesce(n.n, 0) / b.n, 1) || '%%, below the %.0f%% expected)', NULL, NULL
 		FROM before b LEFT JOIN now n USING (source_id)
 		WHERE coalesce(n.n, 0) < %g * b.n`, minRatio*100, minRatio)

@@ -9,10 +9,12 @@ import (
 // Errors that stop a run before anything is published. A *SourceError wraps
 // one of them.
 var (
-	ErrMissingSource = errors.New("no file matches the source's path")
-	ErrEmptyFile     = errors.New("the file has no rows")
-	ErrUnreadable    = errors.New("the file cannot be read")
-	ErrMissingColumn = errors.New("a configured column is not in the file")
+	ErrMissingSource   = errors.New("no file matches the source's path")
+	ErrEmptyFile       = errors.New("the file has no rows")
+	ErrUnreadable      = errors.New("the file cannot be read")
+	ErrMissingColumn   = errors.New("a configured column is not in the file")
+	ErrDuplicateColumn = errors.New("a configured column appears more than once in the header")
+	ErrNoRowLoaded     = errors.New("no row of a required source could be loaded")
 )
 
 // SourceError says which source, file, line and field a fatal problem is

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/selondon/carematch/config"
 )
@@ -20,11 +22,10 @@ type jsonlSource struct {
 	seen []bool
 	buf  [][]byte
 	line int
-	bom  bool
 }
 
 func newJSONLSource(r io.Reader, src *config.Source) *jsonlSource {
-	j := &jsonlSource{sc: bufio.NewReaderSize(r, 1<<20), pos: map[string]int{}, bom: true}
+	j := &jsonlSource{sc: bufio.NewReaderSize(r, 1<<20), pos: map[string]int{}}
 	for _, f := range src.Columns.Fields() {
 		j.add(f.Column)
 	}
@@ -53,13 +54,13 @@ func (j *jsonlSource) next() ([][]byte, int, error) {
 			return nil, j.line + 1, err
 		}
 		j.line++
-		if j.bom {
-			j.bom = false
-			l = bytes.TrimPrefix(l, []byte("\xef\xbb\xbf"))
-		}
-		l = bytes.TrimSpace(l)
+		l = bytes.TrimSpace(bytes.TrimPrefix(l, utf8BOM))
 		if len(l) == 0 {
 			continue
+		}
+		// encoding/json would read invalid UTF-8 as U+FFFD: a changed value.
+		if !utf8.Valid(l) {
+			return nil, j.line, &RowError{Line: j.line, Reason: "invalid UTF-8 on the line", Raw: strings.ToValidUTF8(string(l), "\uFFFD")}
 		}
 		dec := json.NewDecoder(bytes.NewReader(l))
 		dec.UseNumber()

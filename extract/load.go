@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -131,6 +132,12 @@ func Load(ctx context.Context, db *store.DB, src *config.Source, extras []string
 		l.excs.Close()
 		return res, fmt.Errorf("load %s: %w", src.ID, err)
 	}
+	if res.Loaded == 0 && src.IsRequired() {
+		// Publishing would retire every person the source holds.
+		l.excs.Close()
+		return res, &SourceError{Source: src.ID, File: src.Path, Err: ErrNoRowLoaded,
+			Detail: fmt.Sprintf("all %d rows were rejected, the first at %s line %d: %s", res.Read, l.firstReject.file, l.firstReject.line, l.firstReject.reason)}
+	}
 	if err := l.excs.Close(); err != nil {
 		return res, fmt.Errorf("load %s: %w", src.ID, err)
 	}
@@ -162,6 +169,12 @@ type loader struct {
 	m      mapping
 	row    []driver.Value
 	rows   int64
+	// firstReject is the source's first rejected row, for the error when
+	// none loads.
+	firstReject struct {
+		file, reason string
+		line         int64
+	}
 }
 
 // rowSource yields a file's rows as strings aligned with its header.
@@ -205,7 +218,7 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 		if _, err := io.Copy(h, f); err != nil {
 			return fr, fail(0, ErrUnreadable, errDetail(err))
 		}
-		rs, err = newParquetSource(ctx, db, path)
+		rs, err = newParquetSource(ctx, db, path, l.src)
 	}
 	if err != nil {
 		var se *SourceError
@@ -241,6 +254,13 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 			}
 			continue
 		}
+		if i := nulColumn(vals); i >= 0 {
+			fr.Rejected++
+			if err := l.exception(KindRejectedRow, "", int64(line), "", fmt.Sprintf("a NUL byte in column %q: the file is damaged here", rs.header()[i]), ""); err != nil {
+				return fr, err
+			}
+			continue
+		}
 		loaded, err := l.record(vals, int64(line))
 		if err != nil {
 			return fr, fmt.Errorf("load %s: %s: line %d: %w", l.src.ID, path, line, err)
@@ -268,6 +288,17 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 	}
 	fr.SHA256 = hexSum(h)
 	return fr, nil
+}
+
+// nulColumn is the first column holding a NUL byte, or -1: no field of a
+// patient record holds one, and it must not reach the CSVs the portal reads.
+func nulColumn(vals [][]byte) int {
+	for i, v := range vals {
+		if bytes.IndexByte(v, 0) >= 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
@@ -299,6 +330,9 @@ func (l *loader) exception(kind, localID string, line int64, field, reason, valu
 	}
 	if value != "" {
 		val = value
+	}
+	if kind == KindRejectedRow && l.firstReject.line == 0 {
+		l.firstReject.file, l.firstReject.line, l.firstReject.reason = l.file, line, reason
 	}
 	return l.excs.Append(kind, l.src.ID, lid, line, nullable(field), reason, val, l.file)
 }
@@ -349,6 +383,9 @@ func (c *csvSource) next() ([][]byte, int, error) {
 	if err != nil {
 		return nil, line, err
 	}
+	if c.repeatsHeader(f) {
+		return nil, line, &RowError{Line: line, Reason: "the row repeats the header line (two extracts joined into one file?)", Raw: string(joinFields(f, c.r.delim))}
+	}
 	if c.utf8 {
 		for i, v := range f {
 			if !utf8.Valid(v) {
@@ -357,6 +394,15 @@ func (c *csvSource) next() ([][]byte, int, error) {
 		}
 	}
 	return f, line, nil
+}
+
+func (c *csvSource) repeatsHeader(f [][]byte) bool {
+	for i, v := range f {
+		if string(bytes.TrimSpace(v)) != c.hdr[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func joinFields(f [][]byte, d byte) []byte {
@@ -370,7 +416,12 @@ func joinFields(f [][]byte, d byte) []byte {
 	return out
 }
 
-// parquetSource reads a Parquet file through DuckDB, every column as text.
+// parquetSource reads a Parquet file through DuckDB, every column as the
+// text a delimited extract would hold, read by its type: a DATE or TIMESTAMP
+// is written in the source's date_format, a whole number held as DOUBLE or
+// DECIMAL (an NHS number, say) keeps its digits without ".0" or an
+// exponent. A column carematch cannot read as one value (a list, a struct,
+// binary) is an error when it is configured.
 type parquetSource struct {
 	hdr  []string
 	rows *sql.Rows
@@ -380,9 +431,42 @@ type parquetSource struct {
 	line int
 }
 
-func newParquetSource(ctx context.Context, db *store.DB, path string) (*parquetSource, error) {
-	q := fmt.Sprintf("SELECT COLUMNS(*)::VARCHAR FROM read_parquet(%s)", store.QuoteString(path))
-	rows, err := db.QueryContext(ctx, q)
+func newParquetSource(ctx context.Context, db *store.DB, path string, src *config.Source) (*parquetSource, error) {
+	from := fmt.Sprintf("read_parquet(%s)", store.QuoteString(path))
+	desc, err := db.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
+	if err != nil {
+		return nil, &SourceError{Err: ErrUnreadable, Detail: "not a Parquet file DuckDB can read"}
+	}
+	configured := map[string]string{}
+	for _, f := range src.Columns.Fields() {
+		configured[f.Column] = f.Name
+	}
+	for name, col := range src.Columns.Extra {
+		configured[col] = "extra." + name
+	}
+	var exprs []string
+	for desc.Next() {
+		var name, typ string
+		if err := desc.Scan(&name, &typ); err != nil {
+			desc.Close()
+			return nil, err
+		}
+		e, ok := parquetText(store.QuoteIdent(name), typ, src.DateFormat)
+		if !ok {
+			if field, used := configured[name]; used {
+				desc.Close()
+				return nil, &SourceError{Field: field, Column: name, Err: ErrUnreadable,
+					Detail: "it is a " + typ + " column: carematch reads text, numbers, dates and yes/no values"}
+			}
+			e = "NULL::VARCHAR"
+		}
+		exprs = append(exprs, e+" AS "+store.QuoteIdent(name))
+	}
+	desc.Close()
+	if err := desc.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from)
 	if err != nil {
 		return nil, &SourceError{Err: ErrUnreadable, Detail: "not a Parquet file DuckDB can read"}
 	}
@@ -396,6 +480,25 @@ func newParquetSource(ctx context.Context, db *store.DB, path string) (*parquetS
 		p.ptrs[i] = &p.vals[i]
 	}
 	return p, nil
+}
+
+// parquetText is the SQL that reads column col of DuckDB type typ as text;
+// false for a type with no single text value.
+func parquetText(col, typ, dateFormat string) (string, bool) {
+	base, _, _ := strings.Cut(typ, "(")
+	switch base {
+	case "VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+		"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "UUID", "ENUM":
+		return col + "::VARCHAR", true
+	case "DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE":
+		return fmt.Sprintf("strftime(%s, %s)", col, store.QuoteString(dateFormat)), true
+	case "FLOAT", "DOUBLE", "DECIMAL":
+		return fmt.Sprintf("CASE WHEN %[1]s = trunc(%[1]s) AND abs(%[1]s) < 1e18 THEN CAST(CAST(%[1]s AS HUGEINT) AS VARCHAR) ELSE CAST(%[1]s AS VARCHAR) END", col), true
+	}
+	if strings.HasPrefix(typ, "ENUM(") {
+		return col + "::VARCHAR", true
+	}
+	return "", false
 }
 
 func (p *parquetSource) header() []string { return p.hdr }

@@ -22,18 +22,18 @@ type mapping struct {
 
 // bind finds every configured column in the header. A missing one is fatal.
 func (m *mapping) bind(src *config.Source, header []string) *SourceError {
-	pos := make(map[string]int, len(header))
+	pos := make(map[string][]int, len(header))
 	for i, h := range header {
-		if _, dup := pos[h]; !dup {
-			pos[h] = i
-		}
+		pos[h] = append(pos[h], i)
 	}
 	find := func(field, col string) (int, *SourceError) {
 		if col == "" {
 			return -1, nil
 		}
-		if i, ok := pos[col]; ok {
-			return i, nil
+		if at := pos[col]; len(at) > 1 {
+			return -1, duplicateColumn(field, col, at)
+		} else if len(at) == 1 {
+			return at[0], nil
 		}
 		detail := ""
 		for _, h := range header {
@@ -82,12 +82,18 @@ func (m *mapping) bindExtras(src *config.Source, header []string, extras []strin
 			m.extras = append(m.extras, -1)
 			continue
 		}
-		j := -1
+		var at []int
 		for i, h := range header {
 			if h == col {
-				j = i
-				break
+				at = append(at, i)
 			}
+		}
+		if len(at) > 1 {
+			return duplicateColumn("extra."+x, col, at)
+		}
+		j := -1
+		if len(at) == 1 {
+			j = at[0]
 		}
 		if j < 0 {
 			return &SourceError{Line: 1, Field: "extra." + x, Column: col, Err: ErrMissingColumn}
@@ -95,6 +101,17 @@ func (m *mapping) bindExtras(src *config.Source, header []string, extras []strin
 		m.extras = append(m.extras, j)
 	}
 	return nil
+}
+
+// duplicateColumn is the error for a configured column the header names
+// more than once: binding to either would be a guess.
+func duplicateColumn(field, col string, at []int) *SourceError {
+	nums := make([]string, len(at))
+	for i, a := range at {
+		nums[i] = fmt.Sprint(a + 1)
+	}
+	return &SourceError{Line: 1, Field: field, Column: col, Err: ErrDuplicateColumn,
+		Detail: "it is column " + strings.Join(nums, " and ") + " of the header"}
 }
 
 func get(vals [][]byte, i int) string {

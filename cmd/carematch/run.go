@@ -153,7 +153,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			return err
 		}
 		if drops > 0 {
-			p.logf("load: WARNING %d sources read far fewer rows than last night (see exceptions/source_row_drop.csv)", drops)
+			p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/source_row_drop.csv)", drops)
 		}
 		var recs, deleted, valid, verified int64
 		err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
