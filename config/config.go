@@ -41,7 +41,19 @@ type Run struct {
 	// MinRowRatio: a source whose rows fall below this fraction of the last
 	// successful night's is reported as an unexpected drop; default 0.9.
 	MinRowRatio float64 `toml:"min_row_ratio"`
+	// MemoryLimit is DuckDB's memory limit ("6GiB", "512MB"); default its
+	// own, 80% of the machine's memory. Work beyond it spills to TempDir.
+	MemoryLimit string `toml:"memory_limit"`
+	// TempDir is where work spills; default <state_dir>/tmp.
+	TempDir string `toml:"temp_dir"`
+	// QuarantineAt is how many records may share one NHS number, or one
+	// date of birth and postcode, before they are judged implausible (junk
+	// or test data) and quarantined; default 1,000.
+	QuarantineAt int64 `toml:"quarantine_at"`
 }
+
+// memoryLimit is the form memory_limit takes.
+var memoryLimit = regexp.MustCompile(`^[0-9]+(\.[0-9]+)? ?([KMGT]i?B)$`)
 
 // Source kinds.
 const (
@@ -244,8 +256,24 @@ func Parse(data []byte, path string) (*Config, error) {
 	if r.MinRowRatio == 0 {
 		r.MinRowRatio = 0.9
 	}
+	if r.MinRowRatio < 0 || r.MinRowRatio > 1 {
+		return nil, fail("run.min_row_ratio must be between 0 and 1 (a share of last night's rows), not %g", r.MinRowRatio)
+	}
+	if r.MemoryLimit != "" && !memoryLimit.MatchString(r.MemoryLimit) {
+		return nil, fail("run.memory_limit %q: write a size such as \"6GiB\" or \"512MB\"", r.MemoryLimit)
+	}
+	if r.QuarantineAt == 0 {
+		r.QuarantineAt = 1000
+	}
+	if r.QuarantineAt < 10 {
+		return nil, fail("run.quarantine_at must be at least 10 records")
+	}
 	r.StateDir = resolve(dir, r.StateDir)
 	r.PublishDir = resolve(dir, r.PublishDir)
+	if r.TempDir == "" {
+		r.TempDir = filepath.Join(r.StateDir, "tmp")
+	}
+	r.TempDir = resolve(dir, r.TempDir)
 	if r.Optouts != "" {
 		r.Optouts = resolve(dir, r.Optouts)
 	}

@@ -23,6 +23,7 @@ type Options struct {
 	Extras          []string // extra columns present in records
 	Model           string   // a saved model to reuse instead of training
 	RandomPairs     int      // pairs sampled for u; default 1,000,000
+	QuarantineAt    int64    // records sharing one key before they are quarantined; default DefaultQuarantineAt
 	NoGuards        bool     // leave out rules.DefaultGuards
 	Progress        func(format string, a ...any)
 }
@@ -42,6 +43,7 @@ type Result struct {
 	NamesakeChecked    int64 // same names and date of birth, different postcodes, both numbers verified
 	Namesakes          int64 // of which two people
 	Rules              []RuleStats
+	Quarantined        []QuarantineStats // records held back, by source and key
 	Timings            map[string]time.Duration
 }
 
@@ -56,6 +58,9 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	}
 	if opt.RandomPairs == 0 {
 		opt.RandomPairs = 1_000_000
+	}
+	if opt.QuarantineAt == 0 {
+		opt.QuarantineAt = DefaultQuarantineAt
 	}
 	if len(opt.BlockingRules) == 0 {
 		opt.BlockingRules = rules.DefaultBlockingRules
@@ -89,6 +94,9 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		if err := prepare(ctx, db, opt.Extras); err != nil {
 			return err
 		}
+		if err := quarantine(ctx, db, opt.QuarantineAt, res); err != nil {
+			return err
+		}
 		var tf []string
 		for _, c := range comps {
 			for _, l := range c.Levels {
@@ -105,6 +113,9 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		return nil, err
 	}
 	logf("link: %d records to link", res.Records)
+	for _, q := range res.Quarantined {
+		logf("link: WARNING %s: %d records quarantined, each one of over %d sharing one %s (see exceptions/quarantined.csv)", q.Source, q.Records, opt.QuarantineAt, q.Key)
+	}
 
 	if err := step("deterministic", func() error { return deterministic(ctx, db, res) }); err != nil {
 		return nil, err
@@ -311,8 +322,8 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 	// u: a deterministic sample of record pairs, chosen by a hash of rid.
 	side := int(math.Ceil(math.Sqrt(float64(randomPairs))))
 	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", fmt.Sprintf(`
-		WITH a AS (SELECT rid FROM prep ORDER BY hash(rid * 2 + 1), rid LIMIT %d),
-		     b AS (SELECT rid FROM prep ORDER BY hash(rid * 2), rid LIMIT %d)
+		WITH a AS (SELECT rid FROM prep WHERE NOT quarantined ORDER BY hash(rid * 2 + 1), rid LIMIT %d),
+		     b AS (SELECT rid FROM prep WHERE NOT quarantined ORDER BY hash(rid * 2), rid LIMIT %d)
 		SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r FROM a JOIN b ON a.rid <> b.rid`, side, side))
 	if err != nil {
 		return err
@@ -335,7 +346,8 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 	// blocks on held fixed, and averaged (Splink's method).
 	mCounts, nLabels, err := pairLevelCounts(ctx, db, comps, "label", `
 		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
-		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified`)
+		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified
+		WHERE NOT a.quarantined AND NOT b.quarantined`)
 	if err != nil {
 		return err
 	}
@@ -368,7 +380,7 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []rules.BlockingRule
 	m.Lambda = 0.1
 	m.em(pats, nil, 500, 1e-9)
 	var records float64
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&records); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep WHERE NOT quarantined").Scan(&records); err != nil {
 		return err
 	}
 	allPairs := records * (records - 1) / 2

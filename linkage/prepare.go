@@ -28,6 +28,8 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			coalesce(updated < max(updated) OVER (PARTITION BY source_id) - INTERVAL 365 DAY, false) AS stale,
 			-- A social-care record is linked and shared only with an explicit yes.
 			(source_kind = 'social_care' AND consent IS NOT TRUE) AS withheld,
+			-- Set by quarantine: one of implausibly many records sharing a key.
+			false AS quarantined,
 			sensitive, date_of_death, updated, given_name_display, family_name_display, address_display,
 			given_name, middle_names, family_name, previous_family_name,
 			given_phonetic, family_phonetic, left(given_name, 1) AS given_initial,
@@ -62,7 +64,7 @@ func tfTable(col string) string { return "tf_" + col }
 func buildTF(ctx context.Context, db *store.DB, cols []string) error {
 	for _, c := range cols {
 		q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
-			SELECT %s AS value, count(*) / sum(count(*)) OVER () AS p FROM prep WHERE %s IS NOT NULL GROUP BY 1`,
+			SELECT %s AS value, count(*) / sum(count(*)) OVER () AS p FROM prep WHERE %s IS NOT NULL AND NOT quarantined GROUP BY 1`,
 			tfTable(c), c, c)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("term frequencies of %s: %w", c, err)

@@ -283,7 +283,8 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	stmts := []string{
 		`CREATE OR REPLACE TABLE xref AS
 		SELECT c.rid, m.master_id, p.source_id, p.local_id, c.link_method, c.match_weight,
-			CASE WHEN p.withheld THEN 'social care record without consent to share: not linked, not published' END AS withheld_reason
+			CASE WHEN p.quarantined THEN 'quarantined: one of implausibly many records sharing a key; not linked, not published'
+			     WHEN p.withheld THEN 'social care record without consent to share: not linked, not published' END AS withheld_reason
 		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN person_ids m ON m.root = c.root`,
 		// The review queue: one item per two persons the model could not
 		// decide between — a pair in the review band, or one a guard kept from

@@ -13,6 +13,15 @@
 //	<state_dir>/runs/<run_id>.duckdb   that night's database
 //	<state_dir>/current.duckdb         symlink to the last committed one
 //	<state_dir>/failed/<run_id>.json   the manifest of a run that failed
+//	<publish_dir>/.carematch-state     the state directory that owns this
+//	                                   publish_dir (two would prune each
+//	                                   other's runs)
+//
+// Commit switches two pointers, the state's and the publication's, each
+// atomically; a kill between the two leaves the state one night ahead. The
+// next Begin, under the lock, finishes that commit (the run's folder is
+// complete: it was renamed into place before either switch), so the two
+// always name the same night when a run starts.
 package publish
 
 import (
@@ -27,8 +36,16 @@ import (
 	"time"
 )
 
-// ErrLocked is returned by Begin when another run holds the lock.
-var ErrLocked = errors.New("another carematch run is using this state directory")
+// Errors from Begin.
+var (
+	ErrLocked      = errors.New("another carematch run is using this state directory")
+	ErrNotOwnState = errors.New("the publish directory belongs to another state directory")
+)
+
+// TestHookBetweenSwitches, when set (by tests only), runs in Commit between
+// the switch of the state pointer and the switch of `current`: the kill test
+// kills the process there.
+var TestHookBetweenSwitches func()
 
 // RunIDLayout formats a run ID: the UTC start time.
 const RunIDLayout = "20060102T150405Z"
@@ -39,8 +56,10 @@ type Run struct {
 	Started    time.Time
 	PublishDir string
 	StateDir   string
-	lock       *os.File
-	done       bool
+	// Repaired is the run whose interrupted commit Begin finished, or "".
+	Repaired string
+	lock     *os.File
+	done     bool
 }
 
 // Begin takes the lock and picks the run ID. now is the start time; if a run
@@ -65,6 +84,14 @@ func Begin(publishDir, stateDir string, now func() time.Time) (*Run, error) {
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	r := &Run{PublishDir: publishDir, StateDir: stateDir, lock: f}
+	if err := claim(publishDir, stateDir); err != nil {
+		r.release()
+		return nil, err
+	}
+	if r.Repaired, err = reconcile(publishDir, stateDir); err != nil {
+		r.release()
+		return nil, fmt.Errorf("finish the last run's commit: %w", err)
+	}
 	for {
 		r.Started = now().UTC().Truncate(time.Second)
 		r.ID = r.Started.Format(RunIDLayout)
@@ -78,6 +105,42 @@ func Begin(publishDir, stateDir string, now func() time.Time) (*Run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// claim makes stateDir the owner of publishDir on the first run, and
+// refuses a publishDir another state directory owns: each would take the
+// other's runs for its own and prune them.
+func claim(publishDir, stateDir string) error {
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		return err
+	}
+	marker := filepath.Join(publishDir, ".carematch-state")
+	owner, err := os.ReadFile(marker)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.WriteFile(marker, []byte(abs+"\n"), 0o640)
+	}
+	if err != nil {
+		return err
+	}
+	if o := strings.TrimSpace(string(owner)); o != abs {
+		return fmt.Errorf("%w: %s is written by the runs of %s (see %s); give each state_dir its own publish_dir", ErrNotOwnState, publishDir, o, marker)
+	}
+	return nil
+}
+
+// reconcile finishes a commit killed between its two switches: the state
+// pointer names a night whose folder is complete but `current` does not.
+// It returns that night's run ID, or "" when there was nothing to finish.
+func reconcile(publishDir, stateDir string) (string, error) {
+	state := strings.TrimSuffix(filepath.Base(PreviousState(stateDir)), ".duckdb")
+	if PreviousState(stateDir) == "" || state == filepath.Base(Current(publishDir)) {
+		return "", nil
+	}
+	if !exists(filepath.Join(publishDir, state)) {
+		return "", fmt.Errorf("the committed state %s has no publication in %s", state, publishDir)
+	}
+	return state, switchLink(filepath.Join(publishDir, "current"), state)
 }
 
 func exists(p string) bool {
@@ -127,6 +190,9 @@ func (r *Run) Commit(keep int) (pruned []string, err error) {
 	}
 	if err := switchLink(filepath.Join(r.StateDir, "current.duckdb"), filepath.Join("runs", r.ID+".duckdb")); err != nil {
 		return nil, err
+	}
+	if TestHookBetweenSwitches != nil {
+		TestHookBetweenSwitches()
 	}
 	if err := switchLink(filepath.Join(r.PublishDir, "current"), r.ID); err != nil {
 		return nil, err

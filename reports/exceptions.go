@@ -23,6 +23,7 @@ var ExceptionKinds = []string{
 	"several_nhs_numbers",
 	"source_row_drop",
 	"stale_decision",
+	"quarantined",
 }
 
 // FileMode is the mode of files analysts may read and the portal must not.

@@ -37,11 +37,13 @@ type ManifestLinkage struct {
 	NHSConflicts       int64               `json:"nhs_number_conflicts"`
 	CandidatePairs     int64               `json:"candidate_pairs"`
 	Blocking           []linkage.RuleStats `json:"blocking_rules"`
-	LinkThreshold      float64             `json:"link_threshold"`
-	ReviewThreshold    float64             `json:"review_threshold"`
-	Lambda             float64             `json:"lambda"`
-	EMIterations       int                 `json:"em_iterations"`
-	EMConverged        bool                `json:"em_converged"`
+	// Quarantined are records held back for sharing a key implausibly.
+	Quarantined     []linkage.QuarantineStats `json:"quarantined,omitempty"`
+	LinkThreshold   float64                   `json:"link_threshold"`
+	ReviewThreshold float64                   `json:"review_threshold"`
+	Lambda          float64                   `json:"lambda"`
+	EMIterations    int                       `json:"em_iterations"`
+	EMConverged     bool                      `json:"em_converged"`
 	// Namesakes among the pairs with the same names and date of birth at
 	// different postcodes whose verified numbers tell (the namesake guard's
 	// evidence), and how many guards were lifted: in all, and twin guards

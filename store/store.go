@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,11 +28,56 @@ type DB struct {
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
 // database. threads ≤ 0 leaves DuckDB's default (one per core).
 func Open(path string, threads int) (*DB, error) {
+	return OpenWith(path, Limits{Threads: threads})
+}
+
+// Limits bound what DuckDB may use.
+type Limits struct {
+	Threads int // ≤ 0: one per core
+	// MemoryLimit is DuckDB's memory_limit ("6GiB"); "" leaves its default,
+	// 80% of the machine's memory. Work beyond it spills to TempDir, and
+	// what cannot spill fails with ErrOutOfMemory.
+	MemoryLimit string
+	// TempDir is where work spills; "" leaves DuckDB's default (the
+	// database file's name with .tmp).
+	TempDir string
+}
+
+// ErrOutOfMemory wraps DuckDB's out-of-memory errors, so that the stage
+// that met one can say so plainly.
+var ErrOutOfMemory = errors.New("store: the database ran out of memory")
+
+// OpenWith opens the DuckDB file at path within limits.
+func OpenWith(path string, lim Limits) (*DB, error) {
 	var init []string
-	if threads > 0 {
-		init = append(init, fmt.Sprintf("SET threads = %d", threads))
+	if lim.Threads > 0 {
+		init = append(init, fmt.Sprintf("SET threads = %d", lim.Threads))
 	}
-	return open(path, init)
+	if lim.MemoryLimit != "" {
+		init = append(init, "SET memory_limit = "+QuoteString(lim.MemoryLimit))
+	}
+	if lim.TempDir != "" {
+		init = append(init, "SET temp_directory = "+QuoteString(lim.TempDir))
+	}
+	db, err := open(path, init)
+	if err != nil {
+		return nil, err
+	}
+	// The settings run when a connection opens: try one now, so a bad limit
+	// fails here and not in the middle of the night.
+	if err := db.PingContext(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OutOfMemory marks err with ErrOutOfMemory when DuckDB ran out of memory.
+func OutOfMemory(err error) error {
+	if err != nil && !errors.Is(err, ErrOutOfMemory) && strings.Contains(err.Error(), "Out of Memory Error") {
+		return fmt.Errorf("%w: %w", ErrOutOfMemory, err)
+	}
+	return err
 }
 
 func open(path string, init []string) (*DB, error) {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/review"
 )
 
@@ -121,5 +123,100 @@ func TestRestrictionFollowsTheNHSNumber(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "Hidden Road") + strings.Count(string(data), "SE13"); n != 0 {
 		t.Errorf("patients.ndjson carries the hidden address %d times", n)
+	}
+}
+
+// junkExtract writes the three shapes of junk that once exhausted memory or
+// retrained the model: 10,000 rows sharing one NHS number, 20,000 people
+// sharing one date of birth and postcode, and 5,000 identical rows.
+func junkExtract(t *testing.T, path string) int {
+	t.Helper()
+	given := []string{"Amy", "Ben", "Cara", "Dan", "Eve", "Finn", "Gail", "Hugo", "Isla", "Jon", "Kay", "Liam", "Mia", "Ned", "Ola", "Pete", "Rae", "Sam", "Tia", "Val"}
+	family := []string{"Abbot", "Baker", "Clark", "Doyle", "Evans", "Frost", "Grant", "Hale", "Irwin", "Jones", "Knox", "Lowe", "Marsh", "Nash", "Owen", "Price", "Quinn", "Reed", "Shaw", "Tate"}
+	var b strings.Builder
+	b.WriteString("id,nhs,given,family,dob,postcode\n")
+	n := 0
+	row := func(nhs, g, f, dob, pc string) {
+		n++
+		fmt.Fprintf(&b, "j%d,%s,%s,%s,%s,%s\n", n, nhs, g, f, dob, pc)
+	}
+	for i := range 10_000 {
+		row("4010232137", given[i%20], family[(i/20)%20], fmt.Sprintf("%d-%02d-%02d", 1930+i%70, 1+i%12, 1+i%28), fmt.Sprintf("SE%d %dAB", 1+i%28, i%10))
+	}
+	for i := range 20_000 {
+		row("", given[i%20], family[(i/20)%20], "1980-05-05", "SE1 1AA")
+	}
+	for range 5_000 {
+		row("", "Test", "Patient", "1970-01-01", "SE2 2BB")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Junk that made millions of pairs (killed at 12 GB) or retrained the model
+// now finishes under a memory limit: its records are quarantined and
+// reported, the log warns, and the people in the other sources are linked
+// as well as without it.
+func TestJunkIsQuarantined(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two fixture runs")
+	}
+	dir, base := publishedFixture(t)
+	baseEval, err := evaluate(context.Background(), filepath.Join(base.Run.PublishDir, "current"), filepath.Join(dir, "truth.csv"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := configCopy(t, dir, freshConfig(t, dir))
+	junk := filepath.Join(t.TempDir(), "junk.csv")
+	rows := junkExtract(t, junk)
+	text, _ := os.ReadFile(cfgPath)
+	cfgText := strings.Replace(string(text), "[run]\n", "[run]\nmemory_limit = \"2GiB\"\n", 1) + fmt.Sprintf(`
+[[source]]
+id = "junk"
+kind = "other"
+path = %q
+  [source.columns]
+  local_id = "id"
+  nhs_number = "nhs"
+  given_name = "given"
+  family_name = "family"
+  date_of_birth = "dob"
+  postcode = "postcode"
+`, junk)
+	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
+	var out, errb strings.Builder
+	if code := mainCode([]string{"carematch", "run", "--config", cfgPath}, &out, &errb); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"WARNING junk: 10000 records quarantined", "sharing one NHS number", "one date of birth and postcode"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+	if strings.Contains(errb.String(), "4010232137") || strings.Contains(errb.String(), "SE1 1AA") {
+		t.Error("a patient value in the log")
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := filepath.Join(cfg.Run.PublishDir, "current")
+	q := readCSV(t, filepath.Join(cur, "exceptions", "quarantined.csv"))
+	if len(q) != rows {
+		t.Errorf("%d records quarantined, want all %d junk rows", len(q), rows)
+	}
+	for _, r := range readCSV(t, filepath.Join(cur, "portal", "xref.csv")) {
+		if r["source_id"] == "junk" {
+			t.Fatal("a quarantined record reached the portal")
+		}
+	}
+	ev, err := evaluate(context.Background(), cur, filepath.Join(dir, "truth.csv"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Precision < baseEval.Precision || ev.Recall < baseEval.Recall-0.002 {
+		t.Errorf("with junk: precision %.5f recall %.5f; without: %.5f %.5f", ev.Precision, ev.Recall, baseEval.Precision, baseEval.Recall)
 	}
 }

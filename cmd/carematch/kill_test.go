@@ -64,6 +64,27 @@ func TestKilledRun(t *testing.T) {
 			t.Fatalf("killed at %s: the previous publication changed", stage)
 		}
 	}
+	// Killed inside the commit, between the state's switch and current's:
+	// the state is a night ahead of current. The next run, under the lock,
+	// finishes that commit before anything else, so both name the same night
+	// even if that run then fails.
+	cmd := exec.Command(self, "run", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "CAREMATCH_TEST_AS_MAIN=1", "CAREMATCH_TEST_KILL_BETWEEN_SWITCHES=1")
+	if err := cmd.Run(); err == nil {
+		t.Fatal("the run was not killed in its commit")
+	}
+	killedState := statePointer()
+	if killedState == wantState || publish.Current(cfg.Run.PublishDir) != wantCurrent {
+		t.Fatalf("not the moment between the switches: state %s, current %s", killedState, publish.Current(cfg.Run.PublishDir))
+	}
+	if _, err := nightly(context.Background(), cfg, nightlyOptions{stopAfter: "load"}); err != errStopped {
+		t.Fatalf("the run after: %v", err)
+	}
+	killedRun := strings.TrimSuffix(filepath.Base(killedState), ".duckdb")
+	if got := publish.Current(cfg.Run.PublishDir); got != filepath.Join(cfg.Run.PublishDir, killedRun) || statePointer() != killedState {
+		t.Fatalf("commit not finished: current %s, state %s", got, statePointer())
+	}
+
 	// The next run takes the lock the dead ones held, succeeds, and prunes
 	// their half-written folders.
 	second, err := nightly(context.Background(), cfg, nightlyOptions{})

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -66,8 +68,14 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	old := syscall.Umask(0o027)
 	defer syscall.Umask(old)
 	run, err := publish.Begin(cfg.Run.PublishDir, cfg.Run.StateDir, opt.Now)
+	if errors.Is(err, publish.ErrNotOwnState) {
+		return nil, usagef("%v", err)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if run.Repaired != "" {
+		p.logf("publish: WARNING run %s was stopped between its two switches; its commit is now finished", run.Repaired)
 	}
 	m := &reports.Manifest{
 		RunID:       run.ID,
@@ -98,6 +106,10 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		t := time.Now()
 		p.logf("%s: started", name)
 		if err := f(); err != nil {
+			if errors.Is(store.OutOfMemory(err), store.ErrOutOfMemory) {
+				return fmt.Errorf("%s: the database ran out of memory (run.memory_limit %q; spill space %s): raise the limit, or see the stage's last log lines for the step and key that grew: %w",
+					name, cmp.Or(cfg.Run.MemoryLimit, "DuckDB's default, 80% of RAM"), cfg.Run.TempDir, err)
+			}
 			return err
 		}
 		m.TimingsMS[name] = time.Since(t).Milliseconds()
@@ -108,7 +120,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		return nil
 	}
 
-	if db, err = store.Open(run.StatePath(), cfg.Linkage.Threads); err != nil {
+	if db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: cfg.Run.MemoryLimit, TempDir: cfg.Run.TempDir}); err != nil {
 		return fail(err)
 	}
 	if err := db.CreateSchema(ctx, cfg.ExtraFields()); err != nil {
@@ -176,6 +188,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			Extra:           cfg.Linkage.ExtraComparison,
 			Extras:          cfg.ExtraFields(),
 			Model:           cfg.Linkage.Model,
+			QuarantineAt:    cfg.Run.QuarantineAt,
 			NoGuards:        cfg.Linkage.Guards != nil && !*cfg.Linkage.Guards,
 			Progress:        p.logf,
 		})
@@ -192,6 +205,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			m.TimingsMS["link_"+k] = d.Milliseconds()
 		}
 		m.Counts["candidate_pairs"] = res.CandidatePairs
+		m.Linkage.Quarantined = res.Quarantined
 		return model.Save(filepath.Join(run.Dir(), "model.json"))
 	})
 	if err != nil {

@@ -5,9 +5,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/selondon/carematch/publish"
 )
 
 // The txtar scripts in testdata/script run the real carematch command, as a
@@ -15,6 +18,9 @@ import (
 func TestMain(m *testing.M) {
 	// The kill test runs this binary as carematch itself.
 	if os.Getenv("CAREMATCH_TEST_AS_MAIN") == "1" {
+		if os.Getenv("CAREMATCH_TEST_KILL_BETWEEN_SWITCHES") == "1" {
+			publish.TestHookBetweenSwitches = func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		}
 		os.Exit(mainCode(os.Args, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
