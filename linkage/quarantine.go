@@ -75,4 +75,3 @@ func quarantine(ctx context.Context, db *store.DB, max int64, res *Result) error
 	}
 	return rows.Err()
 }
-
