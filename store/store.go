@@ -13,6 +13,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -47,24 +50,35 @@ type Limits struct {
 // that met one can say so plainly.
 var ErrOutOfMemory = errors.New("store: the database ran out of memory")
 
-// OpenWith opens the DuckDB file at path within limits.
+// OpenWith opens the DuckDB file at path within limits. The memory limit and
+// spill folder are the database's own settings, given when it opens (the
+// spill folder cannot change once used); threads is set per connection.
 func OpenWith(path string, lim Limits) (*DB, error) {
 	var init []string
 	if lim.Threads > 0 {
 		init = append(init, fmt.Sprintf("SET threads = %d", lim.Threads))
 	}
+	dsn := path
+	params := url.Values{}
 	if lim.MemoryLimit != "" {
-		init = append(init, "SET memory_limit = "+QuoteString(lim.MemoryLimit))
+		params.Set("memory_limit", lim.MemoryLimit)
 	}
 	if lim.TempDir != "" {
-		init = append(init, "SET temp_directory = "+QuoteString(lim.TempDir))
+		// DuckDB makes the last folder of the path only.
+		if err := os.MkdirAll(filepath.Dir(lim.TempDir), 0o750); err != nil {
+			return nil, fmt.Errorf("spill folder %s: %w", lim.TempDir, err)
+		}
+		params.Set("temp_directory", lim.TempDir)
 	}
-	db, err := open(path, init)
+	if len(params) > 0 {
+		dsn += "?" + params.Encode()
+	}
+	db, err := open(dsn, init)
 	if err != nil {
 		return nil, err
 	}
-	// The settings run when a connection opens: try one now, so a bad limit
-	// fails here and not in the middle of the night.
+	// Try a connection now, so a bad limit fails here and not in the middle
+	// of the night.
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -74,7 +88,10 @@ func OpenWith(path string, lim Limits) (*DB, error) {
 
 // OutOfMemory marks err with ErrOutOfMemory when DuckDB ran out of memory.
 func OutOfMemory(err error) error {
-	if err != nil && !errors.Is(err, ErrOutOfMemory) && strings.Contains(err.Error(), "Out of Memory Error") {
+	if err == nil || errors.Is(err, ErrOutOfMemory) {
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, "Out of Memory Error") || strings.Contains(msg, "could not allocate block") {
 		return fmt.Errorf("%w: %w", ErrOutOfMemory, err)
 	}
 	return err

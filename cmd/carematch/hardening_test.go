@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/review"
 )
 
@@ -218,5 +220,28 @@ path = %q
 	}
 	if ev.Precision < baseEval.Precision || ev.Recall < baseEval.Recall-0.002 {
 		t.Errorf("with junk: precision %.5f recall %.5f; without: %.5f %.5f", ev.Precision, ev.Recall, baseEval.Precision, baseEval.Recall)
+	}
+}
+
+// A run that meets DuckDB's memory limit fails with one line naming the
+// stage and the limit, and publishes nothing.
+func TestOutOfMemoryNamesTheStage(t *testing.T) {
+	dir, _ := publishedFixture(t)
+	cfg := freshConfig(t, dir)
+	cfg.Run.MemoryLimit = "8MB"
+	_, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err == nil {
+		t.Fatal("the run fitted in 8 MB")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "ran out of memory") || !strings.Contains(msg, `run.memory_limit "8MB"`) || strings.Count(msg, "\n") > 0 {
+		t.Fatalf("error: %s", msg)
+	}
+	stage, _, _ := strings.Cut(msg, ":")
+	if !slices.Contains([]string{"load", "link", "index", "portal", "report"}, stage) {
+		t.Errorf("the error does not start with a stage: %s", msg)
+	}
+	if publish.Current(cfg.Run.PublishDir) != "" {
+		t.Error("a failed run published")
 	}
 }

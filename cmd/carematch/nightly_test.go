@@ -51,6 +51,7 @@ func freshConfig(t *testing.T, dir string) *config.Config {
 	work := t.TempDir()
 	cfg.Run.StateDir = filepath.Join(work, "state")
 	cfg.Run.PublishDir = filepath.Join(work, "publish")
+	cfg.Run.TempDir = filepath.Join(work, "state", "tmp")
 	return cfg
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,8 +108,10 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		p.logf("%s: started", name)
 		if err := f(); err != nil {
 			if errors.Is(store.OutOfMemory(err), store.ErrOutOfMemory) {
-				return fmt.Errorf("%s: the database ran out of memory (run.memory_limit %q; spill space %s): raise the limit, or see the stage's last log lines for the step and key that grew: %w",
-					name, cmp.Or(cfg.Run.MemoryLimit, "DuckDB's default, 80% of RAM"), cfg.Run.TempDir, err)
+				// DuckDB's message runs to several lines of advice: keep its first.
+				first, _, _ := strings.Cut(err.Error(), "\n")
+				return fmt.Errorf("%s: %w (run.memory_limit %q, spilling to %s): raise the limit, or see the stage's last log lines for the step and key that grew: %s",
+					name, store.ErrOutOfMemory, cmp.Or(cfg.Run.MemoryLimit, "DuckDB's default, 80% of RAM"), cfg.Run.TempDir, first)
 			}
 			return err
 		}
