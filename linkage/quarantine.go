@@ -55,7 +55,7 @@ func quarantine(ctx context.Context, db *store.DB, max int64, res *Result) error
 	q += `
 		UPDATE prep SET quarantined = true, withheld = true WHERE rid IN (SELECT rid FROM quarantine);
 		INSERT INTO exceptions
-		SELECT 'quarantined', p.source_id, p.local_id, p.line, NULL,
+		SELECT ` + store.QuoteString(KindQuarantined) + `, p.source_id, p.local_id, p.line, NULL,
 			'one of ' || q.n || ' records sharing one ' || q.key || ': not one person; quarantined — not linked, trained on or published', NULL, p.file
 		FROM quarantine q JOIN prep p USING (rid);`
 	if _, err := db.ExecContext(ctx, q); err != nil {
