@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
 )
 
@@ -24,7 +23,7 @@ type RuleStats struct {
 // block (records sharing a key) larger than maxBlock is left out and
 // reported; a rule that would still make more than maxPairs pairs is dropped
 // with a warning rather than swamping the run.
-func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock, maxPairs int64) ([]RuleStats, error) {
+func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) ([]RuleStats, error) {
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs_all (rid_l INTEGER, rid_r INTEGER, rule SMALLINT)`); err != nil {
 		return nil, err
 	}
@@ -98,7 +97,7 @@ func block(ctx context.Context, db *store.DB, brs []rules.BlockingRule, maxBlock
 	return stats, rows.Err()
 }
 
-func rightOr(br rules.BlockingRule) []string {
+func rightOr(br BlockingRule) []string {
 	if br.Right != nil {
 		return br.Right
 	}
@@ -130,7 +129,7 @@ func notNull(keys []string) string {
 // blockPairs is the number of pairs a block makes: n(n-1)/2 within one side,
 // nl×nr across sides (a cross rule also pairs a record with itself, which
 // the join drops; the estimate is an upper bound).
-func blockPairs(br rules.BlockingRule) string {
+func blockPairs(br BlockingRule) string {
 	if br.Right == nil {
 		return "nl.n * (nl.n - 1) / 2"
 	}

@@ -49,7 +49,7 @@ func levelsDB(t *testing.T, pairs [][2]rec) []map[string]string {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE test_pairs AS SELECT rid AS rid_l, rid + 1 AS rid_r FROM prep WHERE rid % 2 = 1`); err != nil {
 		t.Fatal(err)
 	}
-	comps := append(rules.DefaultComparisons(), rules.NHSComparison())
+	comps := append(DefaultComparisons(), NHSComparison())
 	if err := compare(ctx, db, comps, "test_pairs", "test_gammas"); err != nil {
 		t.Fatal(err)
 	}
@@ -152,16 +152,16 @@ func TestComparisonLevels(t *testing.T) {
 }
 
 func TestResolveGuards(t *testing.T) {
-	comps := append(rules.DefaultComparisons(), rules.NHSComparison())
-	for _, g := range rules.DefaultGuards {
-		if _, err := rules.ResolveGuard(g, comps); err != nil {
+	comps := append(DefaultComparisons(), NHSComparison())
+	for _, g := range DefaultGuards {
+		if _, err := ResolveGuard(g, comps); err != nil {
 			t.Error(err)
 		}
-		if _, err := rules.ResolveLevels(g.Reason, g.TypoSQL, comps); err != nil {
+		if _, err := ResolveLevels(g.Reason, g.TypoSQL, comps); err != nil {
 			t.Error(err)
 		}
 	}
-	if _, err := rules.ResolveGuard(rules.Guard{SQL: "g_sex = {sex:nonsense}"}, comps); err == nil {
+	if _, err := ResolveGuard(Guard{SQL: "g_sex = {sex:nonsense}"}, comps); err == nil {
 		t.Error("an unknown level resolved")
 	}
 }
@@ -229,7 +229,7 @@ func TestBlockingCaps(t *testing.T) {
 		recs = append(recs, rec{given: "Robert", family: f, dob: "1975-03-04"}) // one block of 7: 21 pairs
 	}
 	db := preparedDB(t, recs)
-	rule, err := rules.ParseBlockingRule("dob, given_initial")
+	rule, err := ParseBlockingRule("dob, given_initial")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,21 +237,21 @@ func TestBlockingCaps(t *testing.T) {
 		db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
 		return n
 	}
-	st, err := block(ctx, db, []rules.BlockingRule{rule}, 5, 1_000)
+	st, err := block(ctx, db, []BlockingRule{rule}, 5, 1_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st[0].SkippedBlocks != 1 || st[0].SkippedPairs != 21 || st[0].Pairs != 0 || count() != 0 || !strings.Contains(st[0].Warning, "over 5 records") {
 		t.Errorf("oversized block: %+v, %d pairs", st[0], count())
 	}
-	st, err = block(ctx, db, []rules.BlockingRule{rule}, 100, 10)
+	st, err = block(ctx, db, []BlockingRule{rule}, 100, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !st[0].Dropped || count() != 0 || !strings.Contains(st[0].Warning, "rule dropped") {
 		t.Errorf("rule over the pair cap: %+v, %d pairs", st[0], count())
 	}
-	st, err = block(ctx, db, []rules.BlockingRule{rule, rule}, 100, 1_000)
+	st, err = block(ctx, db, []BlockingRule{rule, rule}, 100, 1_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
 )
 
@@ -25,8 +24,8 @@ import (
 // its true person (two valid numbers never share a person) nor counts
 // against a match — and the record is linked on its demographics alone.
 func deterministic(ctx context.Context, db *store.DB, res *Result) error {
-	var given, family, dob, sex rules.Comparison
-	for _, c := range rules.DefaultComparisons() {
+	var given, family, dob, sex Comparison
+	for _, c := range DefaultComparisons() {
 		switch c.Name {
 		case "given_name":
 			given = c
@@ -38,7 +37,7 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 			sex = c
 		}
 	}
-	last := func(c rules.Comparison) int { return len(c.Levels) - 1 }
+	last := func(c Comparison) int { return len(c.Levels) - 1 }
 	// date of birth levels 1–4: exact, exact on 1 January, swapped, placeholder.
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE nhs_pairs AS

@@ -9,7 +9,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
 )
 
@@ -86,7 +85,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	for i := range levels {
 		ptrs[i] = &levels[i]
 	}
-	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), rules.PairJoins(pair))).Scan(ptrs...); err != nil {
+	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), PairJoins(pair))).Scan(ptrs...); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	e.Total = m.Prior()

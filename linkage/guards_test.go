@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
 )
 
@@ -29,7 +28,7 @@ func guardedDB(t *testing.T, recs []rec, pairs [][2]int) (*store.DB, *Model) {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES "+strings.Join(values, ", ")+")"); err != nil {
 		t.Fatal(err)
 	}
-	m := &Model{Comparisons: append(rules.DefaultComparisons(), rules.NHSComparison()), Guards: rules.DefaultGuards, LinkThreshold: 2, ReviewThreshold: -4}
+	m := &Model{Comparisons: append(DefaultComparisons(), NHSComparison()), Guards: DefaultGuards, LinkThreshold: 2, ReviewThreshold: -4}
 	if err := compare(ctx, db, m.Comparisons, "test_pairs", "test_gammas"); err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +201,9 @@ func TestBlockingMask(t *testing.T) {
 	if err := deterministic(ctx, db, &Result{}); err != nil {
 		t.Fatal(err)
 	}
-	var brs []rules.BlockingRule
+	var brs []BlockingRule
 	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number"} {
-		br, err := rules.ParseBlockingRule(s)
+		br, err := ParseBlockingRule(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +212,7 @@ func TestBlockingMask(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES (1, 2), (1, 3), (1, 4), (5, 6))"); err != nil {
 		t.Fatal(err)
 	}
-	if err := compare(ctx, db, rules.DefaultComparisons(), "test_pairs", "test_gammas", brs...); err != nil {
+	if err := compare(ctx, db, DefaultComparisons(), "test_pairs", "test_gammas", brs...); err != nil {
 		t.Fatal(err)
 	}
 	want := map[[2]int32]int32{{1, 2}: 1, {1, 3}: 2, {1, 4}: 3, {5, 6}: 4}

@@ -1,0 +1,106 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/selondon/carematch/store"
+)
+
+// gammaCol is the column holding a comparison's level.
+func gammaCol(c Comparison) string { return "g_" + c.Name }
+
+// compare evaluates every comparison for every pair in from (rid_l, rid_r),
+// into table to. With brs, it also records in mask which blocking rules
+// generate each pair (bit i for rule i), for training sessions.
+func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to string, brs ...BlockingRule) error {
+	var cols strings.Builder
+	for _, c := range comps {
+		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), gammaCol(c))
+	}
+	joins := PairJoins(from)
+	if len(brs) > 0 {
+		var keys, mask []string
+		for i, br := range brs {
+			keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br)), i))
+			eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
+			if br.Right != nil {
+				eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
+			}
+			mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE bkeys AS SELECT rid, %s FROM prep", strings.Join(keys, ", "))); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		fmt.Fprintf(&cols, ", (%s)::INTEGER AS mask", strings.Join(mask, " | "))
+		joins += " JOIN bkeys ka ON ka.rid = p.rid_l JOIN bkeys kb ON kb.rid = p.rid_r"
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), joins)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	return nil
+}
+
+// levelCounts counts, per comparison and level, the pairs of a gamma table.
+func levelCounts(ctx context.Context, db *store.DB, comps []Comparison, table string) ([][]float64, int64, error) {
+	pats, err := patterns(ctx, db, comps, table)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts := make([][]float64, len(comps))
+	for c := range comps {
+		counts[c] = make([]float64, len(comps[c].Levels))
+	}
+	var n int64
+	for _, p := range pats {
+		for c, l := range p.levels {
+			counts[c][l] += p.count
+		}
+		n += int64(p.count)
+	}
+	return counts, n, nil
+}
+
+// pairLevelCounts builds <name>_pairs from a query of pairs, compares them
+// into <name>_gammas, and counts their levels.
+func pairLevelCounts(ctx context.Context, db *store.DB, comps []Comparison, name, pairsQuery string) ([][]float64, int64, error) {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s_pairs AS %s", name, pairsQuery)); err != nil {
+		return nil, 0, fmt.Errorf("train: %w", err)
+	}
+	if err := compare(ctx, db, comps, name+"_pairs", name+"_gammas"); err != nil {
+		return nil, 0, err
+	}
+	return levelCounts(ctx, db, comps, name+"_gammas")
+}
+
+// patterns reads the distinct comparison vectors of a gamma table, in a
+// fixed order.
+func patterns(ctx context.Context, db *store.DB, comps []Comparison, table string) ([]pattern, error) {
+	var cols []string
+	for _, c := range comps {
+		cols = append(cols, gammaCol(c))
+	}
+	list := strings.Join(cols, ", ")
+	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY ALL ORDER BY ALL", list, table))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pattern
+	for rows.Next() {
+		lv := make([]int, len(comps))
+		ptrs := make([]any, len(comps)+1)
+		for i := range lv {
+			ptrs[i] = &lv[i]
+		}
+		var n int64
+		ptrs[len(comps)] = &n
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, pattern{levels: lv, count: float64(n)})
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,164 @@
+package linkage
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/selondon/carematch/store"
+)
+
+// train estimates u from random pairs, seeds m from the pairs a verified NHS
+// number linked (for every comparison but the two that chose them: date of
+// birth and NHS number), and fits m and lambda by EM over the candidate pairs.
+func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, randomPairs int) error {
+	comps := m.Comparisons
+	// u: a deterministic sample of record pairs, chosen by a hash of rid.
+	side := int(math.Ceil(math.Sqrt(float64(randomPairs))))
+	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", fmt.Sprintf(`
+		WITH a AS (SELECT rid FROM prep WHERE NOT quarantined ORDER BY hash(rid * 2 + 1), rid LIMIT %d),
+		     b AS (SELECT rid FROM prep WHERE NOT quarantined ORDER BY hash(rid * 2), rid LIMIT %d)
+		SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r FROM a JOIN b ON a.rid <> b.rid`, side, side))
+	if err != nil {
+		return err
+	}
+	m.Training.RandomPairs = nRandom
+	m.U = make([][]float64, len(comps))
+	for c := range comps {
+		m.U[c] = normalise(comps[c], uCounts[c])
+	}
+	// A same-number pair the deterministic stage accepted is never a
+	// random pair's outcome in practice: give it the smallest u seen.
+	nhs := len(comps) - 1
+	m.U[nhs][1] = math.Min(m.U[nhs][1], 0.5/float64(max(nRandom, 1)))
+
+	// m from labels: pairs that share a verified NHS number, whatever their
+	// other details (so date of birth's m is not biased by the
+	// deterministic stage's own test). Where there are too few (data with no
+	// NHS numbers), m is estimated by EM in training sessions, one per
+	// blocking rule, each on that rule's pairs with the comparisons the rule
+	// blocks on held fixed, and averaged (Splink's method).
+	mCounts, nLabels, err := pairLevelCounts(ctx, db, comps, "label", `
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
+		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified
+		WHERE NOT a.quarantined AND NOT b.quarantined`)
+	if err != nil {
+		return err
+	}
+	m.Training.LabelPairs = nLabels
+	m.M = make([][]float64, len(comps))
+	if nLabels >= minLabelPairs {
+		m.Training.MSource = "labels"
+		for c, cmp := range comps {
+			m.M[c] = normalise(cmp, mCounts[c])
+		}
+		// Among pairs of one person, two different valid numbers are rare
+		// but not impossible (a number typed onto the wrong record).
+		m.M[nhs] = normalise(comps[nhs], []float64{0, float64(nLabels), float64(nLabels) / 1000})
+	} else {
+		m.Training.MSource = "em_sessions"
+		if err := sessions(ctx, db, m, brs); err != nil {
+			return err
+		}
+	}
+	pats, err := patterns(ctx, db, comps, "gammas")
+	if err != nil {
+		return err
+	}
+	m.Training.Patterns = len(pats)
+	// The prior: EM over all candidate pairs with m and u held. Random pairs
+	// include a few pairs of the same person — in a data set full of
+	// duplicates, more than enough to inflate u for an exact date of birth —
+	// so u is corrected for them, using the number of matches EM finds, and
+	// the prior refitted.
+	m.Lambda = 0.1
+	m.em(pats, nil, 500, 1e-9)
+	var records float64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep WHERE NOT quarantined").Scan(&records); err != nil {
+		return err
+	}
+	allPairs := records * (records - 1) / 2
+	if allPairs > 0 {
+		var candidates float64
+		for _, p := range pats {
+			candidates += p.count
+		}
+		lambdaAll := math.Min(m.Lambda*candidates/allPairs, 0.5)
+		for c, cmp := range comps {
+			for l, lv := range cmp.Levels {
+				if lv.Null {
+					continue
+				}
+				floor := 0.5 / float64(max(nRandom, 1))
+				m.U[c][l] = math.Max((m.U[c][l]-lambdaAll*m.M[c][l])/(1-lambdaAll), floor)
+			}
+		}
+		m.Training.MatchRateAllPairs = lambdaAll
+		m.em(pats, nil, 500, 1e-9)
+	}
+	return nil
+}
+
+// minLabelPairs is how many verified-number pairs are enough to take m from.
+const minLabelPairs = 200
+
+// sessions estimates m by EM on each blocking rule's pairs in turn.
+func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule) error {
+	comps := m.Comparisons
+	sum := make([][]float64, len(comps))
+	n := make([]float64, len(comps))
+	for c := range comps {
+		m.M[c] = defaultM(comps[c])
+		sum[c] = make([]float64, len(comps[c].Levels))
+	}
+	converged := true
+	for i, br := range brs {
+		blocked := BlockedComparisons(br)
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS SELECT * FROM gammas WHERE mask & %d <> 0`, 1<<i)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+		pats, err := patterns(ctx, db, comps, "session_gammas")
+		if err != nil {
+			return err
+		}
+		if len(pats) == 0 {
+			continue
+		}
+		s := &Model{Comparisons: comps, U: m.U, M: make([][]float64, len(comps)), Lambda: 0.05}
+		free := make([]bool, len(comps))
+		for c := range comps {
+			s.M[c] = append([]float64(nil), m.M[c]...)
+			free[c] = !blocked[comps[c].Name]
+		}
+		s.em(pats, free, 200, 1e-6)
+		converged = converged && s.Training.Converged
+		m.Training.Iterations += s.Training.Iterations
+		// Sessions count by the matches they saw: a rule that pairs few
+		// records says little.
+		var w float64
+		for _, p := range pats {
+			w += p.count
+		}
+		w *= s.Lambda
+		for c := range comps {
+			if !free[c] {
+				continue
+			}
+			for l := range s.M[c] {
+				sum[c][l] += w * s.M[c][l]
+			}
+			n[c] += w
+		}
+	}
+	for c := range comps {
+		if n[c] == 0 {
+			continue
+		}
+		for l := range sum[c] {
+			m.M[c][l] = sum[c][l] / n[c]
+		}
+	}
+	m.Training.SessionsConverged = converged
+	return nil
+}
