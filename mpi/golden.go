@@ -20,7 +20,8 @@ package mpi
 //     number left out of the restricted person, say in the review queue,
 //     must not publish the address the restriction hides), deceased (any
 //     date of death),
-//     nhs_number_conflict (any record in an NHS-number conflict), withheld
+//     nhs_number_conflict (any record in an NHS-number conflict: the NHS
+//     stage's nhs_conflicts, or a link clustering cut), withheld
 //     (the person is a social-care record kept out of linking).
 func goldenRecordSQL(runDate string) string {
 	return `
@@ -54,8 +55,9 @@ agg AS (
 		bool_and(withheld) AS withheld, min(nhs_number_status) FILTER (nhs_verified) AS status
 	FROM r GROUP BY master_id),
 conflicted AS (
-	SELECT DISTINCT r.master_id FROM r JOIN exceptions e
-	ON e.kind = 'nhs_number_conflict' AND e.source_id = r.source_id AND e.local_id = r.local_id)
+	SELECT DISTINCT r.master_id FROM r
+	WHERE r.rid IN (SELECT rid_l FROM nhs_conflicts UNION ALL SELECT rid_r FROM nhs_conflicts
+	                UNION ALL SELECT rid_l FROM cut_links UNION ALL SELECT rid_r FROM cut_links))
 SELECT a.master_id, n.nhs_number, coalesce(n.nhs_verified, false) AS nhs_number_verified,
 	g.v AS given_name, f.v AS family_name, d.dob AS date_of_birth, a.sex,
 	ad.address_display AS address, ad.postcode, ad.source_id AS address_source,

@@ -1,8 +1,13 @@
 package mpi
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"sort"
+
+	"github.com/selondon/carematch/store"
 )
 
 // Master IDs are opaque and stable from night to night: "CM" and a
@@ -158,4 +163,133 @@ func UpdateRegistry(registry map[string]IDRecord, ids map[int32]string, events [
 			registry[id] = IDRecord{ID: id, CreatedRun: runID, Status: "active"}
 		}
 	}
+}
+
+// assignMasterIDs gives each person its master ID (see AssignIDs), carrying
+// on from the previous night, and writes person_ids (root, master_id), the
+// registry master_ids, the cumulative history and id_seq.
+func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOptions) error {
+	prev := previousIDs{previous: map[string]string{}, registry: map[string]IDRecord{}, next: 1}
+	if opt.PreviousDB != "" {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prev (READ_ONLY)", store.QuoteString(opt.PreviousDB))); err != nil {
+			return fmt.Errorf("previous night's index: %w", err)
+		}
+		defer db.ExecContext(ctx, "DETACH prev")
+		if err := prev.read(ctx, db); err != nil {
+			return err
+		}
+	}
+	keys := map[int32]string{}
+	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
+		var rid int32
+		var s, l string
+		if err := rs.Scan(&rid, &s, &l); err != nil {
+			return err
+		}
+		keys[rid] = s + "\x00" + l
+		return nil
+	}); err != nil {
+		return err
+	}
+	members := map[int32][]string{}
+	for rid := 1; rid < len(c.Root); rid++ {
+		members[c.Root[rid]] = append(members[c.Root[rid]], keys[int32(rid)])
+	}
+	ids, events, next := AssignIDs(members, prev.previous, prev.registry, prev.next)
+	UpdateRegistry(prev.registry, ids, events, opt.RunID)
+	return writeIDs(ctx, db, ids, prev.registry, events, next, prev.history, opt.RunID)
+}
+
+// previousIDs is what the last night's index says about master IDs.
+type previousIDs struct {
+	previous map[string]string   // source_id NUL local_id → master_id
+	registry map[string]IDRecord // every ID ever issued
+	next     int64               // the next ID's number
+	history  bool                // prev holds a history to carry on
+}
+
+// read fills p from the attached database prev, if it has an index.
+func (p *previousIDs) read(ctx context.Context, db *store.DB) error {
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND table_name IN ('xref', 'master_ids', 'id_seq', 'history')`).Scan(&tables); err != nil {
+		return err
+	}
+	if tables != 4 {
+		return nil
+	}
+	p.history = true
+	if err := scan(ctx, db, "SELECT source_id, local_id, master_id FROM prev.xref", func(rs *sql.Rows) error {
+		var s, l, m string
+		if err := rs.Scan(&s, &l, &m); err != nil {
+			return err
+		}
+		p.previous[s+"\x00"+l] = m
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := scan(ctx, db, "SELECT master_id, created_run, status FROM prev.master_ids", func(rs *sql.Rows) error {
+		var r IDRecord
+		if err := rs.Scan(&r.ID, &r.CreatedRun, &r.Status); err != nil {
+			return err
+		}
+		p.registry[r.ID] = r
+		return nil
+	}); err != nil {
+		return err
+	}
+	return db.QueryRowContext(ctx, "SELECT next FROM prev.id_seq").Scan(&p.next)
+}
+
+// writeIDs writes person_ids, master_ids, id_seq and history (last night's
+// events, when carried on, then tonight's).
+func writeIDs(ctx context.Context, db *store.DB, ids map[int32]string, registry map[string]IDRecord, events []Event, next int64, carry bool, runID string) error {
+	stmts := []string{
+		`CREATE OR REPLACE TABLE person_ids (root INTEGER, master_id VARCHAR)`,
+		`CREATE OR REPLACE TABLE master_ids (master_id VARCHAR, created_run VARCHAR, status VARCHAR)`,
+		`CREATE OR REPLACE TABLE history (run_id VARCHAR, master_id VARCHAR, event VARCHAR, other_id VARCHAR, reason VARCHAR)`,
+		fmt.Sprintf(`CREATE OR REPLACE TABLE id_seq AS SELECT %d::BIGINT AS next`, next),
+	}
+	if carry {
+		stmts = append(stmts, `INSERT INTO history SELECT * FROM prev.history`)
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("master IDs: %w", err)
+		}
+	}
+	roots := make([]int32, 0, len(ids))
+	for r := range ids {
+		roots = append(roots, r)
+	}
+	if err := db.AppendEach(ctx, "person_ids", len(roots), func(i int) []driver.Value {
+		return []driver.Value{roots[i], ids[roots[i]]}
+	}); err != nil {
+		return err
+	}
+	regs := make([]IDRecord, 0, len(registry))
+	for _, r := range registry {
+		regs = append(regs, r)
+	}
+	if err := db.AppendEach(ctx, "master_ids", len(regs), func(i int) []driver.Value {
+		return []driver.Value{regs[i].ID, regs[i].CreatedRun, regs[i].Status}
+	}); err != nil {
+		return err
+	}
+	return db.AppendEach(ctx, "history", len(events), func(i int) []driver.Value {
+		e := events[i]
+		var other driver.Value
+		if e.OtherID != "" {
+			other = e.OtherID
+		}
+		return []driver.Value{runID, e.MasterID, e.Event, other, e.Reason}
+	})
+}
+
+// runDate is the calendar date of a run ID (20261124T021500Z → 2026-11-24).
+func runDate(runID string) string {
+	if len(runID) < 8 {
+		return "1970-01-01"
+	}
+	return runID[:4] + "-" + runID[4:6] + "-" + runID[6:8]
 }
