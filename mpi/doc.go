@@ -1,8 +1,26 @@
 // Package mpi owns turning links into persons: clustering with constraints
 // (two different valid NHS numbers never end up in one person; the weaker
-// link is cut and reported), the checks on the clusters it makes (over-large,
-// chained), and the index tables — xref (one row per record) and
-// master_index (one row per person) — that publication reads.
+// link is cut and reported), analysts' decisions as hard constraints,
+// stable master IDs, the golden record, the checks on the persons it makes,
+// and the review queue.
+//
+// One file per job:
+//
+//	index.go     BuildIndex: the order of the jobs below, and the index's counts
+//	cluster.go   constrained clustering (pure Go)
+//	decisions.go analysts' decisions: fingerprints, applying them, stale ones
+//	ids.go       stable master IDs and their history (AssignIDs is pure Go;
+//	             the rest reads last night's registry and writes tonight's)
+//	golden.go    the golden record, field by field
+//	review.go    the review queue
+//	checks.go    QA exceptions: NHS-number conflicts, suspicious persons,
+//	             within-source duplicates, several NHS numbers
+//
+// Tables read: prep, det_links, nhs_conflicts, scores (linkage), records and
+// exceptions (extract), and last night's xref, master_ids, id_seq and
+// history. Tables written: clusters, cut_links, decided_pairs, person_ids,
+// master_ids, id_seq, history, xref, master_index, review_pairs, and rows of
+// exceptions.
 //
 // Clustering is greedy and exact: links are taken strongest first (verified
 // NHS number and date of birth before any probabilistic link, then by match

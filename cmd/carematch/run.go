@@ -17,6 +17,7 @@ import (
 	"github.com/selondon/carematch/extract"
 	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/mpi"
+	"github.com/selondon/carematch/portal"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/review"
@@ -240,7 +241,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	}
 
 	err = stage("portal", func() error {
-		if err := mpi.BuildPortal(ctx, db); err != nil {
+		if err := portal.Build(ctx, db); err != nil {
 			return err
 		}
 		var persons, xrefs int64
@@ -249,7 +250,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		}
 		m.Counts["portal_persons"], m.Counts["portal_records"] = persons, xrefs
 		p.logf("portal: %d persons, %d records shared", persons, xrefs)
-		return reports.WritePortal(ctx, db, filepath.Join(run.Dir(), "portal"))
+		return portal.Write(ctx, db, filepath.Join(run.Dir(), "portal"))
 	})
 	if err != nil {
 		return fail(err)

@@ -1,4 +1,4 @@
-package mpi
+package portal
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// BuildPortal is the one place the privacy rules that bind the output are
+// Build is the one place the privacy rules that bind the output are
 // applied (NHS-DATA.md). It makes the tables the portal files are written
 // from, portal_persons and portal_xref, out of master_index and xref:
 //
@@ -20,7 +20,7 @@ import (
 //     loses address and postcode.
 //
 // Nothing else may write portal files; TestPortalPrivacy reads them back.
-func BuildPortal(ctx context.Context, db *store.DB) error {
+func Build(ctx context.Context, db *store.DB) error {
 	stmts := []string{
 		`CREATE OR REPLACE TEMP TABLE opted_out AS
 		SELECT DISTINCT x.master_id FROM xref x JOIN prep p USING (rid) JOIN optouts o ON o.nhs_number = p.nhs_number

@@ -1,4 +1,4 @@
-package reports
+package portal
 
 import (
 	"bufio"
@@ -10,28 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/selondon/carematch/store"
 	"golang.org/x/sync/errgroup"
 )
 
-// FHIR systems carematch uses.
-const (
-	SystemNHSNumber  = "https://fhir.nhs.uk/Id/nhs-number"
-	SystemMasterID   = "https://carematch.selondon.nhs.uk/Id/master-id"
-	SystemLocalIDFmt = "https://carematch.selondon.nhs.uk/Id/source/%s" // per source
-	extVerification  = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
-	csVerification   = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
-	profileUKCore    = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
-)
-
-// WritePortal writes portal/ from the tables mpi.BuildPortal made — the
+// Write writes portal/ from the tables Build made — the
 // only tables it reads: master_index and xref as Parquet and CSV, and
 // patients.ndjson, one FHIR R4 Patient per person.
-func WritePortal(ctx context.Context, db *store.DB, dir string) error {
+func Write(ctx context.Context, db *store.DB, dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
@@ -47,57 +35,6 @@ func WritePortal(ctx context.Context, db *store.DB, dir string) error {
 		}
 	}
 	return writePatients(ctx, db, filepath.Join(dir, "patients.ndjson"))
-}
-
-type fhirCoding struct {
-	System  string `json:"system"`
-	Code    string `json:"code"`
-	Display string `json:"display,omitempty"`
-}
-
-type fhirExtension struct {
-	URL                  string `json:"url"`
-	ValueCodeableConcept struct {
-		Coding []fhirCoding `json:"coding"`
-	} `json:"valueCodeableConcept"`
-}
-
-type fhirIdentifier struct {
-	Extension []fhirExtension `json:"extension,omitempty"`
-	System    string          `json:"system"`
-	Value     string          `json:"value"`
-}
-
-type fhirPatient struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Meta         struct {
-		Profile []string `json:"profile"`
-	} `json:"meta"`
-	Identifier []fhirIdentifier `json:"identifier"`
-	Name       []struct {
-		Use    string   `json:"use"`
-		Family string   `json:"family,omitempty"`
-		Given  []string `json:"given,omitempty"`
-	} `json:"name,omitempty"`
-	Gender          string `json:"gender,omitempty"`
-	BirthDate       string `json:"birthDate,omitempty"`
-	DeceasedBoolean *bool  `json:"deceasedBoolean,omitempty"`
-	DeceasedDate    string `json:"deceasedDateTime,omitempty"`
-	Address         []struct {
-		Use        string   `json:"use"`
-		Text       string   `json:"text,omitempty"`
-		Line       []string `json:"line,omitempty"`
-		PostalCode string   `json:"postalCode,omitempty"`
-	} `json:"address,omitempty"`
-	Link []fhirLink `json:"link,omitempty"`
-}
-
-type fhirLink struct {
-	Other struct {
-		Identifier fhirIdentifier `json:"identifier"`
-	} `json:"other"`
-	Type string `json:"type"`
 }
 
 // patientRow is one person as writePatients reads it from portal_persons.
@@ -219,69 +156,4 @@ func writePatients(ctx context.Context, db *store.DB, path string) error {
 		return err
 	}
 	return w.Flush()
-}
-
-// patient is the person as a FHIR R4 Patient (UK Core).
-func (r *patientRow) patient() fhirPatient {
-	p := fhirPatient{ResourceType: "Patient", ID: r.id}
-	p.Meta.Profile = []string{profileUKCore}
-	if r.nhs.Valid {
-		ident := fhirIdentifier{System: SystemNHSNumber, Value: r.nhs.String}
-		ext := fhirExtension{URL: extVerification}
-		code := fhirCoding{System: csVerification, Code: "02", Display: "Number present but not traced"}
-		if r.verified {
-			code = fhirCoding{System: csVerification, Code: "01", Display: "Number present and verified"}
-		}
-		ext.ValueCodeableConcept.Coding = []fhirCoding{code}
-		ident.Extension = []fhirExtension{ext}
-		p.Identifier = append(p.Identifier, ident)
-	}
-	p.Identifier = append(p.Identifier, fhirIdentifier{System: SystemMasterID, Value: r.id})
-	for _, l := range r.locals {
-		src, local, _ := strings.Cut(fmt.Sprint(l), "\x1f")
-		p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, src), Value: local})
-	}
-	if r.given.Valid || r.family.Valid {
-		n := struct {
-			Use    string   `json:"use"`
-			Family string   `json:"family,omitempty"`
-			Given  []string `json:"given,omitempty"`
-		}{Use: "official", Family: r.family.String}
-		if r.given.Valid {
-			n.Given = []string{r.given.String}
-		}
-		p.Name = append(p.Name, n)
-	}
-	switch r.sex.String {
-	case "male", "female", "other", "unknown":
-		p.Gender = r.sex.String
-	}
-	if r.dob.Valid {
-		p.BirthDate = r.dob.Time.Format(time.DateOnly)
-	}
-	if r.dod.Valid {
-		p.DeceasedDate = r.dod.Time.Format(time.DateOnly)
-	} else if r.deceased {
-		t := true
-		p.DeceasedBoolean = &t
-	}
-	if r.address.Valid || r.postcode.Valid {
-		a := struct {
-			Use        string   `json:"use"`
-			Text       string   `json:"text,omitempty"`
-			Line       []string `json:"line,omitempty"`
-			PostalCode string   `json:"postalCode,omitempty"`
-		}{Use: "home", Text: r.address.String, PostalCode: r.postcode.String}
-		if r.address.Valid {
-			a.Line = strings.Split(r.address.String, ", ")
-		}
-		p.Address = append(p.Address, a)
-	}
-	for _, x := range r.replaced {
-		var l fhirLink
-		l.Type = "replaces"
-		l.Other.Identifier = fhirIdentifier{System: SystemMasterID, Value: fmt.Sprint(x)}
-		p.Link = append(p.Link, l)
-	}
-	return p
 }
