@@ -12,7 +12,7 @@ import (
 // people the engine keeps apart.
 const GuardAmbiguous = "ambiguous: a record with no date of birth that matches two people kept apart (a generation apart, or two NHS numbers)"
 
-// guardAmbiguous holds back every link of a record with no date of birth
+// holdAmbiguous holds back every link of a record with no date of birth
 // that would link to two records known to be different people — a parent
 // and child of the same name at one address (the generation-apart guard), or
 // two different valid NHS numbers. Linked to either, it might show one
@@ -21,7 +21,7 @@ const GuardAmbiguous = "ambiguous: a record with no date of birth that matches t
 // record). Its links go to the review queue instead. Records with a date of
 // birth are left to the weights: the same test on them held back many true
 // links (a date two digits off reads as a generation apart), for no gain.
-func guardAmbiguous(ctx context.Context, db *store.DB, m *Model, res *Result) error {
+func holdAmbiguous(ctx context.Context, db *store.DB, m *Model, res *Result) error {
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE partners AS
 		SELECT s.rid_l AS x, s.rid_r AS y FROM scores s JOIN prep p ON p.rid = s.rid_l

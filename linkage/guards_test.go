@@ -309,7 +309,7 @@ func TestGuardAmbiguous(t *testing.T) {
 		t.Fatalf("father and son: guard %q", g)
 	}
 	res := &Result{}
-	if err := guardAmbiguous(context.Background(), db, m, res); err != nil {
+	if err := holdAmbiguous(context.Background(), db, m, res); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

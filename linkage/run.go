@@ -1,28 +1,56 @@
 package linkage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/store"
 )
 
+// Defaults of Options, applied once by Run.
+const (
+	DefaultMaxBlockSize    = 5_000       // records in one block of a blocking rule
+	DefaultMaxPairsPerRule = 200_000_000 // pairs one blocking rule may make
+	DefaultRandomPairs     = 1_000_000   // random pairs that estimate u
+)
+
+// ExtraField is a comparison of a configured extra field.
+type ExtraField struct {
+	Field  string
+	Method string // exact | jaro_winkler | levenshtein
+}
+
 // Options tune a linkage run; zero values mean the defaults.
 type Options struct {
-	BlockingRules   []string // default DefaultBlockingRules
-	MaxBlockSize    int64    // default 5,000 records
-	MaxPairsPerRule int64    // default 200 million
-	LinkThreshold   *float64
-	ReviewThreshold *float64
-	Extra           []config.ExtraComparison
-	Extras          []string // extra columns present in records
-	Model           string   // a saved model to reuse instead of training
-	RandomPairs     int      // pairs sampled for u; default 1,000,000
-	QuarantineAt    int64    // records sharing one key before they are quarantined; default DefaultQuarantineAt
-	NoGuards        bool     // leave out DefaultGuards
-	Progress        func(format string, a ...any)
+	BlockingRules    []string // default DefaultBlockingRules
+	MaxBlockSize     int64    // default DefaultMaxBlockSize
+	MaxPairsPerRule  int64    // default DefaultMaxPairsPerRule
+	LinkThreshold    *float64 // default the model's, else DefaultLinkThreshold
+	ReviewThreshold  *float64 // default the model's, else DefaultReviewThreshold
+	ExtraComparisons []ExtraField
+	ExtraFields      []string // extra columns present in records
+	Model            string   // a saved model to reuse instead of training
+	RandomPairs      int      // default DefaultRandomPairs
+	QuarantineAt     int64    // records sharing one key before they are quarantined; default DefaultQuarantineAt
+	Guards           *bool    // the household and namesake guards (DefaultGuards); default on
+	Progress         func(format string, a ...any)
+}
+
+// withDefaults fills in every option left zero.
+func (o Options) withDefaults() Options {
+	o.MaxBlockSize = cmp.Or(o.MaxBlockSize, DefaultMaxBlockSize)
+	o.MaxPairsPerRule = cmp.Or(o.MaxPairsPerRule, DefaultMaxPairsPerRule)
+	o.RandomPairs = cmp.Or(o.RandomPairs, DefaultRandomPairs)
+	o.QuarantineAt = cmp.Or(o.QuarantineAt, DefaultQuarantineAt)
+	if len(o.BlockingRules) == 0 {
+		o.BlockingRules = DefaultBlockingRules
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	return o
 }
 
 // Result is what linkage produced; its tables are in the database.
@@ -44,161 +72,185 @@ type Result struct {
 	Timings            map[string]time.Duration
 }
 
+// linker is one linkage run: its settings, the model and the result, built
+// up step by step.
+type linker struct {
+	db    *store.DB
+	opt   Options
+	logf  func(format string, a ...any)
+	brs   []BlockingRule
+	comps []Comparison
+	m     *Model
+	res   *Result
+}
+
 // Run links the records table: it builds prep, det_links, nhs_conflicts,
-// pairs, gammas and scores, and fits (or reuses) the model.
+// pairs, gammas and scores, and fits (or reuses) the model. Each step is
+// timed; a failure names the stage ("link") and the step.
 func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
-	if opt.MaxBlockSize == 0 {
-		opt.MaxBlockSize = 5_000
-	}
-	if opt.MaxPairsPerRule == 0 {
-		opt.MaxPairsPerRule = 200_000_000
-	}
-	if opt.RandomPairs == 0 {
-		opt.RandomPairs = 1_000_000
-	}
-	if opt.QuarantineAt == 0 {
-		opt.QuarantineAt = DefaultQuarantineAt
-	}
-	if len(opt.BlockingRules) == 0 {
-		opt.BlockingRules = DefaultBlockingRules
-	}
-	logf := opt.Progress
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	res := &Result{Timings: map[string]time.Duration{}}
-	step := func(name string, f func() error) error {
-		t := time.Now()
-		err := f()
-		res.Timings[name] = time.Since(t)
-		return err
-	}
-	var brs []BlockingRule
+	opt = opt.withDefaults()
+	l := &linker{db: db, opt: opt, logf: opt.Progress, res: &Result{Timings: map[string]time.Duration{}}}
 	for _, s := range opt.BlockingRules {
 		br, err := ParseBlockingRule(s)
 		if err != nil {
 			return nil, err
 		}
-		brs = append(brs, br)
+		l.brs = append(l.brs, br)
 	}
-	comps := DefaultComparisons()
-	for _, e := range opt.Extra {
-		comps = append(comps, ExtraComparison(e.Field, e.Method))
+	l.comps = DefaultComparisons()
+	for _, e := range opt.ExtraComparisons {
+		l.comps = append(l.comps, ExtraComparison(e.Field, e.Method))
 	}
-	comps = append(comps, NHSComparison())
+	l.comps = append(l.comps, NHSComparison())
+	for _, st := range []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"prepare", l.prepare}, {"deterministic", l.deterministic}, {"blocking", l.blocking}, {"compare", l.compare},
+		{"train", l.model}, {"score", l.score}, {"lift_guards", l.liftGuards}, {"ambiguous", l.ambiguous}, {"drop pairs", l.dropPairs},
+	} {
+		t := time.Now()
+		if err := st.f(ctx); err != nil {
+			return nil, store.InStep("link", st.name, err)
+		}
+		if st.name != "drop pairs" && (st.name != "train" || opt.Model == "") && (st.name != "ambiguous" || len(l.m.Guards) > 0) {
+			l.res.Timings[st.name] = time.Since(t)
+		}
+	}
+	l.res.Model = l.m
+	return l.res, nil
+}
 
-	if err := step("prepare", func() error {
-		if err := prepare(ctx, db, opt.Extras); err != nil {
-			return err
-		}
-		if err := quarantine(ctx, db, opt.QuarantineAt, res); err != nil {
-			return err
-		}
-		var tf []string
-		for _, c := range comps {
-			for _, l := range c.Levels {
-				if l.TF != "" {
-					tf = append(tf, l.TF)
-				}
+// prepare builds prep, quarantines junk, and the term-frequency tables.
+func (l *linker) prepare(ctx context.Context) error {
+	if err := prepare(ctx, l.db, l.opt.ExtraFields); err != nil {
+		return err
+	}
+	if err := quarantine(ctx, l.db, l.opt.QuarantineAt, l.res); err != nil {
+		return err
+	}
+	var tf []string
+	for _, c := range l.comps {
+		for _, lv := range c.Levels {
+			if lv.TF != "" {
+				tf = append(tf, lv.TF)
 			}
 		}
-		if err := buildTF(ctx, db, tf); err != nil {
-			return err
-		}
-		return db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&res.Records)
-	}); err != nil {
-		return nil, err
 	}
-	logf("link: %d records to link", res.Records)
-	for _, q := range res.Quarantined {
-		logf("link: WARNING %s: %d records quarantined, each one of over %d sharing one %s (see exceptions/quarantined.csv)", q.Source, q.Records, opt.QuarantineAt, q.Key)
+	if err := buildTF(ctx, l.db, tf); err != nil {
+		return err
 	}
+	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&l.res.Records); err != nil {
+		return err
+	}
+	l.logf("link: %d records to link", l.res.Records)
+	for _, q := range l.res.Quarantined {
+		l.logf("link: WARNING %s: %d records quarantined, each one of over %d sharing one %s (see exceptions/quarantined.csv)", q.Source, q.Records, l.opt.QuarantineAt, q.Key)
+	}
+	return nil
+}
 
-	if err := step("deterministic", func() error { return deterministic(ctx, db, res) }); err != nil {
-		return nil, err
+func (l *linker) deterministic(ctx context.Context) error {
+	if err := deterministic(ctx, l.db, l.res); err != nil {
+		return err
 	}
-	logf("link: NHS number: %d pairs share a valid number, %d linked, %d conflicts", res.NHSPairs, res.DeterministicPairs, res.Conflicts)
+	l.logf("link: NHS number: %d pairs share a valid number, %d linked, %d conflicts", l.res.NHSPairs, l.res.DeterministicPairs, l.res.Conflicts)
+	return nil
+}
 
-	if err := step("blocking", func() error {
-		st, err := block(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
-		res.Rules = st
-		if err != nil {
-			return err
-		}
-		return db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&res.CandidatePairs)
-	}); err != nil {
-		return nil, err
+func (l *linker) blocking(ctx context.Context) error {
+	st, err := block(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
+	l.res.Rules = st
+	if err != nil {
+		return err
 	}
-	for _, r := range res.Rules {
-		logf("link: blocking %q: %d pairs, %d new", r.Rule, r.Pairs, r.NewPairs)
+	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&l.res.CandidatePairs); err != nil {
+		return err
+	}
+	for _, r := range l.res.Rules {
+		l.logf("link: blocking %q: %d pairs, %d new", r.Rule, r.Pairs, r.NewPairs)
 		if r.Warning != "" {
-			logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)
+			l.logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)
 		}
 	}
+	return nil
+}
 
-	if err := step("compare", func() error { return compare(ctx, db, comps, "pairs", "gammas", brs...) }); err != nil {
-		return nil, err
-	}
+func (l *linker) compare(ctx context.Context) error {
+	return compare(ctx, l.db, l.comps, "pairs", "gammas", l.brs...)
+}
 
-	m := &Model{Comparisons: comps, TFMinimum: DefaultTFMinimum, Guards: DefaultGuards}
-	if opt.NoGuards {
+// model fits the model, or reuses a saved one, and sets the thresholds.
+func (l *linker) model(ctx context.Context) error {
+	m := &Model{Comparisons: l.comps, TFMinimum: DefaultTFMinimum, Guards: DefaultGuards}
+	if l.opt.Guards != nil && !*l.opt.Guards {
 		m.Guards = nil
 	}
-	for _, b := range brs {
+	for _, b := range l.brs {
 		m.Blocking = append(m.Blocking, b.String())
 	}
-	if opt.Model != "" {
-		saved, err := LoadModel(opt.Model)
+	if l.opt.Model != "" {
+		saved, err := LoadModel(l.opt.Model)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := sameComparisons(saved.Comparisons, comps); err != nil {
-			return nil, fmt.Errorf("model %s: %w", opt.Model, err)
+		if err := sameComparisons(saved.Comparisons, l.comps); err != nil {
+			return fmt.Errorf("model %s: %w", l.opt.Model, err)
 		}
 		// The saved training record stays: it says how the model was fitted,
 		// and its match rate over all pairs is the prior.
 		m = saved
-		m.Training.Reused = opt.Model
-	} else if err := step("train", func() error { return train(ctx, db, m, brs, opt.RandomPairs) }); err != nil {
-		return nil, err
-	}
-	if opt.Model == "" {
-		m.Training.CandidatePairs = res.CandidatePairs
+		m.Training.Reused = l.opt.Model
+	} else {
+		if err := train(ctx, l.db, m, l.brs, l.opt.RandomPairs); err != nil {
+			return err
+		}
+		m.Training.CandidatePairs = l.res.CandidatePairs
 	}
 	if m.LinkThreshold == 0 && m.ReviewThreshold == 0 {
 		m.LinkThreshold, m.ReviewThreshold = DefaultLinkThreshold, DefaultReviewThreshold
 	}
-	if opt.LinkThreshold != nil {
-		m.LinkThreshold = *opt.LinkThreshold
+	if l.opt.LinkThreshold != nil {
+		m.LinkThreshold = *l.opt.LinkThreshold
 	}
-	if opt.ReviewThreshold != nil {
-		m.ReviewThreshold = *opt.ReviewThreshold
+	if l.opt.ReviewThreshold != nil {
+		m.ReviewThreshold = *l.opt.ReviewThreshold
 	}
 	if m.ReviewThreshold > m.LinkThreshold {
 		m.ReviewThreshold = m.LinkThreshold
 	}
-	logf("link: model: lambda %.4g, EM %d iterations, converged %v", m.Lambda, m.Training.Iterations, m.Training.Converged)
-	if err := step("score", func() error { return score(ctx, db, m, "gammas", "scores") }); err != nil {
-		return nil, err
+	l.m = m
+	l.logf("link: model: lambda %.4g, EM %d iterations, converged %v", m.Lambda, m.Training.Iterations, m.Training.Converged)
+	return nil
+}
+
+func (l *linker) score(ctx context.Context) error { return score(ctx, l.db, l.m, "gammas", "scores") }
+
+func (l *linker) liftGuards(ctx context.Context) error {
+	if err := liftGuards(ctx, l.db, l.m, l.res); err != nil {
+		return err
 	}
-	if err := step("lift_guards", func() error { return liftGuards(ctx, db, m, res) }); err != nil {
-		return nil, err
+	l.logf("link: namesakes: %d of %d same-name, same-birth-date pairs at different addresses with verified numbers are two people; %d guards lifted (%d for a misspelt given name)",
+		l.res.Namesakes, l.res.NamesakeChecked, l.res.GuardsLifted, l.res.TyposLifted)
+	return nil
+}
+
+func (l *linker) ambiguous(ctx context.Context) error {
+	if len(l.m.Guards) == 0 {
+		return nil
 	}
-	logf("link: namesakes: %d of %d same-name, same-birth-date pairs at different addresses with verified numbers are two people; %d guards lifted (%d for a misspelt given name)",
-		res.Namesakes, res.NamesakeChecked, res.GuardsLifted, res.TyposLifted)
-	if len(m.Guards) > 0 {
-		if err := step("ambiguous", func() error { return guardAmbiguous(ctx, db, m, res) }); err != nil {
-			return nil, err
-		}
-		logf("link: %d records with no date of birth match two people kept apart: their %d links go to review", res.AmbiguousRecords, res.AmbiguousLinks)
+	if err := holdAmbiguous(ctx, l.db, l.m, l.res); err != nil {
+		return err
 	}
-	// scores holds every candidate pair with its levels: pairs and gammas
-	// need not be written to the state database.
-	if _, err := db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas"); err != nil {
-		return nil, err
-	}
-	res.Model = m
-	return res, nil
+	l.logf("link: %d records with no date of birth match two people kept apart: their %d links go to review", l.res.AmbiguousRecords, l.res.AmbiguousLinks)
+	return nil
+}
+
+// dropPairs drops pairs and gammas: scores holds every candidate pair with
+// its levels, so they need not be written to the state database.
+func (l *linker) dropPairs(ctx context.Context) error {
+	_, err := l.db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas")
+	return err
 }
 
 func sameComparisons(a, b []Comparison) error {

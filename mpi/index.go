@@ -55,32 +55,39 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	if opt.MaxClusterSize == 0 {
 		opt.MaxClusterSize = DefaultMaxClusterSize
 	}
-	n, nhs, edges, err := linkedPairs(ctx, db, opt.LinkThreshold)
-	if err != nil {
+	var (
+		n     int
+		nhs   []string
+		edges []Edge
+		con   Constraints
+		c     *Clusters
+	)
+	steps := []store.Step{
+		{Name: "linked pairs", Go: func(ctx context.Context) (err error) {
+			n, nhs, edges, err = linkedPairs(ctx, db, opt.LinkThreshold)
+			return err
+		}},
+		{Name: "analysts' decisions", Go: func(ctx context.Context) (err error) {
+			if con, err = applyDecisions(ctx, db, opt.Decisions, &edges); err != nil {
+				return err
+			}
+			return reportUnreadable(ctx, db, opt.UnreadableDecisions)
+		}},
+		{Name: "clusters", Go: func(ctx context.Context) error {
+			c = Cluster(n, nhs, edges, con)
+			return writeClusters(ctx, db, c)
+		}},
+		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, c, opt) }},
+		{Name: "xref", SQL: xrefSQL},
+		{Name: "golden record", SQL: goldenRecordSQL(runDate(opt.RunID))},
+	}
+	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold)...)
+	steps = append(steps, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
+	if err := db.RunSteps(ctx, "index", steps...); err != nil {
 		return nil, err
 	}
-	con, err := applyDecisions(ctx, db, opt.Decisions, &edges)
-	if err != nil {
-		return nil, err
-	}
-	if err := reportUnreadable(ctx, db, opt.UnreadableDecisions); err != nil {
-		return nil, err
-	}
-	c := Cluster(n, nhs, edges, con)
-	if err := writeClusters(ctx, db, c); err != nil {
-		return nil, err
-	}
-	if err := assignMasterIDs(ctx, db, c, opt); err != nil {
-		return nil, err
-	}
-	stmts := append([]string{xrefSQL, goldenRecordSQL(runDate(opt.RunID))}, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold)...)
-	stmts = append(stmts, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return nil, fmt.Errorf("index: %w", err)
-		}
-	}
-	return indexStats(ctx, db, len(c.Cut))
+	st, err := indexStats(ctx, db, len(c.Cut))
+	return st, store.InStep("index", "counts", err)
 }
 
 // indexStats counts what the index holds.

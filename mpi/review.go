@@ -1,6 +1,10 @@
 package mpi
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/selondon/carematch/store"
+)
 
 // reviewPairsSQL makes review_pairs, the review queue: one item per two
 // persons the model could not decide between — a pair in the review band,
@@ -8,9 +12,9 @@ import "fmt"
 // valid NHS numbers (two people; nothing to decide), and the NHS-number
 // conflicts still in two persons. An item shows the pair of records with the
 // strongest evidence; a pair an analyst decided does not come back.
-func reviewPairsSQL(reviewThreshold, linkThreshold float64) []string {
-	return []string{`CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`,
-		fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
+func reviewPairsSQL(reviewThreshold, linkThreshold float64) []store.Step {
+	return []store.Step{{Name: "persons' numbers", SQL: `CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`},
+		{Name: "review queue", SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
 		SELECT 'review' AS kind, * EXCLUDE (root_l, root_r, k) FROM (
 			SELECT s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
 				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC, s.rid_l, s.rid_r) AS k
@@ -29,5 +33,5 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64) []string {
 		JOIN clusters a ON a.rid = k.rid_l JOIN clusters b ON b.rid = k.rid_r
 		WHERE a.root <> b.root
 		  AND NOT EXISTS (SELECT 1 FROM decided_pairs d WHERE d.rid_l = k.rid_l AND d.rid_r = k.rid_r)`,
-			reviewThreshold, linkThreshold, linkThreshold)}
+			reviewThreshold, linkThreshold, linkThreshold)}}
 }

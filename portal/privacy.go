@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/selondon/carematch/store"
 )
@@ -21,27 +20,20 @@ import (
 //
 // Nothing else may write portal files; TestPortalPrivacy reads them back.
 func Build(ctx context.Context, db *store.DB) error {
-	stmts := []string{
-		`CREATE OR REPLACE TEMP TABLE opted_out AS
+	return db.RunSteps(ctx, "portal",
+		store.Step{Name: "opted out", SQL: `CREATE OR REPLACE TEMP TABLE opted_out AS
 		SELECT DISTINCT x.master_id FROM xref x JOIN prep p USING (rid) JOIN optouts o ON o.nhs_number = p.nhs_number
-		UNION SELECT m.master_id FROM master_index m JOIN optouts o ON o.nhs_number = m.nhs_number`,
-		`CREATE OR REPLACE TABLE portal_persons AS
+		UNION SELECT m.master_id FROM master_index m JOIN optouts o ON o.nhs_number = m.nhs_number`},
+		store.Step{Name: "persons shared", SQL: `CREATE OR REPLACE TABLE portal_persons AS
 		SELECT m.master_id, m.nhs_number, m.nhs_number_verified, m.given_name, m.family_name, m.date_of_birth, m.sex,
 			CASE WHEN m.restricted THEN NULL ELSE m.address END AS address,
 			CASE WHEN m.restricted THEN NULL ELSE m.postcode END AS postcode,
 			m.restricted, m.deceased, m.date_of_death, coalesce(n.records, 0) AS record_count
 		FROM master_index m
 		LEFT JOIN (SELECT master_id, count(*) AS records FROM xref WHERE withheld_reason IS NULL GROUP BY master_id) n USING (master_id)
-		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`,
-		`CREATE OR REPLACE TABLE portal_xref AS
+		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`},
+		store.Step{Name: "records shared", SQL: `CREATE OR REPLACE TABLE portal_xref AS
 		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight
 		FROM xref x JOIN portal_persons p USING (master_id)
-		WHERE x.withheld_reason IS NULL`,
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("portal: %w", err)
-		}
-	}
-	return nil
+		WHERE x.withheld_reason IS NULL`})
 }

@@ -245,3 +245,24 @@ func TestOutOfMemoryNamesTheStage(t *testing.T) {
 		t.Error("a failed run published")
 	}
 }
+
+// Every error from a stage names the stage and the step, in one line: a
+// blocking rule naming no column fails at link: blocking; a corrupted state
+// database from last night fails at load: row drops.
+func TestStageErrorsNameTheStep(t *testing.T) {
+	dir, base := publishedFixture(t)
+	cfg := freshConfig(t, dir)
+	cfg.Linkage.BlockingRules = []string{"no_such_column"}
+	_, err := nightly(context.Background(), cfg, nightlyOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "link: blocking: ") || !strings.Contains(err.Error(), "no_such_column") {
+		t.Errorf("bad blocking rule: %v", err)
+	}
+	prev := publish.PreviousState(base.Run.StateDir)
+	if err := os.WriteFile(prev, []byte("not a database"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nightly(context.Background(), base, nightlyOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "load: row drops: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("corrupted state: %v", err)
+	}
+}

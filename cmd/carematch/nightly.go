@@ -1,0 +1,261 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/extract"
+	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/mpi"
+	"github.com/selondon/carematch/portal"
+	"github.com/selondon/carematch/publish"
+	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/store"
+)
+
+type nightlyOptions struct {
+	Now      func() time.Time // default time.Now
+	Progress *progress
+	// stopAfter, for tests, fails the run with errStopped after the named
+	// stage, as a kill would.
+	stopAfter string
+}
+
+var errStopped = fmt.Errorf("stopped by test")
+
+// night is one run of the nightly job: the stages below, in order, each
+// adding to the manifest.
+type night struct {
+	cfg   *config.Config
+	opt   nightlyOptions
+	p     *progress
+	run   *publish.Run
+	db    *store.DB
+	m     *reports.Manifest
+	model *linkage.Model
+}
+
+// nightly runs the job and publishes it. On any failure nothing is
+// published: `current`, the previous run and the committed state are left as
+// they were, and the failed manifest is kept under <state_dir>/failed/.
+func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*reports.Manifest, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	// Nothing a run writes is for the world: the state database and the
+	// index hold patient data, and the portal reads as a group member.
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	run, err := publish.Begin(cfg.Run.PublishDir, cfg.Run.StateDir, opt.Now)
+	if errors.Is(err, publish.ErrNotOwnState) {
+		return nil, usagef("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := &night{cfg: cfg, opt: opt, p: opt.Progress, run: run}
+	n.m = newManifest(n)
+	if run.Repaired != "" {
+		n.p.logf("publish: WARNING run %s was stopped between its two switches; its commit is now finished", run.Repaired)
+	}
+	n.p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
+	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: cfg.Run.MemoryLimit, TempDir: cfg.Run.TempDir})
+	if err == nil {
+		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
+	}
+	for _, s := range []struct {
+		name string
+		f    func(context.Context) error
+	}{{"load", n.load}, {"link", n.link}, {"index", n.index}, {"portal", n.portal}, {"report", n.report}, {"publish", n.publish}} {
+		if err != nil {
+			break
+		}
+		err = n.stage(ctx, s.name, s.f)
+	}
+	if err != nil {
+		return n.fail(err)
+	}
+	n.p.logf("run %s succeeded: %s", run.ID, run.FinalDir())
+	return n.m, nil
+}
+
+// stage runs one stage, timing it; its error names the stage.
+func (n *night) stage(ctx context.Context, name string, f func(context.Context) error) error {
+	t := time.Now()
+	n.p.logf("%s: started", name)
+	if err := f(ctx); err != nil {
+		if errors.Is(store.OutOfMemory(err), store.ErrOutOfMemory) {
+			// DuckDB's message runs to several lines of advice: keep its first.
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			return fmt.Errorf("%s: %w (run.memory_limit %q, spilling to %s): raise the limit, or see the stage's last log lines for the step and key that grew: %s",
+				name, store.ErrOutOfMemory, cmp.Or(n.cfg.Run.MemoryLimit, "DuckDB's default, 80% of RAM"), n.cfg.Run.TempDir, first)
+		}
+		var se *store.StepError
+		var src *extract.SourceError
+		if errors.As(err, &se) || errors.As(err, &src) || errors.Is(err, errStopped) {
+			return err // names its stage and step (a source's file and line) already
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	n.m.TimingsMS[name] = time.Since(t).Milliseconds()
+	n.p.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
+	if n.opt.stopAfter == name {
+		return errStopped
+	}
+	return nil
+}
+
+func (n *night) fail(err error) (*reports.Manifest, error) {
+	if n.db != nil {
+		n.db.Close()
+	}
+	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
+	n.m.Resources = resources(n.m.Started)
+	if kept := n.run.Abort(n.m.JSON()); kept != "" {
+		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
+	}
+	return n.m, err
+}
+
+// load reads and validates every source (in parallel), the opt-out list, and
+// compares the row counts with last night's.
+func (n *night) load(ctx context.Context) error {
+	cfg, m, p := n.cfg, n.m, n.p
+	res, err := extract.LoadAll(ctx, n.db, cfg, extract.Options{
+		Today:    n.run.Started,
+		Progress: func(src string, rows int64) { p.logf("load: %s %d rows", src, rows) },
+	})
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		addSource(m, r, cfg.Sources[i].Organisation)
+		if r.Missing {
+			p.logf("load: %s: optional source has no file; skipped", r.ID)
+		} else {
+			p.logf("load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
+		}
+	}
+	optouts, err := extract.LoadOptouts(ctx, n.db, cfg.Run.Optouts)
+	if err != nil {
+		return store.InStep("load", "opt-out list", err)
+	}
+	m.Counts["optouts"] = optouts
+	drops, err := extract.CheckDrops(ctx, n.db, publish.PreviousState(cfg.Run.StateDir), cfg.Run.MinRowRatio)
+	if err != nil {
+		return store.InStep("load", "row drops", err)
+	}
+	if drops > 0 {
+		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/source_row_drop.csv)", drops)
+	}
+	var recs, deleted, valid, verified int64
+	err = n.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
+		FROM records`).Scan(&recs, &deleted, &valid, &verified)
+	m.Counts["records"], m.Counts["records_deleted"] = recs, deleted
+	m.Counts["records_valid_nhs_number"], m.Counts["records_verified_nhs_number"] = valid, verified
+	return store.InStep("load", "counts", err)
+}
+
+// link runs linkage and saves its model beside the run.
+func (n *night) link(ctx context.Context) error {
+	cfg, m := n.cfg, n.m
+	var extra []linkage.ExtraField
+	for _, e := range cfg.Linkage.ExtraComparison {
+		extra = append(extra, linkage.ExtraField{Field: e.Field, Method: e.Method})
+	}
+	res, err := linkage.Run(ctx, n.db, linkage.Options{
+		BlockingRules:    cfg.Linkage.BlockingRules,
+		MaxPairsPerRule:  cfg.Linkage.MaxPairsPerRule,
+		LinkThreshold:    cfg.Linkage.LinkThreshold,
+		ReviewThreshold:  cfg.Linkage.ReviewThreshold,
+		ExtraComparisons: extra,
+		ExtraFields:      cfg.ExtraFields(),
+		Model:            cfg.Linkage.Model,
+		QuarantineAt:     cfg.Run.QuarantineAt,
+		Guards:           cfg.Linkage.Guards,
+		Progress:         n.p.logf,
+	})
+	if err != nil {
+		return err
+	}
+	n.model = res.Model
+	addLinkage(m, res)
+	return store.InStep("link", "model.json", n.model.Save(filepath.Join(n.run.Dir(), "model.json")))
+}
+
+// index clusters, applies the analysts' decisions, and writes index/.
+func (n *night) index(ctx context.Context) error {
+	decisions, unreadable, err := indexDecisions(n.cfg)
+	if err != nil {
+		return store.InStep("index", "decision log", err)
+	}
+	if len(unreadable) > 0 {
+		n.p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/stale_decision.csv)", len(unreadable))
+	}
+	st, err := mpi.BuildIndex(ctx, n.db, mpi.IndexOptions{LinkThreshold: n.model.LinkThreshold, ReviewThreshold: n.model.ReviewThreshold,
+		RunID: n.run.ID, PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable})
+	if err != nil {
+		return err
+	}
+	n.m.Counts["persons"] = st.Persons
+	n.m.Counts["indexed_records"] = st.Records
+	n.m.Counts["review_pairs"] = st.ReviewPairs
+	n.m.LinkMethods = st.Methods
+	n.p.logf("index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
+	return store.InStep("index", "index files", reports.WriteIndex(ctx, n.db, filepath.Join(n.run.Dir(), "index")))
+}
+
+// portal applies the privacy rules and writes portal/.
+func (n *night) portal(ctx context.Context) error {
+	if err := portal.Build(ctx, n.db); err != nil {
+		return err
+	}
+	var persons, xrefs int64
+	if err := n.db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM portal_persons), (SELECT count(*) FROM portal_xref)").Scan(&persons, &xrefs); err != nil {
+		return store.InStep("portal", "counts", err)
+	}
+	n.m.Counts["portal_persons"], n.m.Counts["portal_records"] = persons, xrefs
+	n.p.logf("portal: %d persons, %d records shared", persons, xrefs)
+	return store.InStep("portal", "portal files", portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal")))
+}
+
+// report writes the exceptions, the review queue and report.html.
+func (n *night) report(ctx context.Context) error {
+	dir := filepath.Join(n.run.Dir(), "exceptions")
+	counts, err := reports.WriteExceptions(ctx, n.db, dir)
+	if err != nil {
+		return store.InStep("report", "exception files", err)
+	}
+	n.m.Exceptions = counts
+	n.m.Exceptions["review_queue"] = n.m.Counts["review_pairs"]
+	if err := reports.WriteReviewQueue(ctx, n.db, n.model, filepath.Join(dir, "review_queue.csv")); err != nil {
+		return store.InStep("report", "review queue", err)
+	}
+	return store.InStep("report", "report.html", reports.WriteHTML(ctx, n.db, n.m, n.model.LinkThreshold, n.model.ReviewThreshold, filepath.Join(n.run.Dir(), "report.html")))
+}
+
+// publish closes the database, writes the manifest and commits the run.
+func (n *night) publish(context.Context) error {
+	if err := n.db.Close(); err != nil {
+		return store.InStep("publish", "close the database", err)
+	}
+	n.db = nil
+	n.m.Status, n.m.Finished = "succeeded", time.Now().UTC()
+	n.m.Resources = resources(n.m.Started)
+	if err := n.m.Write(filepath.Join(n.run.Dir(), "manifest.json")); err != nil {
+		return store.InStep("publish", "manifest", err)
+	}
+	if n.opt.stopAfter == "manifest" {
+		return errStopped
+	}
+	pruned, err := n.run.Commit(n.cfg.Run.KeepRuns)
+	n.m.Pruned = pruned
+	return store.InStep("publish", "commit", err)
+}
