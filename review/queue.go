@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Item is one open question from a night's review queue.
@@ -18,7 +19,16 @@ type Item struct {
 	Left, Right Record
 	Weight      float64
 	Guard       string
+	// Values are both records' details side by side, for the analyst's
+	// page only: never printed to the console.
+	Values []FieldValues
 	Records     int // records in the two persons: how much depends on the answer
+}
+
+// FieldValues is one field of both records of an item.
+type FieldValues struct {
+	Field       string // as the queue names it: nhs_number, given_name, …
+	Left, Right string
 }
 
 // ItemID names a pair of records, the same every night.
@@ -38,7 +48,7 @@ func ItemID(a, b Record) string {
 func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	sizes := map[string]int{}
 	person := map[Record]string{}
-	if err := readRows(xrefCSV, func(r map[string]string) {
+	if err := readRows(xrefCSV, func(r map[string]string, _ []string) {
 		rec := Record{r["source_id"], r["local_id"]}
 		person[rec] = r["master_id"]
 		sizes[r["master_id"]]++
@@ -52,9 +62,16 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 		}
 	}
 	var items []Item
-	if err := readRows(queueCSV, func(r map[string]string) {
+	if err := readRows(queueCSV, func(r map[string]string, hdr []string) {
 		it := Item{Kind: r["kind"], Left: Record{r["left_source_id"], r["left_local_id"]},
 			Right: Record{r["right_source_id"], r["right_local_id"]}, Guard: r["guard"]}
+		// The values are the queue's left_<field> and right_<field> columns
+		// other than the record's names, in the queue's order.
+		for _, h := range hdr {
+			if f, ok := strings.CutPrefix(h, "left_"); ok && f != "source_id" && f != "local_id" {
+				it.Values = append(it.Values, FieldValues{Field: f, Left: r[h], Right: r["right_"+f]})
+			}
+		}
 		it.Weight, _ = strconv.ParseFloat(r["match_weight"], 64)
 		it.ID = ItemID(it.Left, it.Right)
 		it.Records = sizes[person[it.Left]] + sizes[person[it.Right]]
@@ -86,7 +103,7 @@ func FindItem(items []Item, id string) (Item, error) {
 	return Item{}, fmt.Errorf("review: no open item %s in the current publication's queue", id)
 }
 
-func readRows(path string, f func(map[string]string)) error {
+func readRows(path string, f func(row map[string]string, header []string)) error {
 	file, err := os.Open(path)
 	if err != nil {
 		return err
@@ -109,6 +126,6 @@ func readRows(path string, f func(map[string]string)) error {
 		for i, h := range hdr {
 			m[h] = rec[i]
 		}
-		f(m)
+		f(m, hdr)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/selondon/carematch/review"
+	"github.com/selondon/carematch/review/web"
 )
 
 // headlessChromium starts a browser for a test, or skips where there is
@@ -45,7 +46,7 @@ func headlessChromium(t *testing.T) context.Context {
 
 // reviewPageServer serves the review page of a published fixture on
 // 127.0.0.1, as the real command does.
-func reviewPageServer(t *testing.T, handler func(s *reviewServer) http.Handler) (*reviewServer, *httptest.Server, string) {
+func reviewPageServer(t *testing.T, handler func(s *web.Server) http.Handler) (*web.Server, *httptest.Server, string) {
 	t.Helper()
 	_, cfg := publishedFixture(t)
 	s, err := newReviewServer(cfg, "ann")
@@ -58,7 +59,7 @@ func reviewPageServer(t *testing.T, handler func(s *reviewServer) http.Handler) 
 	}
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
-	s.listening(srv.Listener.Addr().String())
+	s.Listening(srv.Listener.Addr().String())
 	return s, srv, cfg.Run.StateDir
 }
 
@@ -69,7 +70,7 @@ func TestReviewPageInChromium(t *testing.T) {
 	ctx := headlessChromium(t)
 	s, srv, stateDir := reviewPageServer(t, nil)
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?token="+s.token),
+		chromedp.Navigate(srv.URL+"/?token="+s.Token()),
 		chromedp.WaitVisible(chromedp.CSS(`table a`)),
 	); err != nil {
 		t.Fatal(err)
@@ -107,11 +108,11 @@ func TestReviewPageRefusesOtherPagesInChromium(t *testing.T) {
 	ctx := headlessChromium(t)
 	var mu sync.Mutex
 	refused := 0
-	s, srv, stateDir := reviewPageServer(t, func(s *reviewServer) http.Handler {
+	s, srv, stateDir := reviewPageServer(t, func(s *web.Server) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := httptest.NewRecorder()
 			s.ServeHTTP(rec, r)
-			if _, err := r.Cookie(sessionCookie); err == nil && r.Method == http.MethodPost && rec.Code == http.StatusForbidden {
+			if _, err := r.Cookie(web.SessionCookie); err == nil && r.Method == http.MethodPost && rec.Code == http.StatusForbidden {
 				mu.Lock()
 				refused++
 				mu.Unlock()
@@ -124,7 +125,7 @@ func TestReviewPageRefusesOtherPagesInChromium(t *testing.T) {
 		})
 	})
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?token="+s.token),
+		chromedp.Navigate(srv.URL+"/?token="+s.Token()),
 		chromedp.WaitVisible(chromedp.CSS(`table a`)),
 	); err != nil {
 		t.Fatal(err)

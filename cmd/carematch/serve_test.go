@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/selondon/carematch/review"
+	"github.com/selondon/carematch/review/web"
 )
 
 // The review page refuses requests from other machines, under another host
@@ -30,7 +31,7 @@ func TestReviewPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.listening("127.0.0.1:5555")
+	s.Listening("127.0.0.1:5555")
 	type req struct {
 		method, target, from, host string
 		body                       url.Values
@@ -62,7 +63,7 @@ func TestReviewPage(t *testing.T) {
 		s.ServeHTTP(w, r)
 		return w
 	}
-	token := s.token
+	token := s.Token()
 	for name, q := range map[string]req{
 		"another machine": {method: "GET", target: "/?token=" + token, from: "192.0.2.7:5000"},
 		"DNS rebinding":   {method: "GET", target: "/?token=" + token, host: "evil.example:5555"},
@@ -79,7 +80,7 @@ func TestReviewPage(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == web.SessionCookie {
 			cookie = c
 		}
 	}
@@ -126,7 +127,7 @@ func TestReviewPage(t *testing.T) {
 		"another origin":       {body: form(), header: map[string]string{"Origin": "http://evil.example"}},
 		"another port":         {body: form(), header: map[string]string{"Origin": "http://127.0.0.1:6666"}},
 		"cross-site fetch":     {body: form(), header: map[string]string{"Sec-Fetch-Site": "same-site"}},
-		"no session":           {body: form(), header: self, cookie: &http.Cookie{Name: sessionCookie, Value: "x"}},
+		"no session":           {body: form(), header: self, cookie: &http.Cookie{Name: web.SessionCookie, Value: "x"}},
 		"reason over limit":    {body: form("reason", strings.Repeat("r", review.MaxReasonBytes+1)), header: self},
 		"body over form limit": {body: form("reason", strings.Repeat("r", 2<<20)), header: self},
 	} {

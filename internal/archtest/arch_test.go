@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"internal/archtest": {},
 	"review":            {},
 	"portal":            {"store"},
+	"review/web":        {"review"},
 }
 
 var driverImports = []string{"github.com/duckdb/", "github.com/apache/arrow-go/"}
