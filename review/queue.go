@@ -21,8 +21,8 @@ type Item struct {
 	Guard       string
 	// Values are both records' details side by side, for the analyst's
 	// page only: never printed to the console.
-	Values []FieldValues
-	Records     int // records in the two persons: how much depends on the answer
+	Values  []FieldValues
+	Records int // records in the two persons: how much depends on the answer
 }
 
 // FieldValues is one field of both records of an item.
