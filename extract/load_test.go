@@ -205,6 +205,26 @@ func TestLoadAllFormats(t *testing.T) {
 	}
 }
 
+// checkLoadError checks a load's error: none when is is nil, else one that
+// wraps is and says every part.
+func checkLoadError(t *testing.T, err, is error, parts []string) {
+	t.Helper()
+	if is == nil {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !errors.Is(err, is) {
+		t.Fatalf("error %v, want %v", err, is)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
 func query(t *testing.T, db *store.DB, q string) []string {
 	t.Helper()
 	rs, err := db.QueryContext(context.Background(), q)
@@ -261,22 +281,8 @@ path = "gp.csv"
 				writeFile(t, dir, "gp.csv", tt.file)
 				os.Chmod(filepath.Join(dir, "gp.csv"), tt.mode)
 			}
-			db := openDB(t)
-			_, err := LoadAll(context.Background(), db, parseConfig(t, dir, tt.cfg), Options{Today: today})
-			if tt.is == nil {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.is) {
-				t.Fatalf("error %v, want %v", err, tt.is)
-			}
-			for _, p := range tt.parts {
-				if !strings.Contains(err.Error(), p) {
-					t.Errorf("error %q does not contain %q", err, p)
-				}
-			}
+			_, err := LoadAll(context.Background(), openDB(t), parseConfig(t, dir, tt.cfg), Options{Today: today})
+			checkLoadError(t, err, tt.is, tt.parts)
 		})
 	}
 }

@@ -6,16 +6,6 @@ import (
 	"time"
 )
 
-// FHIR systems carematch uses.
-const (
-	SystemNHSNumber  = "https://fhir.nhs.uk/Id/nhs-number"
-	SystemMasterID   = "https://carematch.selondon.nhs.uk/Id/master-id"
-	SystemLocalIDFmt = "https://carematch.selondon.nhs.uk/Id/source/%s" // per source
-	extVerification  = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
-	csVerification   = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
-	profileUKCore    = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
-)
-
 type fhirCoding struct {
 	System  string `json:"system"`
 	Code    string `json:"code"`
@@ -131,3 +121,19 @@ func (r *patientRow) patient() fhirPatient {
 	}
 	return p
 }
+
+// The identifier systems of a Patient: the NHS number, the master ID, and
+// each source's local ID (a format: the source's ID fills it in).
+const (
+	SystemNHSNumber  = "https://fhir.nhs.uk/Id/nhs-number"
+	SystemMasterID   = "https://carematch.selondon.nhs.uk/Id/master-id"
+	SystemLocalIDFmt = "https://carematch.selondon.nhs.uk/Id/source/%s"
+)
+
+// UK Core: the profile every Patient claims, and the extension and code
+// system of the NHS number's verification status.
+const (
+	profileUKCore   = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
+	extVerification = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+	csVerification  = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+)

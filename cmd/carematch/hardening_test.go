@@ -19,15 +19,11 @@ import (
 // night: the good decisions apply, each bad line is reported with its line,
 // and `review decisions` warns instead of failing.
 func TestDamagedDecisionLogDoesNotStopTheNight(t *testing.T) {
-	dir := t.TempDir()
-	cfg, cfgPath := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "postcode")
-	gp := "id,nhs,status,given,family,dob,postcode\n" +
-		"a1,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
-		"a2,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n" +
-		"x1,,,Kwame,Mensah,1955-03-04,SE4 1AA\n"
-	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg, cfgPath := gpExtract(t, "id,nhs,status,given,family,dob,postcode\n"+
+		"a1,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n"+
+		"a2,4010232137,01,Anna,Okafor,1970-01-02,SE13 6XY\n"+
+		"x1,,,Kwame,Mensah,1955-03-04,SE4 1AA\n",
+		"local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "postcode")
 	c := "--config=" + cfgPath
 	runCLI(t, "review", "decide", c, "--left", "gp:a1", "--right", "gp:a2", "--analyst", "ann", "--reason", "two women, one number", "no-link")
 	log := review.Open(cfg.Run.StateDir).Path()
@@ -89,15 +85,11 @@ func TestDamagedDecisionLogDoesNotStopTheNight(t *testing.T) {
 // with another given name and date of birth: an NHS-number conflict, left
 // apart for review): restriction follows the number, as opt-outs do.
 func TestRestrictionFollowsTheNHSNumber(t *testing.T) {
-	dir := t.TempDir()
-	cfg, _ := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "address", "postcode", "sensitive")
-	gp := "id,nhs,status,given,family,dob,address,postcode,sensitive\n" +
-		"r1,4010232137,01,Anna,Okafor,1970-01-02,1 Hidden Road,SE13 6XY,Y\n" +
-		"r2,4010232137,,Maria,Okafor,1991-05-06,1 Hidden Road,SE13 6XY,N\n" +
-		"o1,,,Kwame,Mensah,1955-03-04,2 Open Street,SE4 1AA,N\n"
-	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := gpExtract(t, "id,nhs,status,given,family,dob,address,postcode,sensitive\n"+
+		"r1,4010232137,01,Anna,Okafor,1970-01-02,1 Hidden Road,SE13 6XY,Y\n"+
+		"r2,4010232137,,Maria,Okafor,1991-05-06,1 Hidden Road,SE13 6XY,N\n"+
+		"o1,,,Kwame,Mensah,1955-03-04,2 Open Street,SE4 1AA,N\n",
+		"local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "address", "postcode", "sensitive")
 	if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,19 +166,8 @@ func TestJunkIsQuarantined(t *testing.T) {
 	junk := filepath.Join(t.TempDir(), "junk.csv")
 	rows := junkExtract(t, junk)
 	text, _ := os.ReadFile(cfgPath)
-	cfgText := strings.Replace(string(text), "[run]\n", "[run]\nmemory_limit = \"2GiB\"\n", 1) + fmt.Sprintf(`
-[[source]]
-id = "junk"
-kind = "other"
-path = %q
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  postcode = "postcode"
-`, junk)
+	cfgText := strings.Replace(string(text), "[run]\n", "[run]\nmemory_limit = \"2GiB\"\n", 1) +
+		sourceTOML("junk", "other", junk, "local_id", "nhs_number", "given_name", "family_name", "date_of_birth", "postcode")
 	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
 	var out, errb strings.Builder
 	if code := mainCode([]string{"carematch", "run", "--config", cfgPath}, &out, &errb); code != 0 {

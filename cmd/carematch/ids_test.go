@@ -220,49 +220,10 @@ func TestTwoFixtureNights(t *testing.T) {
 // (tonight), and among equals the most trusted source.
 func TestGoldenRecordAddress(t *testing.T) {
 	dir := t.TempDir()
-	cfgText := `
-[[source]]
-id = "gp"
-kind = "gp"
-path = "gp.csv"
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  address = "address"
-  postcode = "postcode"
-
-[[source]]
-id = "council"
-kind = "social_care"
-path = "council.csv"
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  address = "address"
-  postcode = "postcode"
-  consent = "consent"
-  updated = "updated"
-
-[[source]]
-id = "hospital"
-kind = "hospital"
-path = "hospital.csv"
-  [source.columns]
-  local_id = "id"
-  nhs_number = "nhs"
-  given_name = "given"
-  family_name = "family"
-  date_of_birth = "dob"
-  address = "address"
-  postcode = "postcode"
-  updated = "updated"
-`
+	demo := []string{"local_id", "nhs_number", "given_name", "family_name", "date_of_birth", "address", "postcode"}
+	cfgText := sourceTOML("gp", "gp", "gp.csv", demo...) +
+		sourceTOML("council", "social_care", "council.csv", append(demo, "consent", "updated")...) +
+		sourceTOML("hospital", "hospital", "hospital.csv", append(demo, "updated")...)
 	files := map[string]string{
 		"carematch.toml": cfgText,
 		// Anna: GP (no update date: tonight) beats a council record updated last year.

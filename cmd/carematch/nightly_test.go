@@ -59,19 +59,25 @@ func freshConfig(t *testing.T, dir string) *config.Config {
 // (gp.csv) of the end-to-end tests.
 var gpColumns = map[string]string{"local_id": "id", "nhs_number": "nhs", "nhs_number_status": "status",
 	"given_name": "given", "family_name": "family", "date_of_birth": "dob", "sex": "sex", "address": "address", "postcode": "postcode",
-	"sensitive": "sensitive"}
+	"sensitive": "sensitive", "consent": "consent", "updated": "updated"}
+
+// sourceTOML is a [[source]] table for a hand-made extract whose columns
+// are named as in gpColumns.
+func sourceTOML(id, kind, path string, fields ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n[[source]]\nid = %q\nkind = %q\npath = %q\n  [source.columns]\n", id, kind, path)
+	for _, f := range fields {
+		fmt.Fprintf(&b, "  %s = %q\n", f, gpColumns[f])
+	}
+	return b.String()
+}
 
 // gpConfig writes dir/carematch.toml for one GP extract, dir/gp.csv, with
 // the fields given (their columns named as in gpColumns), and loads it.
 func gpConfig(t *testing.T, dir string, fields ...string) (*config.Config, string) {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("[[source]]\nid = \"gp\"\nkind = \"gp\"\npath = \"gp.csv\"\n  [source.columns]\n")
-	for _, f := range fields {
-		fmt.Fprintf(&b, "  %s = %q\n", f, gpColumns[f])
-	}
 	path := filepath.Join(dir, "carematch.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(sourceTOML("gp", "gp", "gp.csv", fields...)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -79,6 +85,17 @@ func gpConfig(t *testing.T, dir string, fields ...string) (*config.Config, strin
 		t.Fatal(err)
 	}
 	return cfg, path
+}
+
+// gpExtract writes a GP extract (gp.csv, its header naming the columns as in
+// gpColumns) and its configuration in a folder of the test's own.
+func gpExtract(t *testing.T, csv string, fields ...string) (*config.Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return gpConfig(t, dir, fields...)
 }
 
 // runCLI runs the real command line and returns its standard output; a

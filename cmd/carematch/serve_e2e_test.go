@@ -63,23 +63,28 @@ func reviewPageServer(t *testing.T, handler func(s *web.Server) http.Handler) (*
 	return s, srv, cfg.Run.StateDir
 }
 
-// The review page driven in headless Chromium, as an analyst would: open the
-// queue with the one-time link, open the first item, press n, and the
-// decision is in the state under the server's analyst.
-func TestReviewPageInChromium(t *testing.T) {
-	ctx := headlessChromium(t)
-	s, srv, stateDir := reviewPageServer(t, nil)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?token="+s.Token()),
-		chromedp.WaitVisible(chromedp.CSS(`table a`)),
-	); err != nil {
+// openQueueInBrowser opens the one-time link in the browser and returns the first
+// item's link.
+func openQueueInBrowser(t *testing.T, ctx context.Context, link string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`table a`))); err != nil {
 		t.Fatal(err)
 	}
 	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`table a`), "href"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	firstItem := href.Value
+	return href.Value
+}
+
+// The review page driven in headless Chromium, as an analyst would: open the
+// queue with the one-time link, open the first item, press n, and the
+// decision is in the state under the server's analyst.
+func TestReviewPageInChromium(t *testing.T) {
+	ctx := headlessChromium(t)
+	s, srv, stateDir := reviewPageServer(t, nil)
+	href := openQueueInBrowser(t, ctx, srv.URL+"/?token="+s.Token())
+	firstItem := href
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`table a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#decide`)),
@@ -124,17 +129,8 @@ func TestReviewPageRefusesOtherPagesInChromium(t *testing.T) {
 			w.Write(rec.Body.Bytes())
 		})
 	})
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?token="+s.Token()),
-		chromedp.WaitVisible(chromedp.CSS(`table a`)),
-	); err != nil {
-		t.Fatal(err)
-	}
-	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`table a`), "href"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := srv.URL + href.Value
+	href := openQueueInBrowser(t, ctx, srv.URL+"/?token="+s.Token())
+	target := srv.URL + href
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprintf(w, `<!DOCTYPE html><html><body>

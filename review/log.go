@@ -3,7 +3,6 @@ package review
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,62 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
-
-// Kinds of decision.
-const (
-	Link   = "link"
-	NoLink = "no_link"
-	Detach = "detach"
-)
-
-// Record names a source record.
-type Record struct {
-	Source string `json:"source_id"`
-	Local  string `json:"local_id"`
-}
-
-// String renders SOURCE:LOCAL_ID.
-func (r Record) String() string { return r.Source + ":" + r.Local }
-
-// ParseRecord reads SOURCE:LOCAL_ID.
-func ParseRecord(s string) (Record, error) {
-	src, local, ok := strings.Cut(s, ":")
-	if !ok || src == "" || local == "" {
-		return Record{}, fmt.Errorf("%q: records are written SOURCE:LOCAL_ID", s)
-	}
-	return Record{src, local}, nil
-}
-
-// Decision is one analyst's decision.
-type Decision struct {
-	ID      string    `json:"id"`
-	Kind    string    `json:"kind"` // link | no_link | detach
-	Left    Record    `json:"left"`
-	Right   *Record   `json:"right,omitempty"` // nil for detach
-	Analyst string    `json:"analyst"`
-	Reason  string    `json:"reason"`
-	At      time.Time `json:"at"`
-	// Prints fingerprint the records' details when the decision was made;
-	// a later night that finds them changed re-opens the item.
-	LeftPrint  string `json:"left_fingerprint,omitempty"`
-	RightPrint string `json:"right_fingerprint,omitempty"`
-}
-
-// Key identifies what a decision is about: a pair (in either order) or a
-// record. A later decision with the same key replaces an earlier one.
-func (d Decision) Key() string {
-	if d.Right == nil {
-		return "record " + d.Left.String()
-	}
-	a, b := d.Left.String(), d.Right.String()
-	if b < a {
-		a, b = b, a
-	}
-	return "pair " + a + " " + b
-}
 
 // entry is a line of the log.
 type entry struct {
@@ -92,18 +36,6 @@ func (l *Log) Path() string { return l.path }
 
 // ErrNoDecision is returned by Revoke for an ID not in force.
 var ErrNoDecision = errors.New("review: no such decision in force")
-
-// Limits on what a decision may carry, at every entry point (the command
-// line, the review page, import): a log line stays small enough to read
-// back, and one careless paste cannot stop the nightly run.
-const (
-	MaxAnalystBytes = 100
-	MaxReasonBytes  = 2000
-	MaxIDBytes      = 200 // a source ID or local ID
-	// MaxLineBytes is the longest log line read; a longer one (written
-	// before the limits) is reported as unreadable, never read whole.
-	MaxLineBytes = 64 << 10
-)
 
 // BadLine is a line of the log that cannot be applied: it is reported (the
 // nightly run lists it with the stale decisions) and the rest of the log
@@ -213,13 +145,6 @@ func (e entry) check() string {
 	return ""
 }
 
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
 // Superseded is a decision a later one replaced.
 type Superseded struct {
 	Decision Decision
@@ -319,57 +244,6 @@ func (l *Log) Revoke(id, analyst, reason string) error {
 	})
 }
 
-// validate checks a decision before it is written, and each one read back.
-func (d Decision) validate() error {
-	switch d.Kind {
-	case Link, NoLink:
-		if d.Right == nil {
-			return fmt.Errorf("review: %s needs two records", d.Kind)
-		}
-		if d.Left == *d.Right {
-			return fmt.Errorf("review: %s needs two different records", d.Kind)
-		}
-	case Detach:
-		if d.Right != nil {
-			return fmt.Errorf("review: detach is about one record")
-		}
-	default:
-		return fmt.Errorf("review: %q is not link, no_link or detach", truncateText(d.Kind, 20))
-	}
-	for _, r := range []*Record{&d.Left, d.Right} {
-		if r == nil {
-			continue
-		}
-		if r.Source == "" || r.Local == "" {
-			return errors.New("review: a record needs its source ID and local ID")
-		}
-		if len(r.Source) > MaxIDBytes || len(r.Local) > MaxIDBytes {
-			return fmt.Errorf("review: a source or local ID is over %d bytes", MaxIDBytes)
-		}
-	}
-	return checkWho(d.Analyst, d.Reason)
-}
-
-// checkWho checks the analyst's name and reason every decision and
-// revocation carries.
-func checkWho(analyst, reason string) error {
-	if strings.TrimSpace(analyst) == "" || strings.TrimSpace(reason) == "" {
-		return errors.New("review: a decision needs the analyst's name and a reason")
-	}
-	if len(analyst) > MaxAnalystBytes {
-		return fmt.Errorf("review: the analyst's name is over %d bytes", MaxAnalystBytes)
-	}
-	if len(reason) > MaxReasonBytes {
-		return fmt.Errorf("review: the reason is over %d bytes", MaxReasonBytes)
-	}
-	for _, s := range []string{analyst, reason} {
-		if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
-			return errors.New("review: the analyst's name and reason must be plain text (no control characters)")
-		}
-	}
-	return nil
-}
-
 // append adds entries under an exclusive lock on the log. A torn last line
 // (a crash while appending; never acknowledged) is cut off first, so the new
 // entry starts on a line of its own.
@@ -434,56 +308,4 @@ func (l *Log) cutTornTail() error {
 		return err
 	}
 	return f.Sync()
-}
-
-// csvHeader is the export format, one decision per row.
-var csvHeader = []string{"id", "kind", "left_source_id", "left_local_id", "right_source_id", "right_local_id", "analyst", "reason", "at"}
-
-// Export writes the decisions in force as CSV (a team may keep them under
-// version control).
-func (l *Log) Export(w io.Writer) error {
-	in, _, err := l.InForce()
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.Write(csvHeader)
-	for _, d := range in {
-		rs, rl := "", ""
-		if d.Right != nil {
-			rs, rl = d.Right.Source, d.Right.Local
-		}
-		cw.Write([]string{d.ID, d.Kind, d.Left.Source, d.Left.Local, rs, rl, d.Analyst, d.Reason, d.At.Format(time.RFC3339)})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// Import records the decisions of an exported CSV as new decisions (each
-// keeps its analyst, reason and time; the importer is in the audit reason).
-// It returns how many were imported.
-func (l *Log) Import(r io.Reader, importer string) (int, error) {
-	cr := csv.NewReader(r)
-	rows, err := cr.ReadAll()
-	if err != nil {
-		return 0, fmt.Errorf("import: %w", err)
-	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
-		return 0, fmt.Errorf("import: line 1: the header must be %s", strings.Join(csvHeader, ","))
-	}
-	n := 0
-	for i, row := range rows[1:] {
-		d := Decision{Kind: row[1], Left: Record{row[2], row[3]}, Analyst: row[6], Reason: row[7] + " (imported by " + importer + ")"}
-		if row[4] != "" {
-			d.Right = &Record{row[4], row[5]}
-		}
-		if t, err := time.Parse(time.RFC3339, row[8]); err == nil {
-			d.At = t
-		}
-		if _, err := l.Decide(d); err != nil {
-			return n, fmt.Errorf("import: line %d: %w", i+2, err)
-		}
-		n++
-	}
-	return n, nil
 }
