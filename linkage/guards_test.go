@@ -56,44 +56,6 @@ func guardOf(t *testing.T, db *store.DB, l, r int) string {
 	return *g
 }
 
-// Each household guard and the namesake guard, on the pattern it is for and
-// on the near misses it must leave alone.
-func TestGuards(t *testing.T) {
-	base := rec{given: "William", family: "Taylor", dob: "2023-08-27", sex: "male",
-		postcode: "SE9 2GG", postcodeKind: "standard", address: "4 Court Road"}
-	with := func(f func(*rec)) rec { r := base; f(&r); return r }
-	elsewhere := func(r *rec) { r.postcode, r.address = "DA16 7EF", "80 Pickford Lane" }
-	tests := []struct {
-		name string
-		l, r rec
-		want string // the guard's reason starts so; "" for none
-	}{
-		{"twins", base, with(func(r *rec) { r.given = "Harry" }), "possible twins"},
-		{"siblings", base, with(func(r *rec) { r.given, r.dob = "Harry", "2020-02-11" }), "same household, different dates of birth"},
-		{"a generation apart", base, with(func(r *rec) { r.dob = "1990-05-01" }), "block: same household, dates of birth a generation apart"},
-		{"namesake elsewhere", base, with(elsewhere), "same names and date of birth at another address"},
-		{"namesake elsewhere, one number", with(func(r *rec) { r.nhs = "4010232137" }), with(elsewhere), "same names and date of birth at another address"},
-		{"same person at one address", base, base, ""},
-		{"elsewhere, but the same verified number", with(func(r *rec) { r.nhs = "9449305552" }), with(func(r *rec) { elsewhere(r); r.nhs = "9449305552" }), ""},
-		{"elsewhere, a nickname", base, with(func(r *rec) { elsewhere(r); r.given = "Bill" }), ""},
-		{"elsewhere, no date of birth", base, with(func(r *rec) { elsewhere(r); r.dob = "" }), ""},
-		{"elsewhere, no address", base, with(func(r *rec) { r.postcode, r.postcodeKind, r.address = "", "", "" }), ""},
-	}
-	var recs []rec
-	var pairs [][2]int
-	for i, tt := range tests {
-		recs = append(recs, tt.l, tt.r)
-		pairs = append(pairs, [2]int{2 * i, 2*i + 1})
-	}
-	db, _ := guardedDB(t, recs, pairs)
-	for i, tt := range tests {
-		got := guardOf(t, db, 2*i, 2*i+1)
-		if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
-			t.Errorf("%s: guard %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 // The namesake guard holds for two strangers, and is lifted when the
 // address may be out of date or the household is seen to have moved — in
 // data where verified numbers show namesakes are common enough to matter.
