@@ -23,6 +23,7 @@ type Explanation struct {
 	Total           float64
 	Probability     float64
 	Guard           string
+	GuardBlocks     bool   // the guard keeps the pair from ever linking
 	GuardLifted     string // a guard that matched but was lifted, and why
 	Candidate       bool   // a blocking rule pairs them
 	Stage           string // what the NHS-number stage made of them
@@ -112,11 +113,13 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 
 	var det, conflict, cand int
 	var guard sql.NullString
+	var blocks sql.NullBool
 	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
 		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
-	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &guard); err != nil {
+		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT any_value(guard_blocks) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
+	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &guard, &blocks); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	e.Candidate = cand > 0
@@ -133,7 +136,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 			e.GuardLifted = lifted + "; lifted: " + why
 		}
 	} else {
-		expr, err := guardSQL(m)
+		reason, blocksExpr, err := guardSQL(m)
 		if err != nil {
 			return nil, err
 		}
@@ -141,16 +144,12 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 		for c, cmp := range m.Comparisons {
 			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], gammaCol(cmp)))
 		}
-		q := fmt.Sprintf("SELECT %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", expr, strings.Join(gcols, ", "), a, b)
-		if err := db.QueryRowContext(ctx, q).Scan(&guard); err != nil {
+		q := fmt.Sprintf("SELECT %s, %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", reason, blocksExpr, strings.Join(gcols, ", "), a, b)
+		if err := db.QueryRowContext(ctx, q).Scan(&guard, &blocks); err != nil {
 			return nil, fmt.Errorf("explain: guard: %w", err)
 		}
 	}
-	if g, ok := strings.CutPrefix(guard.String, "block: "); ok {
-		e.Guard = g + " (never linked)"
-	} else {
-		e.Guard = guard.String
-	}
+	e.Guard, e.GuardBlocks = guard.String, guard.Valid && blocks.Bool
 
 	switch {
 	case det > 0:
@@ -163,7 +162,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	switch {
 	case det > 0:
 		e.Decision = "link (NHS number)"
-	case e.Guard != "" && strings.HasSuffix(e.Guard, "(never linked)"):
+	case e.GuardBlocks:
 		e.Decision = "no link (guard)"
 	case e.Total >= m.LinkThreshold && e.Guard != "":
 		e.Decision = "review (guard stopped an automatic link)"
@@ -201,7 +200,9 @@ func (e *Explanation) Print(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nmatch weight %+.2f, probability %.6f (link at %.1f, review at %.1f)\n", e.Total, e.Probability, e.LinkThreshold, e.ReviewThreshold)
-	if e.Guard != "" {
+	if e.Guard != "" && e.GuardBlocks {
+		fmt.Fprintf(w, "guard: %s (never linked)\n", e.Guard)
+	} else if e.Guard != "" {
 		fmt.Fprintf(w, "guard: %s\n", e.Guard)
 	}
 	if e.GuardLifted != "" {

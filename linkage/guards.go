@@ -34,7 +34,7 @@ func holdAmbiguous(ctx context.Context, db *store.DB, m *Model, res *Result) err
 		FROM partners p1 JOIN partners p2 ON p1.x = p2.x AND p1.y <> p2.y
 		JOIN prep a ON a.rid = p1.y JOIN prep b ON b.rid = p2.y
 		LEFT JOIN scores s ON s.rid_l = least(p1.y, p2.y) AND s.rid_r = greatest(p1.y, p2.y)
-		WHERE s.guard LIKE 'block: %%'
+		WHERE s.guard_blocks
 		   OR (a.nhs_number <> b.nhs_number AND NOT a.nhs_disputed AND NOT b.nhs_disputed);
 		UPDATE scores SET guard = %[2]s FROM ambiguous a
 		WHERE scores.rid_l = a.rid_l AND scores.rid_r = a.rid_r;`, m.LinkThreshold, store.QuoteString(GuardAmbiguous))

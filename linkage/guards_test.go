@@ -32,12 +32,12 @@ func guardedDB(t *testing.T, recs []rec, pairs [][2]int) (*store.DB, *Model) {
 	if err := compare(ctx, db, m.Comparisons, "test_pairs", "test_gammas"); err != nil {
 		t.Fatal(err)
 	}
-	guard, err := guardSQL(m)
+	guard, blocks, err := guardSQL(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := fmt.Sprintf(`CREATE TABLE scores AS SELECT g.*, 10.0::DOUBLE AS weight, %s AS guard
-		FROM test_gammas g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r`, guard)
+	q := fmt.Sprintf(`CREATE TABLE scores AS SELECT g.*, 10.0::DOUBLE AS weight, %s AS guard, %s AS guard_blocks
+		FROM test_gammas g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r`, guard, blocks)
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestGuardAmbiguous(t *testing.T) {
 	recs[6].family, recs[7].family = "Nowak", "Nowak"
 	pairs := [][2]int{{0, 1}, {0, 2}, {1, 2}, {3, 4}, {3, 5}, {4, 5}, {6, 7}}
 	db, m := guardedDB(t, recs, pairs)
-	if g := guardOf(t, db, 0, 1); !strings.HasPrefix(g, "block: same household, dates of birth a generation apart") {
+	if g := guardOf(t, db, 0, 1); !strings.HasPrefix(g, "same household, dates of birth a generation apart") {
 		t.Fatalf("father and son: guard %q", g)
 	}
 	res := &Result{}

@@ -142,11 +142,12 @@ func pairOutcome(t *testing.T, db *store.DB, m *Model, l, r int) map[string]stri
 	}
 	levels := make([]int8, len(cols))
 	var guard *string
-	dest := []any{&guard}
+	var blocks bool
+	dest := []any{&guard, &blocks}
 	for i := range levels {
 		dest = append(dest, &levels[i])
 	}
-	q := fmt.Sprintf("SELECT guard, %s FROM scores WHERE rid_l = ? AND rid_r = ?", strings.Join(cols, ", "))
+	q := fmt.Sprintf("SELECT guard, guard_blocks, %s FROM scores WHERE rid_l = ? AND rid_r = ?", strings.Join(cols, ", "))
 	if err := db.QueryRowContext(context.Background(), q, l, r).Scan(dest...); err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +157,9 @@ func pairOutcome(t *testing.T, db *store.DB, m *Model, l, r int) map[string]stri
 	}
 	if guard != nil {
 		out["guard"] = *guard
-		if g, ok := strings.CutPrefix(*guard, "block: "); ok {
-			out["guard"], out["blocks"] = g, "yes"
-		}
+	}
+	if blocks {
+		out["blocks"] = "yes"
 	}
 	return out
 }

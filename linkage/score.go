@@ -8,29 +8,30 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// guardSQL is the expression for a pair's guard: the first guard whose
-// pattern it matches (its reason, prefixed "block: " for a blocking guard),
-// or NULL. It reads the pair's levels as g.<comparison> and its records as l
-// and r.
-func guardSQL(m *Model) (string, error) {
+// guardSQL is the pair's guard as two expressions: the reason of the first
+// guard whose pattern it matches, or NULL; and whether that guard blocks
+// (keeps the pair from ever linking, and out of the review queue) rather
+// than only stopping an automatic link. They read the pair's levels as
+// g.<comparison> and its records as l and r; scores holds them as the
+// columns guard and guard_blocks.
+func guardSQL(m *Model) (reason, blocks string, err error) {
 	if len(m.Guards) == 0 {
-		return "NULL::VARCHAR", nil
+		return "NULL::VARCHAR", "false", nil
 	}
-	var b strings.Builder
-	b.WriteString("CASE")
+	var r, bl strings.Builder
+	r.WriteString("CASE")
+	bl.WriteString("CASE")
 	for _, g := range m.Guards {
 		cond, err := ResolveGuard(g, m.Comparisons)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
-		reason := g.Reason
-		if g.Block {
-			reason = "block: " + reason
-		}
-		fmt.Fprintf(&b, " WHEN %s THEN %s", cond, store.QuoteString(reason))
+		fmt.Fprintf(&r, " WHEN %s THEN %s", cond, store.QuoteString(g.Reason))
+		fmt.Fprintf(&bl, " WHEN %s THEN %t", cond, g.Block)
 	}
-	b.WriteString(" END")
-	return b.String(), nil
+	r.WriteString(" END")
+	bl.WriteString(" ELSE false END")
+	return r.String(), bl.String(), nil
 }
 
 // score computes every candidate pair's match weight into table to.
@@ -53,14 +54,14 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 				gammaCol(cmp), l, m.U[c][l], alias, m.U[c][l], m.TFMinimum))
 		}
 	}
-	guard, err := guardSQL(m)
+	guard, blocks, err := guardSQL(m)
 	if err != nil {
 		return err
 	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
-		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard
+		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard, %s AS guard_blocks
 		FROM %s g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r %s`,
-		to, m.Prior(), strings.Join(terms, " + "), guard, from, joins.String())
+		to, m.Prior(), strings.Join(terms, " + "), guard, blocks, from, joins.String())
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}

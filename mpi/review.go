@@ -23,7 +23,7 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64) []store.Step {
 			WHERE a.root <> b.root AND (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
 			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
 			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
-			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard NOT LIKE 'block: %%' AND s.weight >= %g)))
+			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard IS NOT NULL AND NOT s.guard_blocks AND s.weight >= %g)))
 		WHERE k = 1
 		UNION ALL BY NAME
 		-- NHS number conflicts still in two persons and not yet decided: an
