@@ -8,8 +8,9 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// gammaCol is the column holding a comparison's level.
-func gammaCol(c Comparison) string { return "g_" + c.Name }
+// LevelColumn is the column of scores (and the gamma tables) holding a
+// comparison's level for a pair.
+func LevelColumn(c Comparison) string { return "g_" + c.Name }
 
 // compare evaluates every comparison for every pair in from (rid_l, rid_r),
 // into table to. With brs, it also records in mask which blocking rules
@@ -17,7 +18,7 @@ func gammaCol(c Comparison) string { return "g_" + c.Name }
 func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to string, brs ...BlockingRule) error {
 	var cols strings.Builder
 	for _, c := range comps {
-		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), gammaCol(c))
+		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), LevelColumn(c))
 	}
 	joins := PairJoins(from)
 	if len(brs) > 0 {
@@ -80,7 +81,7 @@ func pairLevelCounts(ctx context.Context, db *store.DB, comps []Comparison, name
 func patterns(ctx context.Context, db *store.DB, comps []Comparison, table string) ([]pattern, error) {
 	var cols []string
 	for _, c := range comps {
-		cols = append(cols, gammaCol(c))
+		cols = append(cols, LevelColumn(c))
 	}
 	list := strings.Join(cols, ", ")
 	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY ALL ORDER BY ALL", list, table))

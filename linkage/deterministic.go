@@ -24,22 +24,17 @@ import (
 // its true person (two valid numbers never share a person) nor counts
 // against a match — and the record is linked on its demographics alone.
 func deterministic(ctx context.Context, db *store.DB, res *Result) error {
-	var given, family, dob, sex Comparison
-	for _, c := range DefaultComparisons() {
-		switch c.Name {
-		case "given_name":
-			given = c
-		case "family_name":
-			family = c
-		case "date_of_birth":
-			dob = c
-		case "sex":
-			sex = c
+	comps := DefaultComparisons()
+	var cases []any
+	for _, name := range []string{"given_name", "family_name", "date_of_birth", "sex"} {
+		c, err := comparisonNamed(comps, name)
+		if err != nil {
+			return err
 		}
+		cases = append(cases, c.CaseSQL())
 	}
-	last := func(c Comparison) int { return len(c.Levels) - 1 }
-	// date of birth levels 1–4: exact, exact on 1 January, swapped, placeholder.
-	q := fmt.Sprintf(`
+	// The date of birth agrees: exactly, or with the benign differences.
+	q, err := ResolveLevels("NHS number stage", fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE nhs_pairs AS
 		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid
 		WHERE NOT a.withheld AND NOT b.withheld;
@@ -49,9 +44,9 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 		LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name;
 		CREATE OR REPLACE TEMP TABLE nhs_judged AS
 		SELECT rid_l, rid_r,
-			(g_dob BETWEEN 1 AND 4) AS dob_ok,
-			(g_dob = %d)::INT + (g_given = %d)::INT + (g_family = %d)::INT AS disagree,
-			(g_given = %d) AS given_differs, (g_sex = %d) AS sex_differs
+			g_dob IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}, {date_of_birth:day and month swapped}, {date_of_birth:1 January placeholder}) AS dob_ok,
+			(g_dob = {date_of_birth:different})::INT + (g_given = {given_name:different})::INT + (g_family = {family_name:different})::INT AS disagree,
+			(g_given = {given_name:different}) AS given_differs, (g_sex = {sex:different}) AS sex_differs
 		FROM nhs_eval;
 		CREATE OR REPLACE TABLE det_links AS
 		SELECT rid_l, rid_r FROM nhs_judged WHERE dob_ok AND NOT given_differs;
@@ -65,8 +60,10 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 		WHERE NOT nhs_verified
 		  AND rid IN (SELECT rid_l FROM nhs_conflicts UNION ALL SELECT rid_r FROM nhs_conflicts)
 		  AND rid NOT IN (SELECT rid_l FROM det_links UNION ALL SELECT rid_r FROM det_links);`,
-		given.CaseSQL(), family.CaseSQL(), dob.CaseSQL(), sex.CaseSQL(),
-		last(dob), last(given), last(family), last(given), last(sex))
+		cases...), comps)
+	if err != nil {
+		return err
+	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("NHS number stage: %w", err)
 	}

@@ -142,7 +142,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 		}
 		var gcols []string
 		for c, cmp := range m.Comparisons {
-			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], gammaCol(cmp)))
+			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], LevelColumn(cmp)))
 		}
 		q := fmt.Sprintf("SELECT %s, %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", reason, blocksExpr, strings.Join(gcols, ", "), a, b)
 		if err := db.QueryRowContext(ctx, q).Scan(&guard, &blocks); err != nil {

@@ -138,7 +138,7 @@ func pairOutcome(t *testing.T, db *store.DB, m *Model, l, r int) map[string]stri
 	t.Helper()
 	cols := make([]string, len(m.Comparisons))
 	for c, cmp := range m.Comparisons {
-		cols[c] = gammaCol(cmp)
+		cols[c] = LevelColumn(cmp)
 	}
 	levels := make([]int8, len(cols))
 	var guard *string

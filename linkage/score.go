@@ -43,7 +43,7 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 		for l := range cmp.Levels {
 			ws[l] = fmt.Sprintf("%.6f", m.Weight(c, l))
 		}
-		terms = append(terms, fmt.Sprintf("[%s][g.%s + 1]", strings.Join(ws, ", "), gammaCol(cmp)))
+		terms = append(terms, fmt.Sprintf("[%s][g.%s + 1]", strings.Join(ws, ", "), LevelColumn(cmp)))
 		for l, lv := range cmp.Levels {
 			if lv.TF == "" {
 				continue
@@ -51,7 +51,7 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 			alias := fmt.Sprintf("tf%d_%d", c, l)
 			fmt.Fprintf(&joins, " LEFT JOIN %s %s ON %s.value = l.%s", tfTable(lv.TF), alias, alias, lv.TF)
 			terms = append(terms, fmt.Sprintf("CASE WHEN g.%s = %d THEN log2(%.8g / greatest(coalesce(%s.p, %.8g), %.8g)) ELSE 0 END",
-				gammaCol(cmp), l, m.U[c][l], alias, m.U[c][l], m.TFMinimum))
+				LevelColumn(cmp), l, m.U[c][l], alias, m.U[c][l], m.TFMinimum))
 		}
 	}
 	guard, blocks, err := guardSQL(m)

@@ -273,26 +273,43 @@ func ResolveLevels(what, sql string, comps []Comparison) (string, error) {
 		}
 		j := strings.IndexByte(out[i:], '}')
 		if j < 0 {
-			return "", fmt.Errorf("guard %q: unclosed {", what)
+			return "", fmt.Errorf("%s: unclosed {", what)
 		}
-		ref := out[i+1 : i+j]
-		name, label, _ := strings.Cut(ref, ":")
-		idx := -1
-		for _, c := range comps {
-			if c.Name != name {
-				continue
-			}
-			for l, lv := range c.Levels {
-				if lv.Label == label {
-					idx = l
-				}
-			}
-		}
-		if idx < 0 {
-			return "", fmt.Errorf("guard %q: no level %q", what, ref)
+		name, label, _ := strings.Cut(out[i+1:i+j], ":")
+		_, idx, err := LevelOf(comps, name, label)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
 		}
 		out = out[:i] + fmt.Sprint(idx) + out[i+j+1:]
 	}
+}
+
+// comparisonNamed is the comparison of that name among comps.
+func comparisonNamed(comps []Comparison, name string) (Comparison, error) {
+	for _, c := range comps {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return Comparison{}, fmt.Errorf("no comparison %s", name)
+}
+
+// LevelOf finds a comparison by name and one of its levels by label: the
+// comparison's position among comps and the level's among its levels. A
+// level is never named by its position.
+func LevelOf(comps []Comparison, name, label string) (comparison, level int, err error) {
+	for c, cmp := range comps {
+		if cmp.Name != name {
+			continue
+		}
+		for l, lv := range cmp.Levels {
+			if lv.Label == label {
+				return c, l, nil
+			}
+		}
+		return 0, 0, fmt.Errorf("comparison %s has no level %q", name, label)
+	}
+	return 0, 0, fmt.Errorf("no comparison %s", name)
 }
 
 // ExtraComparison builds the comparison of a configured extra field.

@@ -29,8 +29,11 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	}
 	// A same-number pair the deterministic stage accepted is never a
 	// random pair's outcome in practice: give it the smallest u seen.
-	nhs := len(comps) - 1
-	m.U[nhs][1] = math.Min(m.U[nhs][1], 0.5/float64(max(nRandom, 1)))
+	nhs, same, err := LevelOf(comps, "nhs_number", "same, date of birth agrees")
+	if err != nil {
+		return err
+	}
+	m.U[nhs][same] = math.Min(m.U[nhs][same], 0.5/float64(max(nRandom, 1)))
 
 	// m from labels: pairs that share a verified NHS number, whatever their
 	// other details (so date of birth's m is not biased by the
@@ -54,7 +57,13 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		}
 		// Among pairs of one person, two different valid numbers are rare
 		// but not impossible (a number typed onto the wrong record).
-		m.M[nhs] = normalise(comps[nhs], []float64{0, float64(nLabels), float64(nLabels) / 1000})
+		counts := make([]float64, len(comps[nhs].Levels))
+		_, different, err := LevelOf(comps, "nhs_number", "different")
+		if err != nil {
+			return err
+		}
+		counts[same], counts[different] = float64(nLabels), float64(nLabels)/1000
+		m.M[nhs] = normalise(comps[nhs], counts)
 	} else {
 		m.Training.MSource = "em_sessions"
 		if err := sessions(ctx, db, m, brs); err != nil {

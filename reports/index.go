@@ -50,7 +50,7 @@ func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path 
 			labels[l] = store.QuoteString(lv.Label)
 			weights[l] = fmt.Sprintf("%.2f", m.Weight(c, l))
 		}
-		g := "s.g_" + cmp.Name
+		g := "s." + linkage.LevelColumn(cmp)
 		cols = append(cols, fmt.Sprintf("[%s][%s + 1] AS %s_level, [%s][%s + 1] AS %s_weight",
 			strings.Join(labels, ", "), g, cmp.Name, strings.Join(weights, ", "), g, cmp.Name))
 	}
