@@ -236,7 +236,6 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 		err.Source, err.File = l.src.ID, path
 		return fr, err
 	}
-	l.row = make([]driver.Value, len(store.RecordColumns)+len(l.extras))
 	for {
 		vals, line, err := rs.next()
 		if err == io.EOF {

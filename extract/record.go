@@ -1,9 +1,9 @@
 package extract
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/rules"
@@ -121,13 +121,6 @@ func get(vals [][]byte, i int) string {
 	return strings.TrimSpace(string(vals[i]))
 }
 
-func str(s string) driver.Value {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // record standardises one row and appends it, with its value exceptions.
 // It returns false when the row was rejected instead.
 func (l *loader) record(vals [][]byte, line int64) (bool, error) {
@@ -141,169 +134,162 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 			fmt.Sprintf("duplicate local_id within the extract (first at line %d)", first), localID)
 	}
 	l.seen[localID] = line
-	exc := func(kind, field, reason, value string) error {
-		return l.exception(kind, localID, line, field, reason, value)
+	rw := &rowWork{l: l, vals: vals, r: store.Record{SourceID: src.ID, SourceKind: src.Kind, LocalID: localID, File: l.file, Line: line}}
+	for _, part := range []func(){rw.nhsNumber, rw.names, rw.dates, rw.sex, rw.residence, rw.flags} {
+		if part(); rw.err != nil {
+			return false, rw.err
+		}
 	}
-	r := l.row
-	for i := range r {
-		r[i] = nil
+	rw.r.Extra = rw.r.Extra[:0]
+	for _, i := range m.extras {
+		rw.r.Extra = append(rw.r.Extra, get(vals, i))
 	}
-	r[0], r[1], r[2], r[3], r[4] = src.ID, src.Kind, localID, l.file, line
+	l.row = rw.r.Values(l.row, len(l.extras))
+	return true, l.recs.Append(l.row...)
+}
 
-	// NHS number and its status.
-	verified := false
-	r[27] = false
-	if raw := get(vals, m.nhs); raw != "" {
+// rowWork is one row being standardised into a record; the first error
+// reporting a value stops it.
+type rowWork struct {
+	l    *loader
+	vals [][]byte
+	r    store.Record
+	err  error
+}
+
+// exc reports a value of the row that a rule rejects; the row still loads.
+func (w *rowWork) exc(kind, field, reason, value string) {
+	if w.err == nil {
+		w.err = w.l.exception(kind, w.r.LocalID, w.r.Line, field, reason, value)
+	}
+}
+
+func (w *rowWork) get(i int) string { return get(w.vals, i) }
+
+func (w *rowWork) nhsNumber() {
+	m, src := &w.l.m, w.l.src
+	if raw := w.get(m.nhs); raw != "" {
 		n := rules.ParseNHSNumber(raw)
 		switch {
 		case !n.Valid():
-			if err := exc(KindInvalidNHS, "nhs_number", string(n.Reason), raw); err != nil {
-				return false, err
-			}
+			w.exc(KindInvalidNHS, "nhs_number", string(n.Reason), raw)
 		case n.Test():
-			r[27] = true
-			if err := exc(KindInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw); err != nil {
-				return false, err
-			}
+			w.r.NHSTestNumber = true
+			w.exc(KindInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw)
 		default:
-			r[5] = n.Number
+			w.r.NHSNumber = n.Number
 		}
 	}
-	if raw := get(vals, m.status); raw != "" {
+	if raw := w.get(m.status); raw != "" {
 		if mapped, ok := src.Values["nhs_number_status"][raw]; ok {
 			raw = mapped
 		}
 		code, ok := rules.NHSNumberStatus(raw)
 		if !ok {
-			if err := exc(KindInvalidValue, "nhs_number_status", "not an NHS Number Status Indicator Code (01–08)", raw); err != nil {
-				return false, err
-			}
+			w.exc(KindInvalidValue, "nhs_number_status", "not an NHS Number Status Indicator Code (01–08)", raw)
 		}
-		r[6] = str(code)
-		verified = code == rules.NHSStatusVerified && r[5] != nil
+		w.r.NHSNumberStatus = code
+		w.r.NHSVerified = code == rules.NHSStatusVerified && w.r.NHSNumber != ""
 	}
-	r[7] = verified
+}
 
-	// Names.
-	title := rules.StandardiseName(get(vals, m.title))
-	givenRaw := get(vals, m.given)
+func (w *rowWork) names() {
+	m := &w.l.m
+	title := rules.StandardiseName(w.get(m.title))
+	givenRaw := w.get(m.given)
 	given, leaked := rules.StripTitles(rules.StandardiseName(givenRaw))
 	if title == "" {
 		title = leaked
 	}
-	familyRaw := get(vals, m.family)
-	r[8] = str(title)
-	r[9] = str(given)
-	r[10] = str(rules.StandardiseName(get(vals, m.middle)))
-	r[11] = str(rules.StandardiseName(familyRaw))
-	r[12] = str(rules.StandardiseName(get(vals, m.previous)))
-	r[13] = str(givenRaw)
-	r[14] = str(familyRaw)
+	familyRaw := w.get(m.family)
+	w.r.Title, w.r.GivenName = title, given
+	w.r.MiddleNames = rules.StandardiseName(w.get(m.middle))
+	w.r.FamilyName = rules.StandardiseName(familyRaw)
+	w.r.PreviousFamily = rules.StandardiseName(w.get(m.previous))
+	w.r.GivenDisplay, w.r.FamilyDisplay = givenRaw, familyRaw
+	if given != "" {
+		w.r.GivenPhonetic = rules.Phonetic(given)
+	}
+	if w.r.FamilyName != "" {
+		w.r.FamilyPhonetic = rules.Phonetic(w.r.FamilyName)
+	}
+}
 
-	// Date of birth.
-	if raw := get(vals, m.dob); raw != "" {
-		d := rules.ParseDateOfBirth(src.DateLayout, raw, l.opt.Today)
-		if d.Reason != "" {
-			if err := exc(KindInvalidDOB, "date_of_birth", string(d.Reason), raw); err != nil {
-				return false, err
-			}
+// dates reads the date of birth, of death, and of the last update, each in
+// the source's date format.
+func (w *rowWork) dates() {
+	m, src, today := &w.l.m, w.l.src, w.l.opt.Today
+	if raw := w.get(m.dob); raw != "" {
+		if d := rules.ParseDateOfBirth(src.DateLayout, raw, today); d.Reason != "" {
+			w.exc(KindInvalidDOB, "date_of_birth", string(d.Reason), raw)
 		} else {
-			r[15] = d.Time
+			w.r.DateOfBirth = d.Time
 		}
 	}
-
-	// Sex.
-	if raw := get(vals, m.sex); raw != "" {
-		sex, ok := rules.ParseSex(raw, src.Values["sex"])
-		if !ok {
-			if err := exc(KindInvalidValue, "sex", "unrecognised sex code (add it to [source.values] sex)", raw); err != nil {
-				return false, err
+	for _, f := range []struct {
+		col   int
+		field string
+		dst   *time.Time
+	}{{m.dod, "date_of_death", &w.r.DateOfDeath}, {m.updated, "updated", &w.r.Updated}} {
+		if raw := w.get(f.col); raw != "" {
+			if d := rules.ParseDate(src.DateLayout, raw, today); d.Reason != "" {
+				w.exc(KindInvalidValue, f.field, string(d.Reason), raw)
+			} else {
+				*f.dst = d.Time
 			}
 		}
-		r[16] = string(sex)
 	}
+}
 
-	// Address and postcode.
+func (w *rowWork) sex() {
+	if raw := w.get(w.l.m.sex); raw != "" {
+		sex, ok := rules.ParseSex(raw, w.l.src.Values["sex"])
+		if !ok {
+			w.exc(KindInvalidValue, "sex", "unrecognised sex code (add it to [source.values] sex)", raw)
+		}
+		w.r.Sex = string(sex)
+	}
+}
+
+// residence reads the address lines and the postcode.
+func (w *rowWork) residence() {
+	m := &w.l.m
 	if len(m.address) > 0 {
 		lines := make([]string, 0, len(m.address))
 		for _, i := range m.address {
-			if v := get(vals, i); v != "" {
+			if v := w.get(i); v != "" {
 				lines = append(lines, v)
 			}
 		}
-		std := rules.StandardiseAddress(lines...)
-		r[17] = str(std)
-		r[18] = str(strings.Join(lines, ", "))
-		key, num := rules.AddressKey(std)
-		r[28], r[29] = str(key), str(num)
+		w.r.Address = rules.StandardiseAddress(lines...)
+		w.r.AddressDisplay = strings.Join(lines, ", ")
+		w.r.AddressKey, w.r.AddressNumber = rules.AddressKey(w.r.Address)
 	}
-	if raw := get(vals, m.postcode); raw != "" {
+	if raw := w.get(m.postcode); raw != "" {
 		p := rules.ParsePostcode(raw)
 		if p.Kind == rules.PostcodeInvalid {
-			if err := exc(KindInvalidPost, "postcode", "not a valid UK postcode", raw); err != nil {
-				return false, err
-			}
+			w.exc(KindInvalidPost, "postcode", "not a valid UK postcode", raw)
 		} else {
-			r[19] = p.Code
+			w.r.Postcode = p.Code
 		}
-		r[20] = string(p.Kind)
+		w.r.PostcodeKind = string(p.Kind)
 	}
+}
 
-	// Flags.
-	flag := func(idx int, field string) (value, known bool, err error) {
-		raw := get(vals, idx)
+// flags reads the yes/no fields: sensitive, consent and deleted.
+func (w *rowWork) flags() {
+	m, src := &w.l.m, w.l.src
+	flag := func(idx int, field string) (value, known bool) {
+		raw := w.get(idx)
 		v, k, ok := rules.ParseYesNo(raw, src.Values[field])
 		if !ok {
-			return false, false, exc(KindInvalidValue, field, "not a yes/no value (add it to [source.values] "+field+")", raw)
+			w.exc(KindInvalidValue, field, "not a yes/no value (add it to [source.values] "+field+")", raw)
 		}
-		return v, k, nil
+		return v, k
 	}
-	sensitive, _, err := flag(m.sensitive, "sensitive")
-	if err != nil {
-		return false, err
+	w.r.Sensitive, _ = flag(m.sensitive, "sensitive")
+	if consent, known := flag(m.consent, "consent"); known {
+		w.r.Consent = &consent
 	}
-	r[21] = sensitive
-	if consent, known, err := flag(m.consent, "consent"); err != nil {
-		return false, err
-	} else if known {
-		r[22] = consent
-	}
-	if raw := get(vals, m.dod); raw != "" {
-		d := rules.ParseDate(src.DateLayout, raw, l.opt.Today)
-		if d.Reason != "" {
-			if err := exc(KindInvalidValue, "date_of_death", string(d.Reason), raw); err != nil {
-				return false, err
-			}
-		} else {
-			r[23] = d.Time
-		}
-	}
-	if raw := get(vals, m.updated); raw != "" {
-		d := rules.ParseDate(src.DateLayout, raw, l.opt.Today)
-		if d.Reason != "" {
-			if err := exc(KindInvalidValue, "updated", string(d.Reason), raw); err != nil {
-				return false, err
-			}
-		} else {
-			r[30] = d.Time
-		}
-	}
-	deleted, _, err := flag(m.deleted, "deleted")
-	if err != nil {
-		return false, err
-	}
-	r[24] = deleted
-
-	if given != "" {
-		r[25] = rules.Phonetic(given)
-	}
-	if f, ok := r[11].(string); ok {
-		r[26] = rules.Phonetic(f)
-	}
-
-	base := len(store.RecordColumns)
-	for k, i := range m.extras {
-		r[base+k] = str(get(vals, i))
-	}
-	return true, l.recs.Append(r...)
+	w.r.Deleted, _ = flag(m.deleted, "deleted")
 }

@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -61,30 +62,22 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	null := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
+	day := func(s string) time.Time {
+		d, _ := time.Parse(time.DateOnly, s) // "" is the zero time: NULL
+		return d
 	}
+	var row []driver.Value
 	for i, r := range recs {
 		r = std(r)
-		var dob any
-		if r.dob != "" {
-			d, _ := time.Parse("2006-01-02", r.dob)
-			dob = d
-		}
-		var updated any
-		if r.updated != "" {
-			d, _ := time.Parse("2006-01-02", r.updated)
-			updated = d
-		}
-		key, num := rules.AddressKey(r.address)
-		row := []any{"src", "gp", fmt.Sprintf("r%04d", i+1), "f.csv", int64(i + 1), null(r.nhs), nil, r.nhs != "" && !r.unverified,
-			nil, null(r.given), null(r.middle), null(r.family), null(r.previous), null(r.given), null(r.family),
-			dob, null(r.sex), null(r.address), null(r.address), null(r.postcode), null(r.postcodeKind),
-			false, nil, nil, false, null(rules.Phonetic(r.given)), null(rules.Phonetic(r.family)), false, null(key), null(num), updated}
-		if err := app.Append(toDriver(row)...); err != nil {
+		rec := store.Record{SourceID: "src", SourceKind: "gp", LocalID: fmt.Sprintf("r%04d", i+1), File: "f.csv", Line: int64(i + 1),
+			NHSNumber: r.nhs, NHSVerified: r.nhs != "" && !r.unverified,
+			GivenName: r.given, MiddleNames: r.middle, FamilyName: r.family, PreviousFamily: r.previous,
+			GivenDisplay: r.given, FamilyDisplay: r.family, DateOfBirth: day(r.dob), Sex: r.sex,
+			Address: r.address, AddressDisplay: r.address, Postcode: r.postcode, PostcodeKind: r.postcodeKind,
+			GivenPhonetic: rules.Phonetic(r.given), FamilyPhonetic: rules.Phonetic(r.family), Updated: day(r.updated)}
+		rec.AddressKey, rec.AddressNumber = rules.AddressKey(r.address)
+		row = rec.Values(row, 0)
+		if err := app.Append(row...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,43 +11,6 @@ type Column struct {
 	Name, Type string
 }
 
-// RecordColumns is the canonical `records` table: one row per loaded source
-// record, standardised. The extract stage appends in exactly this order, and
-// extra fields follow as extra_<name> VARCHAR columns.
-var RecordColumns = []Column{
-	{"source_id", "VARCHAR NOT NULL"},
-	{"source_kind", "VARCHAR NOT NULL"},
-	{"local_id", "VARCHAR NOT NULL"},
-	{"file", "VARCHAR NOT NULL"},         // base name of the file the row came from
-	{"line", "BIGINT NOT NULL"},          // physical line where the record starts; header is line 1
-	{"nhs_number", "VARCHAR"},            // a valid, usable number; NULL when missing or rejected
-	{"nhs_number_status", "VARCHAR"},     // "01".."08" or NULL
-	{"nhs_verified", "BOOLEAN NOT NULL"}, // valid number with status 01
-	{"title", "VARCHAR"},
-	{"given_name", "VARCHAR"},
-	{"middle_names", "VARCHAR"},
-	{"family_name", "VARCHAR"},
-	{"previous_family_name", "VARCHAR"},
-	{"given_name_display", "VARCHAR"}, // as the source wrote it, trimmed
-	{"family_name_display", "VARCHAR"},
-	{"date_of_birth", "DATE"},
-	{"sex", "VARCHAR"},             // male | female | other | unknown
-	{"address", "VARCHAR"},         // standardised address lines, joined
-	{"address_display", "VARCHAR"}, // as written, lines joined with ", "
-	{"postcode", "VARCHAR"},        // normalised; NULL when missing or invalid
-	{"postcode_kind", "VARCHAR"},   // standard | pseudo | bfpo | invalid | NULL
-	{"sensitive", "BOOLEAN NOT NULL"},
-	{"consent", "BOOLEAN"}, // NULL: no answer recorded
-	{"date_of_death", "DATE"},
-	{"deleted", "BOOLEAN NOT NULL"},
-	{"given_phonetic", "VARCHAR"}, // rules.Phonetic, for blocking
-	{"family_phonetic", "VARCHAR"},
-	{"nhs_test_number", "BOOLEAN NOT NULL"}, // a valid 9xxxxxxxxx test number: a test record, not indexed
-	{"address_key", "VARCHAR"},              // rules.AddressKey: the address's distinct words, sorted
-	{"address_number", "VARCHAR"},           // its first word with a digit
-	{"updated", "DATE"},                     // when the source last updated the record, if it says
-}
-
 // ExceptionColumns is the `exceptions` table: a row rejected at load, or a
 // value rejected by a rule (the row itself is still loaded). Its columns are
 // the exception CSVs' columns, after `kind`.
