@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,202 +11,44 @@ import (
 	"github.com/selondon/carematch/review"
 )
 
+// The review command's flags and helpers, shared by its subcommands (one
+// file each: review_queue.go, review_decide.go, review_log.go). A flag holds
+// its value, so each command gets flags of its own.
+func reviewConfigFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
+}
+
+func reviewAnalystFlag() cli.Flag {
+	return &cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail (default $USER)"}
+}
+
+func reviewReasonFlag() cli.Flag {
+	return &cli.StringFlag{Name: "reason", Usage: "why, for the audit trail (required)"}
+}
+
+// decisionLog is the configuration's decision log.
+func decisionLog(cmd *cli.Command) (*review.Log, *config.Config, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return review.Open(cfg.Run.StateDir), cfg, nil
+}
+
+// analystName is --analyst, or $USER.
+func analystName(cmd *cli.Command) string {
+	if a := cmd.String("analyst"); a != "" {
+		return a
+	}
+	return os.Getenv("USER")
+}
+
 func reviewCommand() *cli.Command {
-	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
-	analystFlag := &cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail (default $USER)"}
-	reasonFlag := &cli.StringFlag{Name: "reason", Usage: "why, for the audit trail (required)"}
-	logOf := func(cmd *cli.Command) (*review.Log, *config.Config, error) {
-		cfg, err := loadConfig(cmd)
-		if err != nil {
-			return nil, nil, err
-		}
-		return review.Open(cfg.Run.StateDir), cfg, nil
-	}
-	analyst := func(cmd *cli.Command) string {
-		if a := cmd.String("analyst"); a != "" {
-			return a
-		}
-		return os.Getenv("USER")
-	}
 	return &cli.Command{
 		Name:  "review",
 		Usage: "analysts' decisions: link, no-link or detach records; every later night obeys them",
-		Commands: []*cli.Command{
-			serveCommand(),
-			{
-				Name:  "list",
-				Usage: "the open items of the current publication's review queue, most important first",
-				Flags: []cli.Flag{cfgFlag},
-				Action: func(_ context.Context, cmd *cli.Command) error {
-					items, _, err := openQueue(cmd)
-					if err != nil {
-						return err
-					}
-					w := cmd.Root().Writer
-					fmt.Fprintf(w, "%-10s %-20s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
-					for _, it := range items {
-						fmt.Fprintf(w, "%-10s %-20s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
-					}
-					fmt.Fprintf(w, "%d open items\n", len(items))
-					return nil
-				},
-			},
-			{
-				Name:      "show",
-				Usage:     "one item's evidence, as explain shows it (values are in exceptions/review_queue.csv, for analysts)",
-				ArgsUsage: "ITEM",
-				Flags:     []cli.Flag{cfgFlag},
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					items, run, err := openQueue(cmd)
-					if err != nil {
-						return err
-					}
-					it, err := review.FindItem(items, cmd.Args().First())
-					if err != nil {
-						return err
-					}
-					return explainPair(ctx, cmd, run, it.Left.String(), it.Right.String())
-				},
-			},
-			{
-				Name:      "decide",
-				Usage:     "record a decision: link|no-link (two records) or detach (one record)",
-				ArgsUsage: "[ITEM] link|no-link|detach",
-				Flags: []cli.Flag{cfgFlag, analystFlag, reasonFlag,
-					&cli.StringFlag{Name: "left", Usage: "`SOURCE:LOCAL_ID`"},
-					&cli.StringFlag{Name: "right", Usage: "`SOURCE:LOCAL_ID` (not for detach)"}},
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					kinds := map[string]string{"link": review.Link, "no-link": review.NoLink, "no_link": review.NoLink, "detach": review.Detach}
-					args := cmd.Args().Slice()
-					kind, ok := "", false
-					if len(args) > 0 {
-						kind, ok = kinds[args[len(args)-1]]
-					}
-					if !ok || len(args) > 2 {
-						return usagef("review decide: say [ITEM] link, no-link or detach")
-					}
-					if len(args) == 2 {
-						// An item of the queue names both records.
-						items, _, err := openQueue(cmd)
-						if err != nil {
-							return err
-						}
-						it, err := review.FindItem(items, args[0])
-						if err != nil {
-							return err
-						}
-						cmd.Set("left", it.Left.String())
-						cmd.Set("right", it.Right.String())
-					}
-					left, err := review.ParseRecord(cmd.String("left"))
-					if err != nil {
-						return usagef("review decide: --left: %v", err)
-					}
-					d := review.Decision{Kind: kind, Left: left, Analyst: analyst(cmd), Reason: cmd.String("reason")}
-					if kind != review.Detach {
-						right, err := review.ParseRecord(cmd.String("right"))
-						if err != nil {
-							return usagef("review decide: --right: %v", err)
-						}
-						d.Right = &right
-					}
-					l, cfg, err := logOf(cmd)
-					if err != nil {
-						return err
-					}
-					fingerprint(ctx, cfg, &d)
-					if d, err = l.Decide(d); err != nil {
-						return usagef("%v", err)
-					}
-					fmt.Fprintf(cmd.Root().Writer, "%s %s recorded; the next nightly run applies it\n", d.ID, d.Kind)
-					return nil
-				},
-			},
-			{
-				Name:      "revoke",
-				Usage:     "withdraw a decision",
-				ArgsUsage: "DECISION_ID",
-				Flags:     []cli.Flag{cfgFlag, analystFlag, reasonFlag},
-				Action: func(_ context.Context, cmd *cli.Command) error {
-					if cmd.Args().Len() != 1 {
-						return usagef("review revoke: give one decision ID")
-					}
-					l, _, err := logOf(cmd)
-					if err != nil {
-						return err
-					}
-					if err := l.Revoke(cmd.Args().First(), analyst(cmd), cmd.String("reason")); err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.Root().Writer, "%s revoked\n", cmd.Args().First())
-					return nil
-				},
-			},
-			{
-				Name:  "decisions",
-				Usage: "list the decisions in force",
-				Flags: []cli.Flag{cfgFlag},
-				Action: func(_ context.Context, cmd *cli.Command) error {
-					l, _, err := logOf(cmd)
-					if err != nil {
-						return err
-					}
-					if err := l.Export(cmd.Root().Writer); err != nil {
-						return err
-					}
-					return warnUnreadable(cmd, l)
-				},
-			},
-			{
-				Name:  "export",
-				Usage: "write the decisions in force as CSV (to keep under version control)",
-				Flags: []cli.Flag{cfgFlag, &cli.StringFlag{Name: "out", Usage: "`FILE` (default stdout)"}},
-				Action: func(_ context.Context, cmd *cli.Command) error {
-					l, _, err := logOf(cmd)
-					if err != nil {
-						return err
-					}
-					if cmd.String("out") == "" {
-						return l.Export(cmd.Root().Writer)
-					}
-					f, err := os.OpenFile(cmd.String("out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
-					if err != nil {
-						return err
-					}
-					if err := l.Export(f); err != nil {
-						f.Close()
-						return err
-					}
-					return f.Close()
-				},
-			},
-			{
-				Name:      "import",
-				Usage:     "record the decisions of an exported CSV",
-				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{cfgFlag, analystFlag},
-				Action: func(_ context.Context, cmd *cli.Command) error {
-					if cmd.Args().Len() != 1 {
-						return usagef("review import: give one CSV file")
-					}
-					l, _, err := logOf(cmd)
-					if err != nil {
-						return err
-					}
-					f, err := os.Open(cmd.Args().First())
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					n, err := l.Import(f, analyst(cmd))
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.Root().Writer, "%d decisions imported\n", n)
-					return nil
-				},
-			},
-		},
+		Commands: []*cli.Command{serveCommand(), reviewListCommand(), reviewShowCommand(), reviewDecideCommand(),
+			reviewRevokeCommand(), reviewDecisionsCommand(), reviewExportCommand(), reviewImportCommand()},
 	}
 }
 
