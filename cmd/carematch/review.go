@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +12,9 @@ import (
 	"github.com/selondon/carematch/review"
 )
 
-// The review command's flags and helpers, shared by its subcommands (one
-// file each: review_queue.go, review_decide.go, review_log.go). A flag holds
-// its value, so each command gets flags of its own.
+// The review command's flags and helpers, shared by its subcommands (a
+// function each, below). A flag holds its value, so each command gets flags
+// of its own.
 func reviewConfigFlag() cli.Flag {
 	return &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
 }
@@ -81,4 +82,205 @@ func openQueue(cmd *cli.Command) ([]review.Item, string, error) {
 		return nil, "", fmt.Errorf("review: no published run to review (%v)", err)
 	}
 	return items, run, nil
+}
+
+// reviewListCommand: the open items, most important first.
+func reviewListCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "the open items of the current publication's review queue, most important first",
+		Flags: []cli.Flag{reviewConfigFlag()},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			items, _, err := openQueue(cmd)
+			if err != nil {
+				return err
+			}
+			w := cmd.Root().Writer
+			fmt.Fprintf(w, "%-10s %-20s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
+			for _, it := range items {
+				fmt.Fprintf(w, "%-10s %-20s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
+			}
+			fmt.Fprintf(w, "%d open items\n", len(items))
+			return nil
+		},
+	}
+}
+
+// reviewShowCommand: one item's evidence, with no patient value.
+func reviewShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "one item's evidence, as explain shows it (values are in exceptions/review_queue.csv, for analysts)",
+		ArgsUsage: "ITEM",
+		Flags:     []cli.Flag{reviewConfigFlag()},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			items, run, err := openQueue(cmd)
+			if err != nil {
+				return err
+			}
+			it, err := review.FindItem(items, cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			return explainPair(ctx, cmd, run, it.Left.String(), it.Right.String())
+		},
+	}
+}
+
+// reviewDecideCommand records a decision, about an item or two records.
+func reviewDecideCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "decide",
+		Usage:     "record a decision: link|no-link (two records) or detach (one record)",
+		ArgsUsage: "[ITEM] link|no-link|detach",
+		Flags: []cli.Flag{reviewConfigFlag(), reviewAnalystFlag(), reviewReasonFlag(),
+			&cli.StringFlag{Name: "left", Usage: "`SOURCE:LOCAL_ID`"},
+			&cli.StringFlag{Name: "right", Usage: "`SOURCE:LOCAL_ID` (not for detach)"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			kinds := map[string]string{"link": review.Link, "no-link": review.NoLink, "no_link": review.NoLink, "detach": review.Detach}
+			args := cmd.Args().Slice()
+			kind, ok := "", false
+			if len(args) > 0 {
+				kind, ok = kinds[args[len(args)-1]]
+			}
+			if !ok || len(args) > 2 {
+				return usagef("review decide: say [ITEM] link, no-link or detach")
+			}
+			if len(args) == 2 {
+				// An item of the queue names both records.
+				items, _, err := openQueue(cmd)
+				if err != nil {
+					return err
+				}
+				it, err := review.FindItem(items, args[0])
+				if err != nil {
+					return err
+				}
+				cmd.Set("left", it.Left.String())
+				cmd.Set("right", it.Right.String())
+			}
+			left, err := review.ParseRecord(cmd.String("left"))
+			if err != nil {
+				return usagef("review decide: --left: %v", err)
+			}
+			d := review.Decision{Kind: kind, Left: left, Analyst: analystName(cmd), Reason: cmd.String("reason")}
+			if kind != review.Detach {
+				right, err := review.ParseRecord(cmd.String("right"))
+				if err != nil {
+					return usagef("review decide: --right: %v", err)
+				}
+				d.Right = &right
+			}
+			l, cfg, err := decisionLog(cmd)
+			if err != nil {
+				return err
+			}
+			fingerprint(ctx, cfg, &d)
+			if d, err = l.Decide(d); err != nil {
+				return usagef("%v", err)
+			}
+			fmt.Fprintf(cmd.Root().Writer, "%s %s recorded; the next nightly run applies it\n", d.ID, d.Kind)
+			return nil
+		},
+	}
+}
+
+// reviewRevokeCommand withdraws a decision.
+func reviewRevokeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "revoke",
+		Usage:     "withdraw a decision",
+		ArgsUsage: "DECISION_ID",
+		Flags:     []cli.Flag{reviewConfigFlag(), reviewAnalystFlag(), reviewReasonFlag()},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() != 1 {
+				return usagef("review revoke: give one decision ID")
+			}
+			l, _, err := decisionLog(cmd)
+			if err != nil {
+				return err
+			}
+			if err := l.Revoke(cmd.Args().First(), analystName(cmd), cmd.String("reason")); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.Root().Writer, "%s revoked\n", cmd.Args().First())
+			return nil
+		},
+	}
+}
+
+// reviewDecisionsCommand lists the decisions in force, as CSV.
+func reviewDecisionsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "decisions",
+		Usage: "list the decisions in force",
+		Flags: []cli.Flag{reviewConfigFlag()},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			l, _, err := decisionLog(cmd)
+			if err != nil {
+				return err
+			}
+			if err := l.Export(cmd.Root().Writer); err != nil {
+				return err
+			}
+			return warnUnreadable(cmd, l)
+		},
+	}
+}
+
+// reviewExportCommand writes the decisions in force as CSV, to keep.
+func reviewExportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write the decisions in force as CSV (to keep under version control)",
+		Flags: []cli.Flag{reviewConfigFlag(), &cli.StringFlag{Name: "out", Usage: "`FILE` (default stdout)"}},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			l, _, err := decisionLog(cmd)
+			if err != nil {
+				return err
+			}
+			if cmd.String("out") == "" {
+				return l.Export(cmd.Root().Writer)
+			}
+			f, err := os.OpenFile(cmd.String("out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+			if err != nil {
+				return err
+			}
+			if err := l.Export(f); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		},
+	}
+}
+
+// reviewImportCommand records the decisions of an exported CSV.
+func reviewImportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "record the decisions of an exported CSV",
+		ArgsUsage: "FILE",
+		Flags:     []cli.Flag{reviewConfigFlag(), reviewAnalystFlag()},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() != 1 {
+				return usagef("review import: give one CSV file")
+			}
+			l, _, err := decisionLog(cmd)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(cmd.Args().First())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			n, err := l.Import(f, analystName(cmd))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.Root().Writer, "%d decisions imported\n", n)
+			return nil
+		},
+	}
 }
