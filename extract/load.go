@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
 	"errors"
@@ -14,14 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/selondon/carematch/config"
-	"github.com/selondon/carematch/internal/cp1252"
 	"github.com/selondon/carematch/store"
 )
 
@@ -168,7 +165,7 @@ type loader struct {
 	file   string           // base name of the current file
 	m      mapping
 	row    []driver.Value
-	rows   int64
+	done   int64 // rows read so far, for progress
 	// firstReject is the source's first rejected row, for the error when
 	// none loads.
 	firstReject struct {
@@ -185,29 +182,63 @@ type rowSource interface {
 	next() (vals [][]byte, line int, err error)
 }
 
+// loadFile loads one file of the source: every row is loaded or rejected.
 func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileResult, error) {
 	fr := FileResult{Path: path}
 	l.file = filepath.Base(path)
-	fail := func(line int, err error, detail string) error {
-		return &SourceError{Source: l.src.ID, File: path, Line: line, Err: err, Detail: detail}
+	f, err := os.Open(path)
+	if err == nil {
+		defer f.Close()
 	}
-	st, err := os.Stat(path)
+	h := sha256.New()
+	rs, err := l.open(ctx, db, f, err, h, &fr)
 	if err != nil {
-		return fr, fail(0, ErrUnreadable, errDetail(err))
+		return fr, l.inFile(path, err)
+	}
+	if err := l.rows(ctx, rs, &fr); err != nil {
+		return fr, l.inFile(path, err)
+	}
+	if js, ok := rs.(*jsonlSource); ok {
+		if err := js.checkColumns(l.src); err != nil {
+			return fr, l.inFile(path, err)
+		}
+	}
+	if fr.Read == 0 {
+		return fr, l.inFile(path, &SourceError{Err: ErrEmptyFile, Detail: "a header and no rows"})
+	}
+	fr.SHA256 = hexSum(h)
+	return fr, nil
+}
+
+// inFile names the source and file of an error: in a *SourceError (a
+// problem with the file), or as the load stage's step (the database's).
+func (l *loader) inFile(path string, err error) error {
+	var se *SourceError
+	if errors.As(err, &se) {
+		se.Source, se.File = l.src.ID, path
+		return se
+	}
+	return &store.StepError{Stage: "load", Step: l.src.ID + ": " + path, Err: err}
+}
+
+// open checks the file (opened as f, or failed with openErr), starts reading
+// its rows in the source's format (hashing its bytes into h) and binds the
+// configured columns to its header.
+func (l *loader) open(ctx context.Context, db *store.DB, f *os.File, openErr error, h hash.Hash, fr *FileResult) (rowSource, error) {
+	unreadable := func(err error) error { return &SourceError{Err: ErrUnreadable, Detail: errDetail(err)} }
+	if openErr != nil {
+		return nil, unreadable(openErr)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, unreadable(err)
 	}
 	if st.IsDir() {
-		return fr, fail(0, ErrUnreadable, "it is a directory")
+		return nil, &SourceError{Err: ErrUnreadable, Detail: "it is a directory"}
 	}
-	fr.Bytes = st.Size()
-	if st.Size() == 0 {
-		return fr, fail(0, ErrEmptyFile, "0 bytes")
+	if fr.Bytes = st.Size(); fr.Bytes == 0 {
+		return nil, &SourceError{Err: ErrEmptyFile, Detail: "0 bytes"}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fr, fail(0, ErrUnreadable, errDetail(err))
-	}
-	defer f.Close()
-	h := sha256.New()
 	var rs rowSource
 	switch l.src.Format {
 	case "csv":
@@ -216,77 +247,68 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 		rs = newJSONLSource(io.TeeReader(f, h), l.src)
 	case "parquet":
 		if _, err := io.Copy(h, f); err != nil {
-			return fr, fail(0, ErrUnreadable, errDetail(err))
+			return nil, unreadable(err)
 		}
-		rs, err = newParquetSource(ctx, db, path, l.src)
+		rs, err = newParquetSource(ctx, db, f.Name(), l.src)
+	}
+	var se *SourceError
+	if err != nil && !errors.As(err, &se) {
+		return nil, unreadable(err)
 	}
 	if err != nil {
-		var se *SourceError
-		if errors.As(err, &se) {
-			se.Source, se.File = l.src.ID, path
-			return fr, se
-		}
-		return fr, fail(0, ErrUnreadable, err.Error())
+		return nil, err
 	}
 	if err := l.m.bind(l.src, rs.header()); err != nil {
-		err.Source, err.File = l.src.ID, path
-		return fr, err
+		return nil, err
 	}
 	if err := l.m.bindExtras(l.src, rs.header(), l.extras); err != nil {
-		err.Source, err.File = l.src.ID, path
-		return fr, err
+		return nil, err
 	}
+	return rs, nil
+}
+
+// rows reads every row of rs: each is loaded or rejected, and counted.
+func (l *loader) rows(ctx context.Context, rs rowSource, fr *FileResult) error {
 	for {
 		vals, line, err := rs.next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		fr.Read++
 		if err != nil {
 			var re *RowError
 			if !errors.As(err, &re) {
-				return fr, fail(line, ErrUnreadable, errDetail(err))
+				return &SourceError{Line: line, Err: ErrUnreadable, Detail: errDetail(err)}
 			}
 			fr.Rejected++
 			if err := l.exception(KindRejectedRow, "", int64(re.Line), "", re.Reason, truncate(re.Raw, 500)); err != nil {
-				return fr, err
+				return err
 			}
 			continue
 		}
 		if i := nulColumn(vals); i >= 0 {
 			fr.Rejected++
 			if err := l.exception(KindRejectedRow, "", int64(line), "", fmt.Sprintf("a NUL byte in column %q: the file is damaged here", rs.header()[i]), ""); err != nil {
-				return fr, err
+				return err
 			}
 			continue
 		}
 		loaded, err := l.record(vals, int64(line))
 		if err != nil {
-			return fr, fmt.Errorf("load %s: %s: line %d: %w", l.src.ID, path, line, err)
+			return fmt.Errorf("line %d: %w", line, err)
 		}
 		if loaded {
 			fr.Loaded++
 		} else {
 			fr.Rejected++
 		}
-		if l.rows++; l.opt.Progress != nil && l.rows%200_000 == 0 {
-			l.opt.Progress(l.src.ID, l.rows)
+		if l.done++; l.opt.Progress != nil && l.done%200_000 == 0 {
+			l.opt.Progress(l.src.ID, l.done)
 		}
-		if l.rows%65_536 == 0 && ctx.Err() != nil {
-			return fr, ctx.Err()
-		}
-	}
-	if js, ok := rs.(*jsonlSource); ok {
-		if err := js.checkColumns(l.src); err != nil {
-			err.Source, err.File = l.src.ID, path
-			return fr, err
+		if l.done%65_536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
-	if fr.Read == 0 {
-		return fr, fail(0, ErrEmptyFile, "a header and no rows")
-	}
-	fr.SHA256 = hexSum(h)
-	return fr, nil
 }
 
 // nulColumn is the first column holding a NUL byte, or -1: no field of a
@@ -343,185 +365,8 @@ func nullable(s string) driver.Value {
 	return s
 }
 
-// csvSource adapts csvReader.
-type csvSource struct {
-	r    *csvReader
-	hdr  []string
-	utf8 bool
-}
-
-func newCSVSource(r io.Reader, src *config.Source) (*csvSource, error) {
-	var decode func([]byte) []byte
-	if src.Encoding == "windows-1252" {
-		decode = cp1252.Decode
-	}
-	cr := newCSVReader(r, src.Delim(), decode)
-	fields, _, err := cr.Read()
-	if err == io.EOF {
-		return nil, &SourceError{Err: ErrEmptyFile, Detail: "no header line"}
-	}
-	if err != nil {
-		var re *RowError
-		if errors.As(err, &re) {
-			return nil, &SourceError{Line: 1, Err: ErrUnreadable, Detail: "the header: " + re.Reason}
-		}
-		return nil, err
-	}
-	hdr := make([]string, len(fields))
-	for i, f := range fields {
-		hdr[i] = strings.TrimSpace(string(f))
-	}
-	cr.want = len(hdr)
-	return &csvSource{r: cr, hdr: hdr, utf8: src.Encoding == "utf-8"}, nil
-}
-
-func (c *csvSource) header() []string { return c.hdr }
-
-func (c *csvSource) next() ([][]byte, int, error) {
-	f, line, err := c.r.Read()
-	if err != nil {
-		return nil, line, err
-	}
-	if c.repeatsHeader(f) {
-		return nil, line, &RowError{Line: line, Reason: "the row repeats the header line (two extracts joined into one file?)", Raw: string(joinFields(f, c.r.delim))}
-	}
-	if c.utf8 {
-		for i, v := range f {
-			if !utf8.Valid(v) {
-				return nil, line, &RowError{Line: line, Reason: fmt.Sprintf("invalid UTF-8 in column %q: is the file windows-1252?", c.hdr[i]), Raw: strings.ToValidUTF8(string(joinFields(f, c.r.delim)), "\uFFFD")}
-			}
-		}
-	}
-	return f, line, nil
-}
-
-func (c *csvSource) repeatsHeader(f [][]byte) bool {
-	for i, v := range f {
-		if string(bytes.TrimSpace(v)) != c.hdr[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func joinFields(f [][]byte, d byte) []byte {
-	var out []byte
-	for i, v := range f {
-		if i > 0 {
-			out = append(out, d)
-		}
-		out = append(out, v...)
-	}
-	return out
-}
-
-// parquetSource reads a Parquet file through DuckDB, every column as the
-// text a delimited extract would hold, read by its type: a DATE or TIMESTAMP
-// is written in the source's date_format, a whole number held as DOUBLE or
-// DECIMAL (an NHS number, say) keeps its digits without ".0" or an
-// exponent. A column carematch cannot read as one value (a list, a struct,
-// binary) is an error when it is configured.
-type parquetSource struct {
-	hdr  []string
-	rows *sql.Rows
-	vals []sql.NullString
-	ptrs []any
-	buf  [][]byte
-	line int
-}
-
-func newParquetSource(ctx context.Context, db *store.DB, path string, src *config.Source) (*parquetSource, error) {
-	from := fmt.Sprintf("read_parquet(%s)", store.QuoteString(path))
-	desc, err := db.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
-	if err != nil {
-		return nil, &SourceError{Err: ErrUnreadable, Detail: "not a Parquet file DuckDB can read"}
-	}
-	configured := map[string]string{}
-	for _, f := range src.Columns.Fields() {
-		configured[f.Column] = f.Name
-	}
-	for name, col := range src.Columns.Extra {
-		configured[col] = "extra." + name
-	}
-	var exprs []string
-	for desc.Next() {
-		var name, typ string
-		if err := desc.Scan(&name, &typ); err != nil {
-			desc.Close()
-			return nil, err
-		}
-		e, ok := parquetText(store.QuoteIdent(name), typ, src.DateFormat)
-		if !ok {
-			if field, used := configured[name]; used {
-				desc.Close()
-				return nil, &SourceError{Field: field, Column: name, Err: ErrUnreadable,
-					Detail: "it is a " + typ + " column: carematch reads text, numbers, dates and yes/no values"}
-			}
-			e = "NULL::VARCHAR"
-		}
-		exprs = append(exprs, e+" AS "+store.QuoteIdent(name))
-	}
-	desc.Close()
-	if err := desc.Err(); err != nil {
-		return nil, err
-	}
-	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from)
-	if err != nil {
-		return nil, &SourceError{Err: ErrUnreadable, Detail: "not a Parquet file DuckDB can read"}
-	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		return nil, err
-	}
-	p := &parquetSource{hdr: cols, rows: rows, vals: make([]sql.NullString, len(cols)), ptrs: make([]any, len(cols)), buf: make([][]byte, len(cols))}
-	for i := range p.vals {
-		p.ptrs[i] = &p.vals[i]
-	}
-	return p, nil
-}
-
-// parquetText is the SQL that reads column col of DuckDB type typ as text;
-// false for a type with no single text value.
-func parquetText(col, typ, dateFormat string) (string, bool) {
-	base, _, _ := strings.Cut(typ, "(")
-	switch base {
-	case "VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-		"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "UUID", "ENUM":
-		return col + "::VARCHAR", true
-	case "DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE":
-		return fmt.Sprintf("strftime(%s, %s)", col, store.QuoteString(dateFormat)), true
-	case "FLOAT", "DOUBLE", "DECIMAL":
-		return fmt.Sprintf("CASE WHEN %[1]s = trunc(%[1]s) AND abs(%[1]s) < 1e18 THEN CAST(CAST(%[1]s AS HUGEINT) AS VARCHAR) ELSE CAST(%[1]s AS VARCHAR) END", col), true
-	}
-	if strings.HasPrefix(typ, "ENUM(") {
-		return col + "::VARCHAR", true
-	}
-	return "", false
-}
-
-func (p *parquetSource) header() []string { return p.hdr }
-
-// next numbers Parquet rows from 1: a Parquet file has no header line.
-func (p *parquetSource) next() ([][]byte, int, error) {
-	if !p.rows.Next() {
-		err := p.rows.Err()
-		p.rows.Close()
-		if err != nil {
-			return nil, p.line + 1, err
-		}
-		return nil, p.line + 1, io.EOF
-	}
-	p.line++
-	if err := p.rows.Scan(p.ptrs...); err != nil {
-		return nil, p.line, err
-	}
-	for i, v := range p.vals {
-		p.buf[i] = []byte(v.String)
-	}
-	return p.buf, p.line, nil
-}
-
 var _ rowSource = (*csvSource)(nil)
+
 var _ rowSource = (*parquetSource)(nil)
+
 var _ rowSource = (*jsonlSource)(nil)

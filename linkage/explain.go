@@ -74,83 +74,16 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	}
 	e := &Explanation{Left: left[0] + ":" + left[1], Right: right[0] + ":" + right[1], Lambda: m.Lambda, Prior: m.Prior(),
 		LinkThreshold: m.LinkThreshold, ReviewThreshold: m.ReviewThreshold}
-	pair := fmt.Sprintf("(SELECT %d::INTEGER AS rid_l, %d::INTEGER AS rid_r)", a, b)
-
-	// Levels, by the same CASE expressions the run used.
-	var cols []string
-	for _, c := range m.Comparisons {
-		cols = append(cols, fmt.Sprintf("(%s)::INTEGER", c.CaseSQL()))
-	}
-	levels := make([]int, len(m.Comparisons))
-	ptrs := make([]any, len(levels))
-	for i := range levels {
-		ptrs[i] = &levels[i]
-	}
-	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), PairJoins(pair))).Scan(ptrs...); err != nil {
-		return nil, fmt.Errorf("explain: %w", err)
-	}
-	e.Total = m.Prior()
-	for c, cmp := range m.Comparisons {
-		l := levels[c]
-		ec := ExplainedComparison{Name: cmp.Name, Level: cmp.Levels[l].Label, Null: cmp.Levels[l].Null, Weight: m.Weight(c, l)}
-		if col := cmp.Levels[l].TF; col != "" {
-			var p sql.NullFloat64
-			q := fmt.Sprintf("SELECT t.p FROM prep l LEFT JOIN %s t ON t.value = l.%s WHERE l.rid = ?", tfTable(col), col)
-			if err := db.QueryRowContext(ctx, q, a).Scan(&p); err != nil {
-				return nil, fmt.Errorf("explain: %w", err)
-			}
-			freq := m.U[c][l]
-			if p.Valid {
-				freq = p.Float64
-			}
-			ec.TF = math.Log2(m.U[c][l] / math.Max(freq, m.TFMinimum))
-			ec.TFNote = fmt.Sprintf("the value is shared by %.3f%% of records; an average exact match is %.3f%%", 100*freq, 100*m.U[c][l])
-		}
-		e.Total += ec.Weight + ec.TF
-		e.Comparisons = append(e.Comparisons, ec)
+	levels, err := e.weigh(ctx, db, m, a, b)
+	if err != nil {
+		return nil, err
 	}
 	e.Probability = Probability(e.Total)
 
-	var det, conflict, cand int
-	var guard sql.NullString
-	var blocks sql.NullBool
-	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
-		(SELECT any_value(guard_blocks) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
-	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &guard, &blocks); err != nil {
-		return nil, fmt.Errorf("explain: %w", err)
+	det, conflict, err := e.guards(ctx, db, m, levels, a, b)
+	if err != nil {
+		return nil, err
 	}
-	e.Candidate = cand > 0
-
-	// Guards. For a pair the run scored, what the run recorded: the guard
-	// that held (a pattern, or the ambiguity of a record), or one it lifted
-	// and why. For any other pair, the run's guard expression on its levels.
-	if e.Candidate {
-		lifted, why, err := liftedBecause(ctx, db, a, b)
-		if err != nil {
-			return nil, err
-		}
-		if why != "" {
-			e.GuardLifted = lifted + "; lifted: " + why
-		}
-	} else {
-		reason, blocksExpr, err := guardSQL(m)
-		if err != nil {
-			return nil, err
-		}
-		var gcols []string
-		for c, cmp := range m.Comparisons {
-			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], LevelColumn(cmp)))
-		}
-		q := fmt.Sprintf("SELECT %s, %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", reason, blocksExpr, strings.Join(gcols, ", "), a, b)
-		if err := db.QueryRowContext(ctx, q).Scan(&guard, &blocks); err != nil {
-			return nil, fmt.Errorf("explain: guard: %w", err)
-		}
-	}
-	e.Guard, e.GuardBlocks = guard.String, guard.Valid && blocks.Bool
-
 	switch {
 	case det > 0:
 		e.Stage = "linked: same valid NHS number, date of birth agrees"
@@ -209,6 +142,96 @@ func (e *Explanation) Print(w io.Writer) {
 		fmt.Fprintf(w, "guard (lifted): %s\n", e.GuardLifted)
 	}
 	fmt.Fprintf(w, "decision: %s\n", e.Decision)
+}
+
+// guards reads what the run made of the pair: whether the NHS stage linked
+// it or found a conflict, whether it was a candidate, and its guard — for a
+// scored pair, the one the run recorded (or lifted, and why); for any other
+// pair, the run's guard expression on its levels.
+func (e *Explanation) guards(ctx context.Context, db *store.DB, m *Model, levels []int, a, b int64) (det, conflict int, err error) {
+	var cand int
+	var guard sql.NullString
+	var blocks sql.NullBool
+	q := fmt.Sprintf(`SELECT (SELECT count(*) FROM det_links WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT count(*) FROM nhs_conflicts WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT count(*) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT any_value(guard) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d),
+		(SELECT any_value(guard_blocks) FROM scores WHERE rid_l = %[1]d AND rid_r = %[2]d)`, a, b)
+	if err := db.QueryRowContext(ctx, q).Scan(&det, &conflict, &cand, &guard, &blocks); err != nil {
+		return 0, 0, fmt.Errorf("explain: %w", err)
+	}
+	e.Candidate = cand > 0
+
+	// Guards. For a pair the run scored, what the run recorded: the guard
+	// that held (a pattern, or the ambiguity of a record), or one it lifted
+	// and why. For any other pair, the run's guard expression on its levels.
+	if e.Candidate {
+		lifted, why, err := liftedBecause(ctx, db, a, b)
+		if err != nil {
+			return 0, 0, err
+		}
+		if why != "" {
+			e.GuardLifted = lifted + "; lifted: " + why
+		}
+	} else {
+		reason, blocksExpr, err := guardSQL(m)
+		if err != nil {
+			return 0, 0, err
+		}
+		var gcols []string
+		for c, cmp := range m.Comparisons {
+			gcols = append(gcols, fmt.Sprintf("%d AS %s", levels[c], LevelColumn(cmp)))
+		}
+		q := fmt.Sprintf("SELECT %s, %s FROM (SELECT %s) g, prep l, prep r WHERE l.rid = %d AND r.rid = %d", reason, blocksExpr, strings.Join(gcols, ", "), a, b)
+		if err := db.QueryRowContext(ctx, q).Scan(&guard, &blocks); err != nil {
+			return 0, 0, fmt.Errorf("explain: guard: %w", err)
+		}
+	}
+	e.Guard, e.GuardBlocks = guard.String, guard.Valid && blocks.Bool
+
+	return det, conflict, nil
+}
+
+// weigh evaluates every comparison of the pair (rids a < b) by the same
+// CASE expressions the run used, and adds up the waterfall: each level's
+// weight and term-frequency adjustment. It returns the levels.
+func (e *Explanation) weigh(ctx context.Context, db *store.DB, m *Model, a, b int64) ([]int, error) {
+	pair := fmt.Sprintf("(SELECT %d::INTEGER AS rid_l, %d::INTEGER AS rid_r)", a, b)
+
+	// Levels, by the same CASE expressions the run used.
+	var cols []string
+	for _, c := range m.Comparisons {
+		cols = append(cols, fmt.Sprintf("(%s)::INTEGER", c.CaseSQL()))
+	}
+	levels := make([]int, len(m.Comparisons))
+	ptrs := make([]any, len(levels))
+	for i := range levels {
+		ptrs[i] = &levels[i]
+	}
+	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), PairJoins(pair))).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	e.Total = m.Prior()
+	for c, cmp := range m.Comparisons {
+		l := levels[c]
+		ec := ExplainedComparison{Name: cmp.Name, Level: cmp.Levels[l].Label, Null: cmp.Levels[l].Null, Weight: m.Weight(c, l)}
+		if col := cmp.Levels[l].TF; col != "" {
+			var p sql.NullFloat64
+			q := fmt.Sprintf("SELECT t.p FROM prep l LEFT JOIN %s t ON t.value = l.%s WHERE l.rid = ?", tfTable(col), col)
+			if err := db.QueryRowContext(ctx, q, a).Scan(&p); err != nil {
+				return nil, fmt.Errorf("explain: %w", err)
+			}
+			freq := m.U[c][l]
+			if p.Valid {
+				freq = p.Float64
+			}
+			ec.TF = math.Log2(m.U[c][l] / math.Max(freq, m.TFMinimum))
+			ec.TFNote = fmt.Sprintf("the value is shared by %.3f%% of records; an average exact match is %.3f%%", 100*freq, 100*m.U[c][l])
+		}
+		e.Total += ec.Weight + ec.TF
+		e.Comparisons = append(e.Comparisons, ec)
+	}
+	return levels, nil
 }
 
 // liftedBecause is the guard the run lifted from the pair and why, or ""

@@ -48,48 +48,7 @@ func methodRank(m string) int {
 // then by weight. It never joins two different numbers (except by an
 // analyst's link) and never joins an apart pair, directly or through others.
 func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
-	parent := make([]int32, n+1)
-	number := make([]string, n+1)
-	for i := range parent {
-		parent[i] = int32(i)
-		if i < len(nhs) {
-			number[i] = nhs[i]
-		}
-	}
-	find := func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	sorted := append([]Edge(nil), edges...)
-	sort.Slice(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if a.Weight != b.Weight {
-			return a.Weight > b.Weight
-		}
-		if ra, rb := methodRank(a.Method), methodRank(b.Method); ra != rb {
-			return ra < rb
-		}
-		if a.L != b.L {
-			return a.L < b.L
-		}
-		return a.R < b.R
-	})
-	apart := map[int32]map[int32]bool{}
-	mark := func(a, b int32) {
-		if apart[a] == nil {
-			apart[a] = map[int32]bool{}
-		}
-		apart[a][b] = true
-	}
-	for _, p := range con.Apart {
-		if p[0] != p[1] {
-			mark(p[0], p[1])
-			mark(p[1], p[0])
-		}
-	}
+	u := newPersons(n, nhs, con.Apart)
 	c := &Clusters{Root: make([]int32, n+1), Method: make([]string, n+1), Weight: make([]float64, n+1)}
 	for i := range c.Weight {
 		c.Weight[i] = math.NaN()
@@ -102,42 +61,27 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 			}
 		}
 	}
-	for _, e := range sorted {
+	for _, e := range strongestFirst(edges) {
 		if e.Method != MethodAnalyst && (con.Detached[e.L] || con.Detached[e.R]) {
 			continue
 		}
-		a, b := find(e.L), find(e.R)
-		if a == b {
-			decided(e.L, e)
-			decided(e.R, e)
-			continue
-		}
-		if e.Method != MethodAnalyst && number[a] != "" && number[b] != "" && number[a] != number[b] {
+		a, b := u.find(e.L), u.find(e.R)
+		switch {
+		case a == b:
+		case e.Method != MethodAnalyst && u.number[a] != "" && u.number[b] != "" && u.number[a] != u.number[b]:
 			c.Cut = append(c.Cut, e)
 			continue
-		}
-		if apart[a][b] {
+		case u.apart[a][b]:
 			c.Held = append(c.Held, e)
 			continue
-		}
-		if b < a {
-			a, b = b, a
-		}
-		parent[b] = a // the smaller rid is the root
-		for x := range apart[b] {
-			delete(apart[x], b)
-			mark(x, a)
-			mark(a, x)
-		}
-		delete(apart, b)
-		if number[a] == "" {
-			number[a] = number[b]
+		default:
+			u.join(a, b)
 		}
 		decided(e.L, e)
 		decided(e.R, e)
 	}
 	for i := 1; i <= n; i++ {
-		c.Root[i] = find(int32(i))
+		c.Root[i] = u.find(int32(i))
 		if c.Method[i] == "" {
 			c.Method[i] = MethodSingleton
 		}
@@ -153,4 +97,82 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 		}
 	}
 	return c
+}
+
+// strongestFirst is the order links are taken in: by weight, an analyst's
+// first among equals, then by record.
+func strongestFirst(edges []Edge) []Edge {
+	sorted := append([]Edge(nil), edges...)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Weight != b.Weight {
+			return a.Weight > b.Weight
+		}
+		if ra, rb := methodRank(a.Method), methodRank(b.Method); ra != rb {
+			return ra < rb
+		}
+		if a.L != b.L {
+			return a.L < b.L
+		}
+		return a.R < b.R
+	})
+	return sorted
+}
+
+// persons is a union–find over records: each person's root (its smallest
+// rid), its valid NHS number, and the persons it must stay apart from.
+type persons struct {
+	parent []int32
+	number []string
+	apart  map[int32]map[int32]bool
+}
+
+func newPersons(n int, nhs []string, apart [][2]int32) *persons {
+	u := &persons{parent: make([]int32, n+1), number: make([]string, n+1), apart: map[int32]map[int32]bool{}}
+	for i := range u.parent {
+		u.parent[i] = int32(i)
+		if i < len(nhs) {
+			u.number[i] = nhs[i]
+		}
+	}
+	for _, p := range apart {
+		if p[0] != p[1] {
+			u.mark(p[0], p[1])
+			u.mark(p[1], p[0])
+		}
+	}
+	return u
+}
+
+func (u *persons) find(x int32) int32 {
+	for u.parent[x] != x {
+		u.parent[x] = u.parent[u.parent[x]]
+		x = u.parent[x]
+	}
+	return x
+}
+
+func (u *persons) mark(a, b int32) {
+	if u.apart[a] == nil {
+		u.apart[a] = map[int32]bool{}
+	}
+	u.apart[a][b] = true
+}
+
+// join makes persons a and b one, rooted at the smaller rid; it carries the
+// number and the apart marks.
+func (u *persons) join(a, b int32) {
+	if b < a {
+		a, b = b, a
+	}
+	u.parent[b] = a
+	for x := range u.apart[b] {
+		delete(u.apart[x], b)
+		u.mark(x, a)
+		u.mark(a, x)
+	}
+	delete(u.apart, b)
+	if u.number[a] == "" {
+		u.number[a] = u.number[b]
+	}
 }
