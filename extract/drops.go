@@ -26,11 +26,11 @@ func CheckDrops(ctx context.Context, db *store.DB, previousDB string, minRatio f
 		INSERT INTO exceptions
 		WITH now AS (SELECT source_id, sum(rows_loaded) AS n FROM source_files GROUP BY 1),
 		     before AS (SELECT source_id, sum(rows_loaded) AS n FROM prevrows.source_files GROUP BY 1)
-		SELECT 'source_row_drop', b.source_id, NULL, NULL, NULL,
+		SELECT %s, b.source_id, NULL, NULL, NULL,
 			'rows loaded fell from ' || b.n || ' last night to ' || coalesce(n.n, 0) || ' (' ||
 			round(100.0 * coalesce(n.n, 0) / b.n, 1) || '%%, below the %.0f%% expected)', NULL, NULL
 		FROM before b LEFT JOIN now n USING (source_id)
-		WHERE coalesce(n.n, 0) < %g * b.n`, minRatio*100, minRatio)
+		WHERE coalesce(n.n, 0) < %g * b.n`, store.ExcRowDrop.SQL(), minRatio*100, minRatio)
 	res, err := db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("row drops: %w", err)

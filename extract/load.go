@@ -22,16 +22,6 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// Exception kinds written at load.
-const (
-	KindRejectedRow   = "rejected_rows"
-	KindInvalidNHS    = "invalid_nhs_number"
-	KindInvalidDOB    = "invalid_date_of_birth"
-	KindInvalidPost   = "invalid_postcode"
-	KindInvalidValue  = "invalid_value"
-	KindMissingSource = "missing_source"
-)
-
 // Options tune a load.
 type Options struct {
 	// Today is the run date: dates after it are in the future. Required.
@@ -281,14 +271,14 @@ func (l *loader) rows(ctx context.Context, rs rowSource, fr *FileResult) error {
 				return &SourceError{Line: line, Err: ErrUnreadable, Detail: errDetail(err)}
 			}
 			fr.Rejected++
-			if err := l.exception(KindRejectedRow, "", int64(re.Line), "", re.Reason, truncate(re.Raw, 500)); err != nil {
+			if err := l.exception(store.ExcRejectedRow, "", int64(re.Line), "", re.Reason, truncate(re.Raw, 500)); err != nil {
 				return err
 			}
 			continue
 		}
 		if i := nulColumn(vals); i >= 0 {
 			fr.Rejected++
-			if err := l.exception(KindRejectedRow, "", int64(line), "", fmt.Sprintf("a NUL byte in column %q: the file is damaged here", rs.header()[i]), ""); err != nil {
+			if err := l.exception(store.ExcRejectedRow, "", int64(line), "", fmt.Sprintf("a NUL byte in column %q: the file is damaged here", rs.header()[i]), ""); err != nil {
 				return err
 			}
 			continue
@@ -344,7 +334,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (l *loader) exception(kind, localID string, line int64, field, reason, value string) error {
+func (l *loader) exception(kind store.ExceptionKind, localID string, line int64, field, reason, value string) error {
 	var lid, val driver.Value
 	if localID != "" {
 		lid = localID
@@ -352,10 +342,10 @@ func (l *loader) exception(kind, localID string, line int64, field, reason, valu
 	if value != "" {
 		val = value
 	}
-	if kind == KindRejectedRow && l.firstReject.line == 0 {
+	if kind == store.ExcRejectedRow && l.firstReject.line == 0 {
 		l.firstReject.file, l.firstReject.line, l.firstReject.reason = l.file, line, reason
 	}
-	return l.excs.Append(kind, l.src.ID, lid, line, nullable(field), reason, val, l.file)
+	return l.excs.Append(string(kind), l.src.ID, lid, line, nullable(field), reason, val, l.file)
 }
 
 func nullable(s string) driver.Value {

@@ -67,7 +67,11 @@ func LoadOptouts(ctx context.Context, db *store.DB, path string) (int64, error) 
 		}
 		var re *RowError
 		if errors.As(err, &re) {
-			exc.Append(KindRejectedRow, "optouts", nil, int64(re.Line), nil, re.Reason, truncate(re.Raw, 500), "optouts")
+			if err := exc.Append(string(store.ExcRejectedRow), "optouts", nil, int64(re.Line), nil, re.Reason, truncate(re.Raw, 500), "optouts"); err != nil {
+				app.Close()
+				exc.Close()
+				return 0, err
+			}
 			continue
 		}
 		if err != nil {
@@ -78,7 +82,11 @@ func LoadOptouts(ctx context.Context, db *store.DB, path string) (int64, error) 
 		raw := strings.TrimSpace(string(fields[col]))
 		v := rules.ParseNHSNumber(raw)
 		if !v.Valid() {
-			exc.Append(KindInvalidNHS, "optouts", nil, int64(line), "nhs_number", string(v.Reason), raw, "optouts")
+			if err := exc.Append(string(store.ExcInvalidNHS), "optouts", nil, int64(line), "nhs_number", string(v.Reason), raw, "optouts"); err != nil {
+				app.Close()
+				exc.Close()
+				return 0, err
+			}
 			continue
 		}
 		if err := app.Append(v.Number); err != nil {

@@ -127,10 +127,10 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 	m, src := &l.m, l.src
 	localID := get(vals, m.localID)
 	if localID == "" {
-		return false, l.exception(KindRejectedRow, "", line, "local_id", "missing local_id", "")
+		return false, l.exception(store.ExcRejectedRow, "", line, "local_id", "missing local_id", "")
 	}
 	if first, dup := l.seen[localID]; dup {
-		return false, l.exception(KindRejectedRow, localID, line, "local_id",
+		return false, l.exception(store.ExcRejectedRow, localID, line, "local_id",
 			fmt.Sprintf("duplicate local_id within the extract (first at line %d)", first), localID)
 	}
 	l.seen[localID] = line
@@ -158,7 +158,7 @@ type rowWork struct {
 }
 
 // exc reports a value of the row that a rule rejects; the row still loads.
-func (w *rowWork) exc(kind, field, reason, value string) {
+func (w *rowWork) exc(kind store.ExceptionKind, field, reason, value string) {
 	if w.err == nil {
 		w.err = w.l.exception(kind, w.r.LocalID, w.r.Line, field, reason, value)
 	}
@@ -172,10 +172,10 @@ func (w *rowWork) nhsNumber() {
 		n := rules.ParseNHSNumber(raw)
 		switch {
 		case !n.Valid():
-			w.exc(KindInvalidNHS, "nhs_number", string(n.Reason), raw)
+			w.exc(store.ExcInvalidNHS, "nhs_number", string(n.Reason), raw)
 		case n.Test():
 			w.r.NHSTestNumber = true
-			w.exc(KindInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw)
+			w.exc(store.ExcInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw)
 		default:
 			w.r.NHSNumber = n.Number
 		}
@@ -186,7 +186,7 @@ func (w *rowWork) nhsNumber() {
 		}
 		code, ok := rules.NHSNumberStatus(raw)
 		if !ok {
-			w.exc(KindInvalidValue, "nhs_number_status", "not an NHS Number Status Indicator Code (01–08)", raw)
+			w.exc(store.ExcInvalidValue, "nhs_number_status", "not an NHS Number Status Indicator Code (01–08)", raw)
 		}
 		w.r.NHSNumberStatus = code
 		w.r.NHSVerified = code == rules.NHSStatusVerified && w.r.NHSNumber != ""
@@ -221,7 +221,7 @@ func (w *rowWork) dates() {
 	m, src, today := &w.l.m, w.l.src, w.l.opt.Today
 	if raw := w.get(m.dob); raw != "" {
 		if d := rules.ParseDateOfBirth(src.DateLayout, raw, today); d.Reason != "" {
-			w.exc(KindInvalidDOB, "date_of_birth", string(d.Reason), raw)
+			w.exc(store.ExcInvalidDOB, "date_of_birth", string(d.Reason), raw)
 		} else {
 			w.r.DateOfBirth = d.Time
 		}
@@ -233,7 +233,7 @@ func (w *rowWork) dates() {
 	}{{m.dod, "date_of_death", &w.r.DateOfDeath}, {m.updated, "updated", &w.r.Updated}} {
 		if raw := w.get(f.col); raw != "" {
 			if d := rules.ParseDate(src.DateLayout, raw, today); d.Reason != "" {
-				w.exc(KindInvalidValue, f.field, string(d.Reason), raw)
+				w.exc(store.ExcInvalidValue, f.field, string(d.Reason), raw)
 			} else {
 				*f.dst = d.Time
 			}
@@ -245,7 +245,7 @@ func (w *rowWork) sex() {
 	if raw := w.get(w.l.m.sex); raw != "" {
 		sex, ok := rules.ParseSex(raw, w.l.src.Values["sex"])
 		if !ok {
-			w.exc(KindInvalidValue, "sex", "unrecognised sex code (add it to [source.values] sex)", raw)
+			w.exc(store.ExcInvalidValue, "sex", "unrecognised sex code (add it to [source.values] sex)", raw)
 		}
 		w.r.Sex = string(sex)
 	}
@@ -268,7 +268,7 @@ func (w *rowWork) residence() {
 	if raw := w.get(m.postcode); raw != "" {
 		p := rules.ParsePostcode(raw)
 		if p.Kind == rules.PostcodeInvalid {
-			w.exc(KindInvalidPost, "postcode", "not a valid UK postcode", raw)
+			w.exc(store.ExcInvalidPost, "postcode", "not a valid UK postcode", raw)
 		} else {
 			w.r.Postcode = p.Code
 		}
@@ -283,7 +283,7 @@ func (w *rowWork) flags() {
 		raw := w.get(idx)
 		v, k, ok := rules.ParseYesNo(raw, src.Values[field])
 		if !ok {
-			w.exc(KindInvalidValue, field, "not a yes/no value (add it to [source.values] "+field+")", raw)
+			w.exc(store.ExcInvalidValue, field, "not a yes/no value (add it to [source.values] "+field+")", raw)
 		}
 		return v, k
 	}

@@ -12,9 +12,6 @@ import (
 // this sharing one key is never one person or one household.
 const DefaultQuarantineAt = 1000
 
-// KindQuarantined is the exception kind of a quarantined record.
-const KindQuarantined = "quarantined"
-
 // quarantineKeys are the keys no real population shares by the thousand:
 // one NHS number, one date of birth at one postcode, one full name born on
 // one day. Junk, test or mis-exported rows do; linked, they would make
@@ -55,7 +52,7 @@ func quarantine(ctx context.Context, db *store.DB, max int64, res *Result) error
 	q += `
 		UPDATE prep SET quarantined = true, withheld = true WHERE rid IN (SELECT rid FROM quarantine);
 		INSERT INTO exceptions
-		SELECT ` + store.QuoteString(KindQuarantined) + `, p.source_id, p.local_id, p.line, NULL,
+		SELECT ` + store.ExcQuarantined.SQL() + `, p.source_id, p.local_id, p.line, NULL,
 			'one of ' || q.n || ' records sharing one ' || q.key || ': not one person; quarantined — not linked, trained on or published', NULL, p.file
 		FROM quarantine q JOIN prep p USING (rid);`
 	if _, err := db.ExecContext(ctx, q); err != nil {

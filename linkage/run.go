@@ -145,7 +145,7 @@ func (l *linker) prepare(ctx context.Context) error {
 	}
 	l.logf("link: %d records to link", l.res.Records)
 	for _, q := range l.res.Quarantined {
-		l.logf("link: WARNING %s: %d records quarantined, each one of over %d sharing one %s (see exceptions/quarantined.csv)", q.Source, q.Records, l.opt.QuarantineAt, q.Key)
+		l.logf("link: WARNING %s: %d records quarantined, each one of over %d sharing one %s (see exceptions/%s.csv)", q.Source, q.Records, l.opt.QuarantineAt, q.Key, store.ExcQuarantined)
 	}
 	return nil
 }

@@ -163,7 +163,7 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 		case changed[d.ID] != "":
 			why = "the details of " + changed[d.ID] + " have changed since: suspended, and the item re-opened for review"
 		}
-		return []driver.Value{"stale_decision", d.Left[0], d.Left[1], nil, nil,
+		return []driver.Value{string(store.ExcStaleDecision), d.Left[0], d.Left[1], nil, nil,
 			"analyst decision " + d.ID + " (" + d.Kind + ") no longer applies: " + why, d.ID, nil}
 	})
 }
@@ -173,7 +173,7 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 func reportUnreadable(ctx context.Context, db *store.DB, bad []UnreadableDecision) error {
 	return db.AppendEach(ctx, "exceptions", len(bad), func(i int) []driver.Value {
 		u := bad[i]
-		return []driver.Value{"stale_decision", "decisions", nil, int64(u.Line), nil,
+		return []driver.Value{string(store.ExcStaleDecision), "decisions", nil, int64(u.Line), nil,
 			"this line of the analysts' decision log cannot be applied (" + u.Reason + "); the other decisions apply", nil, u.File}
 	})
 }

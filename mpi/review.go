@@ -28,7 +28,7 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64) []store.Step {
 		UNION ALL BY NAME
 		-- NHS number conflicts still in two persons and not yet decided: an
 		-- analyst says whether the number or the demographics are wrong.
-		SELECT 'nhs_number_conflict' AS kind, k.rid_l, k.rid_r, s.* EXCLUDE (rid_l, rid_r)
+		SELECT `+store.ExcNHSConflict.SQL()+` AS kind, k.rid_l, k.rid_r, s.* EXCLUDE (rid_l, rid_r)
 		FROM nhs_conflicts k LEFT JOIN scores s USING (rid_l, rid_r)
 		JOIN clusters a ON a.rid = k.rid_l JOIN clusters b ON b.rid = k.rid_r
 		WHERE a.root <> b.root

@@ -215,11 +215,13 @@ func classify(ctx context.Context, ev *Evaluation, runDir string, falseMerges, m
 	if err != nil {
 		return err
 	}
-	for _, p := range falseMerges {
-		app.Append("merge", p[0].source, p[0].local, p[1].source, p[1].local)
-	}
-	for _, p := range missed {
-		app.Append("missed", p[0].source, p[0].local, p[1].source, p[1].local)
+	for kind, pairs := range map[string][][2]recKey{"merge": falseMerges, "missed": missed} {
+		for _, p := range pairs {
+			if err := app.Append(kind, p[0].source, p[0].local, p[1].source, p[1].local); err != nil {
+				app.Close()
+				return err
+			}
+		}
 	}
 	if err := app.Close(); err != nil {
 		return err

@@ -9,23 +9,6 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// ExceptionKinds are the kinds always written, each to <kind>.csv, even when
-// empty, so an analyst's folder has the same files every night.
-var ExceptionKinds = []string{
-	"rejected_rows",
-	"invalid_nhs_number",
-	"invalid_date_of_birth",
-	"invalid_postcode",
-	"invalid_value",
-	"nhs_number_conflict",
-	"suspicious_cluster",
-	"within_source_duplicate",
-	"several_nhs_numbers",
-	"source_row_drop",
-	"stale_decision",
-	"quarantined",
-}
-
 // FileMode is the mode of files analysts may read and the portal must not.
 const FileMode = 0o640
 
@@ -51,7 +34,10 @@ func WriteExceptions(ctx context.Context, db *store.DB, dir string) (map[string]
 		counts[k] = n
 	}
 	rows.Close()
-	kinds := append([]string(nil), ExceptionKinds...)
+	var kinds []string
+	for _, k := range store.ExceptionKinds {
+		kinds = append(kinds, string(k))
+	}
 	for k := range counts {
 		if !contains(kinds, k) {
 			kinds = append(kinds, k)

@@ -55,7 +55,7 @@ func TestWriteExceptionsGolden(t *testing.T) {
 		t.Errorf("counts %v", counts)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != len(ExceptionKinds)+1 {
+	if len(entries) != len(store.ExceptionKinds)+1 {
 		t.Errorf("%d files, want the known kinds and summary", len(entries))
 	}
 	for _, e := range entries {

@@ -55,9 +55,9 @@ const histLo, histHi, histStep = -40.0, 60.0, 2.0
 func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt float64, path string) error {
 	d := &ReportData{M: m, LinkAt: linkAt, ReviewAt: reviewAt, HistLo: histLo, HistStep: histStep, ReviewItems: m.Counts["review_pairs"]}
 	q := `SELECT f.source_id, sum(f.rows_read), sum(f.rows_loaded), sum(f.rows_rejected),
-			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = 'invalid_nhs_number'), 0),
-			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = 'invalid_date_of_birth'), 0),
-			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = 'invalid_postcode'), 0),
+			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidNHS.SQL() + `), 0),
+			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidDOB.SQL() + `), 0),
+			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidPost.SQL() + `), 0),
 			coalesce((SELECT 100.0 * count(nhs_number) / count(*) FROM records r WHERE r.source_id = f.source_id), 0),
 			coalesce((SELECT 100.0 * count(*) FILTER (nhs_verified) / count(*) FROM records r WHERE r.source_id = f.source_id), 0)
 		FROM source_files f GROUP BY f.source_id ORDER BY f.source_id`

@@ -3,9 +3,10 @@ package reports
 import (
 	"encoding/json"
 
-	"github.com/selondon/carematch/linkage"
 	"os"
 	"time"
+
+	"github.com/selondon/carematch/linkage"
 )
 
 // Manifest is manifest.json: what a run read, did and wrote. It holds counts

@@ -15,7 +15,7 @@ import (
 // Item is one open question from a night's review queue.
 type Item struct {
 	ID          string
-	Kind        string // review (in the review band, or held back by a guard) | nhs_number_conflict
+	Kind        string // review (in the review band, or held back by a guard) | nhs_number_conflict (store.ExcNHSConflict)
 	Left, Right Record
 	Weight      float64
 	Guard       string

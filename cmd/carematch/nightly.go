@@ -153,7 +153,7 @@ func (n *night) load(ctx context.Context) error {
 		return store.InStep("load", "row drops", err)
 	}
 	if drops > 0 {
-		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/source_row_drop.csv)", drops)
+		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/%s.csv)", drops, store.ExcRowDrop)
 	}
 	var recs, deleted, valid, verified int64
 	err = n.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
@@ -197,7 +197,7 @@ func (n *night) index(ctx context.Context) error {
 		return store.InStep("index", "decision log", err)
 	}
 	if len(unreadable) > 0 {
-		n.p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/stale_decision.csv)", len(unreadable))
+		n.p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/%s.csv)", len(unreadable), store.ExcStaleDecision)
 	}
 	st, err := mpi.BuildIndex(ctx, n.db, mpi.IndexOptions{LinkThreshold: n.model.LinkThreshold, ReviewThreshold: n.model.ReviewThreshold,
 		RunID: n.run.ID, PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable})

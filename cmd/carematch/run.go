@@ -52,7 +52,11 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 		fmt.Fprintf(w, "persons %d from %d records: %v\n", m.Counts["persons"], m.Counts["indexed_records"], m.LinkMethods)
 	}
 	fmt.Fprintln(w, "exceptions:")
-	for _, k := range append(append([]string(nil), reports.ExceptionKinds...), "review_queue") {
+	kinds := []string{}
+	for _, k := range store.ExceptionKinds {
+		kinds = append(kinds, string(k))
+	}
+	for _, k := range append(kinds, "review_queue") {
 		fmt.Fprintf(w, "  %-24s %d\n", k, m.Exceptions[k])
 	}
 }
