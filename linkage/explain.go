@@ -49,12 +49,12 @@ var ErrNotIndexed = errors.New("record is not in the index")
 // Explain works out, in the run's database (opened with
 // store.OpenReadOnly), how the model scores two records. It evaluates the
 // very comparison SQL the run scored with.
-func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string) (*Explanation, error) {
-	rid := func(k [2]string) (int64, error) {
+func Explain(ctx context.Context, db *store.DB, m *Model, left, right store.RecordKey) (*Explanation, error) {
+	rid := func(k store.RecordKey) (int64, error) {
 		var r int64
-		err := db.QueryRowContext(ctx, "SELECT rid FROM prep WHERE source_id = ? AND local_id = ?", k[0], k[1]).Scan(&r)
+		err := db.QueryRowContext(ctx, "SELECT rid FROM prep WHERE source_id = ? AND local_id = ?", k.Source, k.Local).Scan(&r)
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("%s:%s: %w (deleted in its source, a test record, rejected, or not in this run)", k[0], k[1], ErrNotIndexed)
+			return 0, fmt.Errorf("%s: %w (deleted in its source, a test record, rejected, or not in this run)", k, ErrNotIndexed)
 		}
 		return r, err
 	}
@@ -72,7 +72,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right [2]string)
 	if a > b {
 		a, b = b, a
 	}
-	e := &Explanation{Left: left[0] + ":" + left[1], Right: right[0] + ":" + right[1], Lambda: m.Lambda, Prior: m.Prior(),
+	e := &Explanation{Left: left.String(), Right: right.String(), Lambda: m.Lambda, Prior: m.Prior(),
 		LinkThreshold: m.LinkThreshold, ReviewThreshold: m.ReviewThreshold}
 	levels, err := e.weigh(ctx, db, m, a, b)
 	if err != nil {

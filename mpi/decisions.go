@@ -23,9 +23,9 @@ type Decision struct {
 	// suspended and the item re-opened.
 	LeftPrint, RightPrint string
 	ID                    string
-	Kind                  string    // link | no_link | detach
-	Left, Right           [2]string // source_id, local_id; Right empty for detach
-	SupersededBy          string    // a later decision about the same records replaced it: reported, not applied
+	Kind                  string          // link | no_link | detach
+	Left, Right           store.RecordKey // Right empty for detach
+	SupersededBy          string          // a later decision about the same records replaced it: reported, not applied
 }
 
 // FingerprintSQL is a record's standardised details in one hash, over a
@@ -42,15 +42,15 @@ type namedRecord struct {
 
 // lookupRecords finds named records in prep — their rid and fingerprint —
 // with one join per thousand names, not a scan of every record.
-func lookupRecords(ctx context.Context, db *store.DB, keys [][2]string) (map[[2]string]namedRecord, error) {
-	out := map[[2]string]namedRecord{}
+func lookupRecords(ctx context.Context, db *store.DB, keys []store.RecordKey) (map[store.RecordKey]namedRecord, error) {
+	out := map[store.RecordKey]namedRecord{}
 	for start := 0; start < len(keys); start += 1000 {
 		chunk := keys[start:min(start+1000, len(keys))]
 		vals := make([]string, len(chunk))
 		args := make([]any, 0, 2*len(chunk))
 		for i, k := range chunk {
 			vals[i] = "(?, ?)"
-			args = append(args, k[0], k[1])
+			args = append(args, k.Source, k.Local)
 		}
 		q := "SELECT p.source_id, p.local_id, p.rid, " + FingerprintSQL + " FROM prep p JOIN (VALUES " +
 			strings.Join(vals, ", ") + ") v(s, l) ON p.source_id = v.s AND p.local_id = v.l"
@@ -59,9 +59,9 @@ func lookupRecords(ctx context.Context, db *store.DB, keys [][2]string) (map[[2]
 			return nil, err
 		}
 		for rows.Next() {
-			var k [2]string
+			var k store.RecordKey
 			var r namedRecord
-			if err := rows.Scan(&k[0], &k[1], &r.rid, &r.print); err != nil {
+			if err := rows.Scan(&k.Source, &k.Local, &r.rid, &r.print); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -77,12 +77,12 @@ func lookupRecords(ctx context.Context, db *store.DB, keys [][2]string) (map[[2]
 
 // Fingerprints reads the fingerprints of records in a run's database; a
 // record that is not there has none.
-func Fingerprints(ctx context.Context, db *store.DB, recs [][2]string) (map[[2]string]string, error) {
+func Fingerprints(ctx context.Context, db *store.DB, recs []store.RecordKey) (map[store.RecordKey]string, error) {
 	found, err := lookupRecords(ctx, db, recs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[[2]string]string, len(found))
+	out := make(map[store.RecordKey]string, len(found))
 	for k, r := range found {
 		out[k] = r.print
 	}
@@ -100,7 +100,7 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 	if len(ds) == 0 {
 		return con, nil
 	}
-	var keys [][2]string
+	var keys []store.RecordKey
 	for _, d := range ds {
 		keys = append(keys, d.Left)
 		if d.Kind != "detach" {
@@ -128,10 +128,10 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 		}
 		var moved []string
 		if d.LeftPrint != "" && d.LeftPrint != ra.print {
-			moved = append(moved, d.Left[0]+":"+d.Left[1])
+			moved = append(moved, d.Left.String())
 		}
 		if d.RightPrint != "" && okB && d.RightPrint != rb.print {
-			moved = append(moved, d.Right[0]+":"+d.Right[1])
+			moved = append(moved, d.Right.String())
 		}
 		if len(moved) > 0 {
 			changed[d.ID] = strings.Join(moved, " and ")
@@ -163,7 +163,7 @@ func applyDecisions(ctx context.Context, db *store.DB, ds []Decision, edges *[]E
 		case changed[d.ID] != "":
 			why = "the details of " + changed[d.ID] + " have changed since: suspended, and the item re-opened for review"
 		}
-		return []driver.Value{string(store.ExcStaleDecision), d.Left[0], d.Left[1], nil, nil,
+		return []driver.Value{string(store.ExcStaleDecision), d.Left.Source, d.Left.Local, nil, nil,
 			"analyst decision " + d.ID + " (" + d.Kind + ") no longer applies: " + why, d.ID, nil}
 	})
 }

@@ -53,11 +53,12 @@ type Event struct {
 func FormatID(n int64) string { return fmt.Sprintf("CM%010d", n) }
 
 // AssignIDs gives every new person (keyed by its root record) a master ID.
-// members lists each new person's records by key (source_id/local_id);
+// members lists each new person's records by key (store.RecordKey; the
+// tests use plain strings);
 // previous maps a record key to the ID it had last night; registry holds
 // every ID issued so far; next is the next sequence number. It returns the
 // IDs by root, the night's events, and the next sequence number.
-func AssignIDs(members map[int32][]string, previous map[string]string, registry map[string]IDRecord, next int64) (map[int32]string, []Event, int64) {
+func AssignIDs[K comparable](members map[int32][]K, previous map[K]string, registry map[string]IDRecord, next int64) (map[int32]string, []Event, int64) {
 	roots := make([]int32, 0, len(members))
 	for r := range members {
 		roots = append(roots, r)
@@ -169,7 +170,7 @@ func UpdateRegistry(registry map[string]IDRecord, ids map[int32]string, events [
 // on from the previous night, and writes person_ids (root, master_id), the
 // registry master_ids, the cumulative history and id_seq.
 func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOptions) error {
-	prev := previousIDs{previous: map[string]string{}, registry: map[string]IDRecord{}, next: 1}
+	prev := previousIDs{previous: map[store.RecordKey]string{}, registry: map[string]IDRecord{}, next: 1}
 	if opt.PreviousDB != "" {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prev (READ_ONLY)", store.QuoteString(opt.PreviousDB))); err != nil {
 			return fmt.Errorf("previous night's index: %w", err)
@@ -179,19 +180,19 @@ func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOp
 			return err
 		}
 	}
-	keys := map[int32]string{}
+	keys := map[int32]store.RecordKey{}
 	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
 		var rid int32
-		var s, l string
-		if err := rs.Scan(&rid, &s, &l); err != nil {
+		var k store.RecordKey
+		if err := rs.Scan(&rid, &k.Source, &k.Local); err != nil {
 			return err
 		}
-		keys[rid] = s + "\x00" + l
+		keys[rid] = k
 		return nil
 	}); err != nil {
 		return err
 	}
-	members := map[int32][]string{}
+	members := map[int32][]store.RecordKey{}
 	for rid := 1; rid < len(c.Root); rid++ {
 		members[c.Root[rid]] = append(members[c.Root[rid]], keys[int32(rid)])
 	}
@@ -202,10 +203,10 @@ func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOp
 
 // previousIDs is what the last night's index says about master IDs.
 type previousIDs struct {
-	previous map[string]string   // source_id NUL local_id → master_id
-	registry map[string]IDRecord // every ID ever issued
-	next     int64               // the next ID's number
-	history  bool                // prev holds a history to carry on
+	previous map[store.RecordKey]string // the record's master ID last night
+	registry map[string]IDRecord        // every ID ever issued
+	next     int64                      // the next ID's number
+	history  bool                       // prev holds a history to carry on
 }
 
 // read fills p from the attached database prev, if it has an index.
@@ -219,11 +220,12 @@ func (p *previousIDs) read(ctx context.Context, db *store.DB) error {
 	}
 	p.history = true
 	if err := scan(ctx, db, "SELECT source_id, local_id, master_id FROM prev.xref", func(rs *sql.Rows) error {
-		var s, l, m string
-		if err := rs.Scan(&s, &l, &m); err != nil {
+		var k store.RecordKey
+		var m string
+		if err := rs.Scan(&k.Source, &k.Local, &m); err != nil {
 			return err
 		}
-		p.previous[s+"\x00"+l] = m
+		p.previous[k] = m
 		return nil
 	}); err != nil {
 		return err

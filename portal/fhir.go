@@ -74,8 +74,8 @@ func (r *patientRow) patient() fhirPatient {
 	}
 	p.Identifier = append(p.Identifier, fhirIdentifier{System: SystemMasterID, Value: r.id})
 	for _, l := range r.locals {
-		src, local, _ := strings.Cut(fmt.Sprint(l), "\x1f")
-		p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, src), Value: local})
+		k, _ := l.(map[string]any) // a {source_id, local_id} struct
+		p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, k["source_id"]), Value: fmt.Sprint(k["local_id"])})
 	}
 	if r.given.Valid || r.family.Valid {
 		n := struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -39,8 +40,6 @@ type MethodScore struct {
 	Precision      float64 `json:"precision"`
 }
 
-type recKey struct{ source, local string }
-
 type xrefRow struct {
 	master, method string
 }
@@ -52,7 +51,7 @@ type xrefRow struct {
 // are classified by what the run knew about each pair.
 func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Evaluation, error) {
 	ev := &Evaluation{ByMethod: map[string]*MethodScore{}, FalseMerges: map[string]int64{}, MissedLinks: map[string]int64{}}
-	xref := map[recKey]xrefRow{}
+	xref := map[store.RecordKey]xrefRow{}
 	if err := readCSVFile(filepath.Join(runDir, "index", "xref.csv"), func(h map[string]int, r []string) error {
 		// A withheld record (social care without consent) is kept out of
 		// linking on purpose: not the linker's to link.
@@ -60,42 +59,37 @@ func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Ev
 			ev.Withheld++
 			return nil
 		}
-		xref[recKey{r[h["source_id"]], r[h["local_id"]]}] = xrefRow{r[h["master_id"]], r[h["link_method"]]}
+		xref[store.RecordKey{Source: r[h["source_id"]], Local: r[h["local_id"]]}] = xrefRow{r[h["master_id"]], r[h["link_method"]]}
 		return nil
 	}, "master_id", "source_id", "local_id", "link_method", "withheld_reason"); err != nil {
 		return nil, err
 	}
-	truth := map[recKey]string{}
+	truth := map[store.RecordKey]string{}
 	if err := readCSVFile(truthPath, func(h map[string]int, r []string) error {
-		truth[recKey{r[h["source_id"]], r[h["local_id"]]}] = r[h["person_id"]]
+		truth[store.RecordKey{Source: r[h["source_id"]], Local: r[h["local_id"]]}] = r[h["person_id"]]
 		return nil
 	}, "source_id", "local_id", "person_id"); err != nil {
 		return nil, err
 	}
 	// Only records in both count: a rejected or deleted record is not the
 	// linker's to link.
-	var keys []recKey
+	var keys []store.RecordKey
 	for k := range xref {
 		if _, ok := truth[k]; ok {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].source != keys[j].source {
-			return keys[i].source < keys[j].source
-		}
-		return keys[i].local < keys[j].local
-	})
+	slices.SortFunc(keys, store.RecordKey.Compare)
 	ev.Records = len(keys)
-	byPred := map[string][]recKey{}
-	byTruth := map[string][]recKey{}
+	byPred := map[string][]store.RecordKey{}
+	byTruth := map[string][]store.RecordKey{}
 	for _, k := range keys {
 		byPred[xref[k].master] = append(byPred[xref[k].master], k)
 		byTruth[truth[k]] = append(byTruth[truth[k]], k)
 	}
 	ev.PredictedPersons, ev.TruthPersons = len(byPred), len(byTruth)
 	pairs := func(n int) int64 { return int64(n) * int64(n-1) / 2 }
-	var falseMerges, missed [][2]recKey
+	var falseMerges, missed [][2]store.RecordKey
 	for _, members := range byPred {
 		ev.PredictedPairs += pairs(len(members))
 		for i := 0; i < len(members); i++ {
@@ -112,7 +106,7 @@ func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Ev
 					ev.TruePairs++
 					ms.TruePairs++
 				} else {
-					falseMerges = append(falseMerges, [2]recKey{a, b})
+					falseMerges = append(falseMerges, [2]store.RecordKey{a, b})
 				}
 			}
 		}
@@ -123,7 +117,7 @@ func Evaluate(ctx context.Context, runDir, truthPath, negativesPath string) (*Ev
 		for i := 0; i < len(members); i++ {
 			for j := i + 1; j < len(members); j++ {
 				if xref[members[i]].master != xref[members[j]].master {
-					missed = append(missed, [2]recKey{members[i], members[j]})
+					missed = append(missed, [2]store.RecordKey{members[i], members[j]})
 					exact = false
 				}
 			}
@@ -169,7 +163,7 @@ func pairMethod(a, b string) string {
 	return a
 }
 
-func hardNegatives(ev *Evaluation, path string, byTruth map[string][]recKey, xref map[recKey]xrefRow) error {
+func hardNegatives(ev *Evaluation, path string, byTruth map[string][]store.RecordKey, xref map[store.RecordKey]xrefRow) error {
 	ev.HardNegatives = map[string][2]int{}
 	return readCSVFile(path, func(h map[string]int, r []string) error {
 		kind, a, b := r[h["kind"]], r[h["person_a"]], r[h["person_b"]]
@@ -195,7 +189,7 @@ func hardNegatives(ev *Evaluation, path string, byTruth map[string][]recKey, xre
 
 // classify sorts wrong pairs into kinds using the run's database, when the
 // state directory still has it.
-func classify(ctx context.Context, ev *Evaluation, runDir string, falseMerges, missed [][2]recKey, xref map[recKey]xrefRow) error {
+func classify(ctx context.Context, ev *Evaluation, runDir string, falseMerges, missed [][2]store.RecordKey, xref map[store.RecordKey]xrefRow) error {
 	m, err := ReadManifest(filepath.Join(runDir, "manifest.json"))
 	if err != nil || m.StateDB == "" {
 		return classifyWithout(ev, falseMerges, missed, xref)
@@ -215,9 +209,9 @@ func classify(ctx context.Context, ev *Evaluation, runDir string, falseMerges, m
 	if err != nil {
 		return err
 	}
-	for kind, pairs := range map[string][][2]recKey{"merge": falseMerges, "missed": missed} {
+	for kind, pairs := range map[string][][2]store.RecordKey{"merge": falseMerges, "missed": missed} {
 		for _, p := range pairs {
-			if err := app.Append(kind, p[0].source, p[0].local, p[1].source, p[1].local); err != nil {
+			if err := app.Append(kind, p[0].Source, p[0].Local, p[1].Source, p[1].Local); err != nil {
 				app.Close()
 				return err
 			}
@@ -266,7 +260,7 @@ func classify(ctx context.Context, ev *Evaluation, runDir string, falseMerges, m
 	return rows.Err()
 }
 
-func classifyWithout(ev *Evaluation, falseMerges, missed [][2]recKey, xref map[recKey]xrefRow) error {
+func classifyWithout(ev *Evaluation, falseMerges, missed [][2]store.RecordKey, xref map[store.RecordKey]xrefRow) error {
 	for _, p := range falseMerges {
 		ev.FalseMerges["by "+pairMethod(xref[p[0]].method, xref[p[1]].method)]++
 	}

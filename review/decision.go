@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/selondon/carematch/store"
 )
 
 // Kinds of decision.
@@ -16,23 +18,11 @@ const (
 	Detach = "detach"
 )
 
-// Record names a source record.
-type Record struct {
-	Source string `json:"source_id"`
-	Local  string `json:"local_id"`
-}
-
-// String renders SOURCE:LOCAL_ID.
-func (r Record) String() string { return r.Source + ":" + r.Local }
+// Record names a source record (store's one record key).
+type Record = store.RecordKey
 
 // ParseRecord reads SOURCE:LOCAL_ID.
-func ParseRecord(s string) (Record, error) {
-	src, local, ok := strings.Cut(s, ":")
-	if !ok || src == "" || local == "" {
-		return Record{}, fmt.Errorf("%q: records are written SOURCE:LOCAL_ID", s)
-	}
-	return Record{src, local}, nil
-}
+func ParseRecord(s string) (Record, error) { return store.ParseRecordKey(s) }
 
 // Decision is one analyst's decision.
 type Decision struct {

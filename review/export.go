@@ -45,9 +45,9 @@ func (l *Log) Import(r io.Reader, importer string) (int, error) {
 	}
 	n := 0
 	for i, row := range rows[1:] {
-		d := Decision{Kind: row[1], Left: Record{row[2], row[3]}, Analyst: row[6], Reason: row[7] + " (imported by " + importer + ")"}
+		d := Decision{Kind: row[1], Left: Record{Source: row[2], Local: row[3]}, Analyst: row[6], Reason: row[7] + " (imported by " + importer + ")"}
 		if row[4] != "" {
-			d.Right = &Record{row[4], row[5]}
+			d.Right = &Record{Source: row[4], Local: row[5]}
 		}
 		if t, err := time.Parse(time.RFC3339, row[8]); err == nil {
 			d.At = t

@@ -49,7 +49,7 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	sizes := map[string]int{}
 	person := map[Record]string{}
 	if err := readRows(xrefCSV, func(r map[string]string, _ []string) {
-		rec := Record{r["source_id"], r["local_id"]}
+		rec := Record{Source: r["source_id"], Local: r["local_id"]}
 		person[rec] = r["master_id"]
 		sizes[r["master_id"]]++
 	}); err != nil {
@@ -63,8 +63,8 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	}
 	var items []Item
 	if err := readRows(queueCSV, func(r map[string]string, hdr []string) {
-		it := Item{Kind: r["kind"], Left: Record{r["left_source_id"], r["left_local_id"]},
-			Right: Record{r["right_source_id"], r["right_local_id"]}, Guard: r["guard"]}
+		it := Item{Kind: r["kind"], Left: Record{Source: r["left_source_id"], Local: r["left_local_id"]},
+			Right: Record{Source: r["right_source_id"], Local: r["right_local_id"]}, Guard: r["guard"]}
 		// The values are the queue's left_<field> and right_<field> columns
 		// other than the record's names, in the queue's order.
 		for _, h := range hdr {

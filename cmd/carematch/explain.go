@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -35,9 +34,9 @@ func explainCommand() *cli.Command {
 // explainPair prints why the model scores two records as it does, for a
 // published run.
 func explainPair(ctx context.Context, cmd *cli.Command, run, l, r string) error {
-	left, ok1 := splitRecord(l)
-	right, ok2 := splitRecord(r)
-	if !ok1 || !ok2 {
+	left, err1 := store.ParseRecordKey(l)
+	right, err2 := store.ParseRecordKey(r)
+	if err1 != nil || err2 != nil {
 		return usagef("explain: records are written SOURCE:LOCAL_ID, e.g. gp_lewisham:1234")
 	}
 	if dir, err := filepath.EvalSymlinks(run); err == nil {
@@ -65,9 +64,4 @@ func explainPair(ctx context.Context, cmd *cli.Command, run, l, r string) error 
 	}
 	e.Print(cmd.Root().Writer)
 	return nil
-}
-
-func splitRecord(s string) ([2]string, bool) {
-	src, id, ok := strings.Cut(s, ":")
-	return [2]string{src, id}, ok && src != "" && id != ""
 }

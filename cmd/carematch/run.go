@@ -76,10 +76,9 @@ func indexDecisions(cfg *config.Config) ([]mpi.Decision, []mpi.UnreadableDecisio
 		bad = append(bad, mpi.UnreadableDecision{File: filepath.Base(log.Path()), Line: b.Line, Reason: b.Reason})
 	}
 	conv := func(d review.Decision, by string) mpi.Decision {
-		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: [2]string{d.Left.Source, d.Left.Local}, SupersededBy: by,
-			LeftPrint: d.LeftPrint, RightPrint: d.RightPrint}
+		md := mpi.Decision{ID: d.ID, Kind: d.Kind, Left: d.Left, SupersededBy: by, LeftPrint: d.LeftPrint, RightPrint: d.RightPrint}
 		if d.Right != nil {
-			md.Right = [2]string{d.Right.Source, d.Right.Local}
+			md.Right = *d.Right
 		}
 		return md
 	}
@@ -107,9 +106,9 @@ func fingerprint(ctx context.Context, cfg *config.Config, d *review.Decision) {
 		return
 	}
 	defer db.Close()
-	recs := [][2]string{{d.Left.Source, d.Left.Local}}
+	recs := []store.RecordKey{d.Left}
 	if d.Right != nil {
-		recs = append(recs, [2]string{d.Right.Source, d.Right.Local})
+		recs = append(recs, *d.Right)
 	}
 	fps, err := mpi.Fingerprints(ctx, db, recs)
 	if err != nil {

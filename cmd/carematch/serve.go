@@ -95,7 +95,7 @@ func itemEvidence(ctx context.Context, run string, it review.Item) (*web.Evidenc
 		return nil, err
 	}
 	defer db.Close()
-	x, err := linkage.Explain(ctx, db, model, [2]string{it.Left.Source, it.Left.Local}, [2]string{it.Right.Source, it.Right.Local})
+	x, err := linkage.Explain(ctx, db, model, it.Left, it.Right)
 	if err != nil {
 		return nil, err
 	}
