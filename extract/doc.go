@@ -16,5 +16,12 @@
 // record loaded with no date and an `invalid_date_of_birth` exception. A row
 // is rejected whole only when it cannot be read or identified: wrong field
 // count, bad quoting, invalid UTF-8, no local_id, or a local_id already seen
-// in the same extract.
+// in the same extract, a row that repeats the header, a row with a NUL byte.
+//
+// Tables written: records (store.Record, in the in-memory stage catalog),
+// exceptions (its kinds: rejected rows and invalid values, source_row_drop),
+// source_files, optouts. Read: last night's source_files (row drops).
+// Files: load.go (a source, a file, its rows), record.go (a row into a
+// store.Record), csv.go (the reader), source_csv.go, source_parquet.go and
+// jsonl.go (the formats), optouts.go, drops.go.
 package extract

@@ -22,11 +22,15 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
+// DefaultParallel is how many sources load at once by default: two keep
+// both cores busy (each source is read by one goroutine).
+const DefaultParallel = 2
+
 // Options tune a load.
 type Options struct {
 	// Today is the run date: dates after it are in the future. Required.
 	Today time.Time
-	// Parallel is how many sources load at once; default 2.
+	// Parallel is how many sources load at once; default DefaultParallel.
 	Parallel int
 	// Progress, if set, is called now and then with a source's rows so far.
 	Progress func(source string, rows int64)
@@ -59,7 +63,7 @@ type SourceResult struct {
 // empty or unreadable file).
 func LoadAll(ctx context.Context, db *store.DB, cfg *config.Config, opt Options) ([]SourceResult, error) {
 	if opt.Parallel <= 0 {
-		opt.Parallel = 2
+		opt.Parallel = DefaultParallel
 	}
 	extras := cfg.ExtraFields()
 	results := make([]SourceResult, len(cfg.Sources))

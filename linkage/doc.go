@@ -20,13 +20,19 @@
 //
 //	prep         records ready to compare (not deleted, not test records), with rid;
 //	             social-care records without consent are in it, marked withheld,
-//	             and no stage pairs them with anything
+//	             and no stage pairs them with anything; so are quarantined records
+//	             (one of over 1,000 sharing a key: quarantine.go)
 //	det_links    pairs sharing a valid NHS number whose date of birth and given name agree
 //	nhs_conflicts pairs sharing a valid number whose demographics clearly disagree
 //	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)
 //	gammas       the level of every comparison for every candidate pair
-//	scores       every candidate pair: its levels, match weight and guard
+//	scores       every candidate pair: its levels (LevelColumn), match weight, guard
+//	             (the reason) and guard_blocks (it keeps the pair from ever linking)
 //	             (pairs and gammas are temporary, dropped once it is made: writing
 //	             7 million rows to the database file that nobody reads cost 1 s)
 //	guards_lifted namesake guards lifted, and why
+//
+// Reads: records (extract). Writes, beside the tables above: nicknames,
+// tf_<column> (term frequencies), and exceptions of kind quarantined.
+// One file per job; run.go gives their order (see docs/LAYOUT.md).
 package linkage

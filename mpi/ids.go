@@ -31,10 +31,10 @@ import (
 
 // Event kinds in the history.
 const (
-	EventCreated   = "created"
-	EventMergedInt = "merged_into"
-	EventSplitFrom = "split_from"
-	EventRetired   = "retired"
+	EventCreated    = "created"
+	EventMergedInto = "merged_into"
+	EventSplitFrom  = "split_from"
+	EventRetired    = "retired"
 )
 
 // IDRecord is what the registry knows about an ID.
@@ -107,7 +107,7 @@ func AssignIDs[K comparable](members map[int32][]K, previous map[K]string, regis
 			sort.Slice(cands, func(i, j int) bool { return older(cands[i], cands[j]) })
 			ids[r] = cands[0]
 			for _, other := range cands[1:] {
-				events = append(events, Event{other, EventMergedInt, cands[0], "its records now belong to one person with " + cands[0]})
+				events = append(events, Event{other, EventMergedInto, cands[0], "its records now belong to one person with " + cands[0]})
 			}
 		default:
 			ids[r] = FormatID(next)
@@ -152,7 +152,7 @@ func UpdateRegistry(registry map[string]IDRecord, ids map[int32]string, events [
 			continue // issued tonight: registered below
 		}
 		switch e.Event {
-		case EventMergedInt:
+		case EventMergedInto:
 			r.Status = "merged"
 		case EventRetired:
 			r.Status = "retired"

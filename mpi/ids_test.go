@@ -51,7 +51,7 @@ func TestStableIDs(t *testing.T) {
 		t.Fatalf("night 3 IDs %v, want %v", ids3, want)
 	}
 	wantEv := []Event{
-		{"CM0000000003", EventMergedInt, "CM0000000002", "its records now belong to one person with CM0000000002"},
+		{"CM0000000003", EventMergedInto, "CM0000000002", "its records now belong to one person with CM0000000002"},
 		{"CM0000000005", EventSplitFrom, "CM0000000004", "part of CM0000000004 that is now a person of its own"},
 		{"CM0000000006", EventCreated, "", "a person not seen before"},
 	}

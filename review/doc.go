@@ -9,4 +9,10 @@
 // reads the log and applies the decisions as hard constraints (mpi). The file
 // is locked (flock) while it is written, so the command line and a review
 // page can both write to it.
+//
+// Files: decision.go (a decision, its record keys and its limits), log.go
+// (reading — no line can stop a night — folding and appending), export.go
+// (CSV out and in), queue.go (a publication's open review items, read from
+// exceptions/review_queue.csv and index/xref.csv). The review page is the
+// subpackage web. It reads and writes no database table.
 package review

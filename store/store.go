@@ -5,6 +5,11 @@
 //
 // Stages above it talk SQL over *sql.DB and append through Appender; none of
 // them needs to know which driver is underneath.
+//
+// The contracts it declares for every stage: the records table and its row
+// (Record), the exceptions table and its kinds (ExceptionKind), source_files,
+// the one record key (RecordKey), and the step runner (RunSteps, StepError)
+// through which a failing step names its stage and itself.
 package store
 
 import (
