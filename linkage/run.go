@@ -115,6 +115,7 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		}
 		if st.name != "drop pairs" && (st.name != "train" || opt.Model == "") && (st.name != "ambiguous" || len(l.m.Guards) > 0) {
 			l.res.Timings[st.name] = time.Since(t)
+			l.logf("link: %s took %.1fs", st.name, time.Since(t).Seconds())
 		}
 	}
 	l.res.Model = l.m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // A pipeline stage is a list of named steps, most of them one SQL statement
@@ -44,6 +45,7 @@ func InStep(stage, step string, err error) error {
 // the stage and the step.
 func (db *DB) RunSteps(ctx context.Context, stage string, steps ...Step) error {
 	for _, s := range steps {
+		start := time.Now()
 		var err error
 		switch {
 		case s.Go != nil:
@@ -55,6 +57,9 @@ func (db *DB) RunSteps(ctx context.Context, stage string, steps ...Step) error {
 		}
 		if err != nil {
 			return InStep(stage, s.Name, err)
+		}
+		if db.StepDone != nil {
+			db.StepDone(stage, s.Name, time.Since(start))
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -31,6 +32,9 @@ type DB struct {
 	*sql.DB
 	connector *duckdb.Connector
 	staged    bool // CreateSchema made the view records over StageCatalog
+	// StepDone, when set, hears of every step RunSteps finishes and how
+	// long it took: the run's progress lines.
+	StepDone func(stage, step string, took time.Duration)
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -96,11 +100,19 @@ func OutOfMemory(err error) error {
 	if err == nil || errors.Is(err, ErrOutOfMemory) {
 		return err
 	}
-	if msg := err.Error(); strings.Contains(msg, "Out of Memory Error") || strings.Contains(msg, "could not allocate block") {
-		return fmt.Errorf("%w: %w", ErrOutOfMemory, err)
+	msg := err.Error()
+	for _, sign := range outOfMemorySigns {
+		if strings.Contains(msg, sign) {
+			return fmt.Errorf("%w: %w", ErrOutOfMemory, err)
+		}
 	}
 	return err
 }
+
+// outOfMemorySigns are the ways DuckDB says it ran out of memory: its own
+// error type, or a buffer it could not allocate or pin (seen under an
+// appender), each with its advice to raise memory_limit.
+var outOfMemorySigns = []string{"Out of Memory Error", "could not allocate block", "failed to pin block", "Increasing the memory limit"}
 
 func open(path string, init []string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {

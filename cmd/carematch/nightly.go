@@ -68,6 +68,11 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	n.p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
 	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: cfg.Run.MemoryLimit, TempDir: cfg.Run.TempDir})
 	if err == nil {
+		n.db.StepDone = func(stage, step string, took time.Duration) {
+			if took > time.Second {
+				n.p.logf("%s: %s took %.1fs", stage, step, took.Seconds())
+			}
+		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
 	}
 	for _, s := range []struct {
