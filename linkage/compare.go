@@ -13,33 +13,40 @@ import (
 func LevelColumn(c Comparison) string { return "g_" + c.Name }
 
 // compare evaluates every comparison for every pair in from (rid_l, rid_r),
-// into table to. With brs, it also records in mask which blocking rules
-// generate each pair (bit i for rule i), for training sessions.
-func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to string, brs ...BlockingRule) error {
+// into table to.
+func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to string) error {
 	var cols strings.Builder
 	for _, c := range comps {
 		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), LevelColumn(c))
 	}
-	joins := PairJoins(from)
-	if len(brs) > 0 {
-		var keys, mask []string
-		for i, br := range brs {
-			keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br)), i))
-			eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
-			if br.Right != nil {
-				eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
-			}
-			mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
-		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE bkeys AS SELECT rid, %s FROM prep", strings.Join(keys, ", "))); err != nil {
-			return fmt.Errorf("compare: %w", err)
-		}
-		fmt.Fprintf(&cols, ", (%s)::INTEGER AS mask", strings.Join(mask, " | "))
-		joins += " JOIN bkeys ka ON ka.rid = p.rid_l JOIN bkeys kb ON kb.rid = p.rid_r"
-	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), joins)
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), PairJoins(from))
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("compare: %w", err)
+	}
+	return nil
+}
+
+// pairMasks records, for every pair in from, which blocking rules generate
+// it (bit i for rule i), into table to (rid_l, rid_r, mask). Only EM
+// training sessions need it — not a run that takes m from NHS-number labels,
+// nor one that reuses a model — so it is not part of compare: at two million
+// records it is two joins of every candidate pair with every record's keys.
+func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to string) error {
+	var keys, mask []string
+	for i, br := range brs {
+		keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br)), i))
+		eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
+		if br.Right != nil {
+			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
+		}
+		mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE bkeys AS SELECT rid, %s FROM prep;
+		CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r, (%s)::INTEGER AS mask
+		FROM %s p JOIN bkeys ka ON ka.rid = p.rid_l JOIN bkeys kb ON kb.rid = p.rid_r;
+		DROP TABLE bkeys`, strings.Join(keys, ", "), to, strings.Join(mask, " | "), from)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("blocking rules of each pair: %w", err)
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 	for _, x := range extras {
 		fmt.Fprintf(&extraCols, ", extra_%s", x)
 	}
-	stmts := []string{
-		`CREATE OR REPLACE TABLE prep AS
+	pairs := rules.NicknamePairs()
+	return db.RunSteps(ctx, "link",
+		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
 		SELECT row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid,
 			source_id, local_id, file, line, source_kind, nhs_number, nhs_verified, nhs_number_status,
 			-- Set by the NHS-number stage: an unverified number that clashes
@@ -42,18 +43,13 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_key END AS address_key,
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number
 			` + extraCols.String() + `
-		FROM records WHERE NOT deleted AND NOT nhs_test_number`,
-		`CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`,
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-	}
-	pairs := rules.NicknamePairs()
-	return db.AppendEach(ctx, "nicknames", len(pairs), func(i int) []driver.Value {
-		return []driver.Value{pairs[i][0], pairs[i][1]}
-	})
+		FROM records WHERE NOT deleted AND NOT nhs_test_number`},
+		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
+		store.Step{Name: "nicknames", Go: func(ctx context.Context) error {
+			return db.AppendEach(ctx, "nicknames", len(pairs), func(i int) []driver.Value {
+				return []driver.Value{pairs[i][0], pairs[i][1]}
+			})
+		}})
 }
 
 // tfTable is the name of the term-frequency table of a column.
@@ -62,13 +58,11 @@ func tfTable(col string) string { return "tf_" + col }
 // buildTF makes tf_<col>(value, p): each value's share of the records that
 // have one.
 func buildTF(ctx context.Context, db *store.DB, cols []string) error {
+	var steps []store.Step
 	for _, c := range cols {
-		q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
+		steps = append(steps, store.Step{Name: "term frequencies of " + c, SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
 			SELECT %s AS value, count(*) / sum(count(*)) OVER () AS p FROM prep WHERE %s IS NOT NULL AND NOT quarantined GROUP BY 1`,
-			tfTable(c), c, c)
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("term frequencies of %s: %w", c, err)
-		}
+			tfTable(c), c, c)})
 	}
-	return nil
+	return db.RunSteps(ctx, "link", steps...)
 }

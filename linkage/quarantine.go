@@ -40,23 +40,23 @@ type QuarantineStats struct {
 // no NHS number, block of the NHS stage or namesake join holds more than max
 // records.
 func quarantine(ctx context.Context, db *store.DB, max int64, res *Result) error {
-	q := `CREATE OR REPLACE TEMP TABLE quarantine (rid INTEGER, key VARCHAR, n BIGINT);`
+	steps := []store.Step{{Name: "quarantine", SQL: `CREATE OR REPLACE TEMP TABLE quarantine (rid INTEGER, key VARCHAR, n BIGINT)`}}
 	for _, k := range quarantineKeys {
-		q += fmt.Sprintf(`
+		steps = append(steps, store.Step{Name: "quarantine: " + k.name, SQL: fmt.Sprintf(`
 		INSERT INTO quarantine
 		SELECT p.rid, %[1]s, j.n FROM prep p JOIN (
 			SELECT %[2]s, count(*) AS n FROM prep WHERE %[3]s GROUP BY ALL HAVING count(*) > %[4]d
 		) j USING (%[2]s)
-		WHERE p.rid NOT IN (SELECT rid FROM quarantine);`, store.QuoteString(k.name), strings.Join(k.cols, ", "), notNull(k.cols), max)
+		WHERE p.rid NOT IN (SELECT rid FROM quarantine)`, store.QuoteString(k.name), strings.Join(k.cols, ", "), notNull(k.cols), max)})
 	}
-	q += `
+	steps = append(steps, store.Step{Name: "quarantine", SQL: `
 		UPDATE prep SET quarantined = true, withheld = true WHERE rid IN (SELECT rid FROM quarantine);
 		INSERT INTO exceptions
 		SELECT ` + store.ExcQuarantined.SQL() + `, p.source_id, p.local_id, p.line, NULL,
 			'one of ' || q.n || ' records sharing one ' || q.key || ': not one person; quarantined — not linked, trained on or published', NULL, p.file
-		FROM quarantine q JOIN prep p USING (rid);`
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("quarantine: %w", err)
+		FROM quarantine q JOIN prep p USING (rid)`})
+	if err := db.RunSteps(ctx, "link", steps...); err != nil {
+		return err
 	}
 	rows, err := db.QueryContext(ctx, `SELECT p.source_id, q.key, count(*) FROM quarantine q JOIN prep p USING (rid) GROUP BY ALL ORDER BY ALL`)
 	if err != nil {

@@ -178,7 +178,7 @@ func (l *linker) blocking(ctx context.Context) error {
 }
 
 func (l *linker) compare(ctx context.Context) error {
-	return compare(ctx, l.db, l.comps, "pairs", "gammas", l.brs...)
+	return compare(ctx, l.db, l.comps, "pairs", "gammas")
 }
 
 // model fits the model, or reuses a saved one, and sets the thresholds.

@@ -120,10 +120,15 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule) e
 		m.M[c] = defaultM(comps[c])
 		sum[c] = make([]float64, len(comps[c].Levels))
 	}
+	if err := pairMasks(ctx, db, brs, "pairs", "pair_masks"); err != nil {
+		return err
+	}
+	defer db.ExecContext(ctx, "DROP TABLE IF EXISTS pair_masks; DROP TABLE IF EXISTS session_gammas")
 	converged := true
 	for i, br := range brs {
 		blocked := BlockedComparisons(br)
-		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS SELECT * FROM gammas WHERE mask & %d <> 0`, 1<<i)
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE session_gammas AS
+			SELECT g.* FROM gammas g JOIN pair_masks k USING (rid_l, rid_r) WHERE k.mask & %d <> 0`, 1<<i)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return err
 		}
