@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/selondon/carematch/store"
@@ -63,18 +64,31 @@ func AssignIDs[K comparable](members map[int32][]K, previous map[K]string, regis
 	for r := range members {
 		roots = append(roots, r)
 	}
-	sort.Slice(roots, func(i, j int) bool { return roots[i] < roots[j] })
-
 	// How many of each previous ID's records each new person holds.
 	held := map[string]map[int32]int{}
-	for _, r := range roots {
-		for _, k := range members[r] {
+	for r, keys := range members {
+		for _, k := range keys {
 			if id, ok := previous[k]; ok {
 				if held[id] == nil {
 					held[id] = map[int32]int{}
 				}
 				held[id][r]++
 			}
+		}
+	}
+	return assignIDs(roots, held, registry, next)
+}
+
+// assignIDs is AssignIDs from what it needs of the records: the persons
+// (roots) and, for each previous ID, how many of its records each person
+// now holds. A run counts these in SQL (heldIDs), so no record's key passes
+// through Go.
+func assignIDs(roots []int32, held map[string]map[int32]int, registry map[string]IDRecord, next int64) (map[int32]string, []Event, int64) {
+	slices.Sort(roots)
+	heldBy := map[int32][]string{}
+	for id, parts := range held {
+		for r := range parts {
+			heldBy[r] = append(heldBy[r], id)
 		}
 	}
 	heirOf := map[string]int32{}
@@ -114,8 +128,8 @@ func AssignIDs[K comparable](members map[int32][]K, previous map[K]string, regis
 			next++
 			// Records that held an ID whose heir is another person: a split.
 			var from string
-			for _, k := range members[r] {
-				if id, ok := previous[k]; ok && heirOf[id] != r && (from == "" || id < from) {
+			for _, id := range heldBy[r] {
+				if heirOf[id] != r && (from == "" || id < from) {
 					from = id
 				}
 			}
@@ -170,7 +184,7 @@ func UpdateRegistry(registry map[string]IDRecord, ids map[int32]string, events [
 // on from the previous night, and writes person_ids (root, master_id), the
 // registry master_ids, the cumulative history and id_seq.
 func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOptions) error {
-	prev := previousIDs{previous: map[store.RecordKey]string{}, registry: map[string]IDRecord{}, next: 1}
+	prev := previousIDs{registry: map[string]IDRecord{}, next: 1}
 	if opt.PreviousDB != "" {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prev (READ_ONLY)", store.QuoteString(opt.PreviousDB))); err != nil {
 			return fmt.Errorf("previous night's index: %w", err)
@@ -180,33 +194,30 @@ func assignMasterIDs(ctx context.Context, db *store.DB, c *Clusters, opt IndexOp
 			return err
 		}
 	}
-	keys := map[int32]store.RecordKey{}
-	if err := scan(ctx, db, "SELECT rid, source_id, local_id FROM prep", func(rs *sql.Rows) error {
-		var rid int32
-		var k store.RecordKey
-		if err := rs.Scan(&rid, &k.Source, &k.Local); err != nil {
+	seen := make(map[int32]bool)
+	var roots []int32
+	for rid := 1; rid < len(c.Root); rid++ {
+		if r := c.Root[rid]; !seen[r] {
+			seen[r] = true
+			roots = append(roots, r)
+		}
+	}
+	held := map[string]map[int32]int{}
+	if prev.history {
+		if err := heldIDs(ctx, db, held); err != nil {
 			return err
 		}
-		keys[rid] = k
-		return nil
-	}); err != nil {
-		return err
 	}
-	members := map[int32][]store.RecordKey{}
-	for rid := 1; rid < len(c.Root); rid++ {
-		members[c.Root[rid]] = append(members[c.Root[rid]], keys[int32(rid)])
-	}
-	ids, events, next := AssignIDs(members, prev.previous, prev.registry, prev.next)
+	ids, events, next := assignIDs(roots, held, prev.registry, prev.next)
 	UpdateRegistry(prev.registry, ids, events, opt.RunID)
 	return writeIDs(ctx, db, ids, prev.registry, events, next, prev.history, opt.RunID)
 }
 
 // previousIDs is what the last night's index says about master IDs.
 type previousIDs struct {
-	previous map[store.RecordKey]string // the record's master ID last night
-	registry map[string]IDRecord        // every ID ever issued
-	next     int64                      // the next ID's number
-	history  bool                       // prev holds a history to carry on
+	registry map[string]IDRecord // every ID ever issued
+	next     int64               // the next ID's number
+	history  bool                // prev holds a history to carry on
 }
 
 // read fills p from the attached database prev, if it has an index.
@@ -219,17 +230,6 @@ func (p *previousIDs) read(ctx context.Context, db *store.DB) error {
 		return nil
 	}
 	p.history = true
-	if err := scan(ctx, db, "SELECT source_id, local_id, master_id FROM prev.xref", func(rs *sql.Rows) error {
-		var k store.RecordKey
-		var m string
-		if err := rs.Scan(&k.Source, &k.Local, &m); err != nil {
-			return err
-		}
-		p.previous[k] = m
-		return nil
-	}); err != nil {
-		return err
-	}
 	if err := scan(ctx, db, "SELECT master_id, created_run, status FROM prev.master_ids", func(rs *sql.Rows) error {
 		var r IDRecord
 		if err := rs.Scan(&r.ID, &r.CreatedRun, &r.Status); err != nil {
@@ -241,6 +241,26 @@ func (p *previousIDs) read(ctx context.Context, db *store.DB) error {
 		return err
 	}
 	return db.QueryRowContext(ctx, "SELECT next FROM prev.id_seq").Scan(&p.next)
+}
+
+// heldIDs counts, for each master ID of last night's index (attached as
+// prev), how many of its records each of tonight's persons (clusters.root)
+// holds.
+func heldIDs(ctx context.Context, db *store.DB, held map[string]map[int32]int) error {
+	return scan(ctx, db, `SELECT x.master_id, c.root, count(*) FROM clusters c JOIN prep p USING (rid)
+		JOIN prev.xref x ON x.source_id = p.source_id AND x.local_id = p.local_id GROUP BY ALL`, func(rs *sql.Rows) error {
+		var id string
+		var root int32
+		var n int
+		if err := rs.Scan(&id, &root, &n); err != nil {
+			return err
+		}
+		if held[id] == nil {
+			held[id] = map[int32]int{}
+		}
+		held[id][root] = n
+		return nil
+	})
 }
 
 // writeIDs writes person_ids, master_ids, id_seq and history (last night's
