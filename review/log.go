@@ -140,7 +140,7 @@ func (e entry) check() string {
 			return "a revoke entry that names no decision"
 		}
 	default:
-		return fmt.Sprintf("unknown action %q", truncateText(e.Action, 20))
+		return "an unknown action (not decide or revoke)"
 	}
 	return ""
 }
