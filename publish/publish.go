@@ -131,14 +131,15 @@ func claim(publishDir, stateDir string) error {
 
 // reconcile finishes a commit killed between its two switches: the state
 // pointer names a night whose folder is complete but `current` does not.
-// It returns that night's run ID, or "" when there was nothing to finish.
+// It returns that night's run ID, or "" when there was nothing to finish
+// (the two agree, or the night's folder is not in this publish_dir).
 func reconcile(publishDir, stateDir string) (string, error) {
 	state := strings.TrimSuffix(filepath.Base(PreviousState(stateDir)), ".duckdb")
 	if PreviousState(stateDir) == "" || state == filepath.Base(Current(publishDir)) {
 		return "", nil
 	}
 	if !exists(filepath.Join(publishDir, state)) {
-		return "", fmt.Errorf("the committed state %s has no publication in %s", state, publishDir)
+		return "", nil // a new publish_dir, or its runs removed by hand: nothing to finish
 	}
 	return state, switchLink(filepath.Join(publishDir, "current"), state)
 }

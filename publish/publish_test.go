@@ -122,6 +122,19 @@ func TestBeginFinishesAnInterruptedCommit(t *testing.T) {
 	}
 }
 
+// A state directory pointed at a new, empty publish directory publishes
+// there: there is no interrupted commit to finish.
+func TestNewPublishDir(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	now := clock()
+	night(t, filepath.Join(dir, "old"), state, now, 5)
+	r := night(t, filepath.Join(dir, "new"), state, now, 5)
+	if r.Repaired != "" || Current(filepath.Join(dir, "new")) != r.FinalDir() {
+		t.Fatalf("repaired %q, current %s", r.Repaired, Current(filepath.Join(dir, "new")))
+	}
+}
+
 // Two state directories cannot share one publish directory.
 func TestPublishDirHasOneOwner(t *testing.T) {
 	dir := t.TempDir()
