@@ -124,7 +124,7 @@ func claim(publishDir, stateDir string) error {
 		return err
 	}
 	if o := strings.TrimSpace(string(owner)); o != abs {
-		return fmt.Errorf("%w: %s is written by the runs of %s (see %s); give each state_dir its own publish_dir", ErrNotOwnState, publishDir, o, marker)
+		return fmt.Errorf("%w: %s is written by the runs of %s; give each state_dir its own publish_dir (if that state directory has moved here, remove %s)", ErrNotOwnState, publishDir, o, marker)
 	}
 	return nil
 }
