@@ -50,7 +50,9 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 		float64(m.TimingsMS["load"])/1000, rps, m.Resources.CPUSeconds, m.Resources.PeakRSSBytes>>20)
 	if m.Linkage != nil {
 		fmt.Fprintf(w, "persons %d from %d records: %v\n", m.Counts["persons"], m.Counts["indexed_records"], m.LinkMethods)
+		fmt.Fprintf(w, "candidate pairs %d (%.1f a record)\n", m.Linkage.CandidatePairs, float64(m.Linkage.CandidatePairs)/float64(max(m.Linkage.Records, 1)))
 	}
+	printStages(w, m.TimingsMS)
 	fmt.Fprintln(w, "exceptions:")
 	kinds := []string{}
 	for _, k := range store.ExceptionKinds {
@@ -58,6 +60,25 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	}
 	for _, k := range append(kinds, "review_queue") {
 		fmt.Fprintf(w, "  %-24s %d\n", k, m.Exceptions[k])
+	}
+}
+
+// printStages prints the time of each stage, and of linkage's steps within
+// its own: where a night's time went.
+func printStages(w io.Writer, ms map[string]int64) {
+	fmt.Fprintln(w, "stages (s):")
+	for _, st := range []string{"load", "link", "index", "portal", "report", "publish"} {
+		if t, ok := ms[st]; ok {
+			fmt.Fprintf(w, "  %-24s %7.1f\n", st, float64(t)/1000)
+		}
+		if st != "link" {
+			continue
+		}
+		for _, step := range []string{"prepare", "deterministic", "blocking", "compare", "train", "score", "lift_guards", "ambiguous"} {
+			if t, ok := ms["link_"+step]; ok {
+				fmt.Fprintf(w, "    %-22s %7.1f\n", step, float64(t)/1000)
+			}
+		}
 	}
 }
 
