@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -49,7 +52,11 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	fmt.Fprintf(w, "took %.1fs (load %.1fs, %.0f rows/s), cpu %.1fs, peak memory %d MiB\n", m.Resources.WallSeconds,
 		float64(m.TimingsMS["load"])/1000, rps, m.Resources.CPUSeconds, m.Resources.PeakRSSBytes>>20)
 	if m.Linkage != nil {
-		fmt.Fprintf(w, "persons %d from %d records: %v\n", m.Counts["persons"], m.Counts["indexed_records"], m.LinkMethods)
+		var methods []string
+		for _, k := range slices.Sorted(maps.Keys(m.LinkMethods)) {
+			methods = append(methods, fmt.Sprintf("%s %d", k, m.LinkMethods[k]))
+		}
+		fmt.Fprintf(w, "persons %d from %d records (by link method: %s)\n", m.Counts["persons"], m.Counts["indexed_records"], strings.Join(methods, ", "))
 		fmt.Fprintf(w, "candidate pairs %d (%.1f a record)\n", m.Linkage.CandidatePairs, float64(m.Linkage.CandidatePairs)/float64(max(m.Linkage.Records, 1)))
 	}
 	printStages(w, m.TimingsMS)
