@@ -159,7 +159,8 @@ type loader struct {
 	file   string           // base name of the current file
 	m      mapping
 	row    []driver.Value
-	done   int64 // rows read so far, for progress
+	work   rowWork // the row being standardised, reused
+	done   int64   // rows read so far, for progress
 	// firstReject is the source's first rejected row, for the error when
 	// none loads.
 	firstReject struct {
@@ -181,11 +182,12 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 	fr := FileResult{Path: path}
 	l.file = filepath.Base(path)
 	f, err := os.Open(path)
-	if err == nil {
-		defer f.Close()
+	if err != nil {
+		return fr, l.inFile(path, &SourceError{Err: ErrUnreadable, Detail: errDetail(err)})
 	}
+	defer f.Close()
 	h := sha256.New()
-	rs, err := l.open(ctx, db, f, err, h, &fr)
+	rs, err := l.open(ctx, db, f, h, &fr)
 	if err != nil {
 		return fr, l.inFile(path, err)
 	}
@@ -215,14 +217,10 @@ func (l *loader) inFile(path string, err error) error {
 	return &store.StepError{Stage: "load", Step: l.src.ID + ": " + path, Err: err}
 }
 
-// open checks the file (opened as f, or failed with openErr), starts reading
-// its rows in the source's format (hashing its bytes into h) and binds the
-// configured columns to its header.
-func (l *loader) open(ctx context.Context, db *store.DB, f *os.File, openErr error, h hash.Hash, fr *FileResult) (rowSource, error) {
+// open checks the file, starts reading its rows in the source's format
+// (hashing its bytes into h) and binds the configured columns to its header.
+func (l *loader) open(ctx context.Context, db *store.DB, f *os.File, h hash.Hash, fr *FileResult) (rowSource, error) {
 	unreadable := func(err error) error { return &SourceError{Err: ErrUnreadable, Detail: errDetail(err)} }
-	if openErr != nil {
-		return nil, unreadable(openErr)
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, unreadable(err)

@@ -134,22 +134,30 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 			fmt.Sprintf("duplicate local_id within the extract (first at line %d)", first), localID)
 	}
 	l.seen[localID] = line
-	rw := &rowWork{l: l, vals: vals, r: store.Record{SourceID: src.ID, SourceKind: src.Kind, LocalID: localID, File: l.file, Line: line}}
-	for _, part := range []func(){rw.nhsNumber, rw.names, rw.dates, rw.sex, rw.residence, rw.flags} {
-		if part(); rw.err != nil {
-			return false, rw.err
-		}
+	// One rowWork serves every row of the source: a row's record is large,
+	// and two million of them should not each be a new allocation.
+	rw := &l.work
+	extra := rw.r.Extra[:0]
+	*rw = rowWork{l: l, vals: vals, r: store.Record{SourceID: src.ID, SourceKind: src.Kind, LocalID: localID, File: l.file, Line: line}}
+	rw.nhsNumber()
+	rw.names()
+	rw.dates()
+	rw.sex()
+	rw.residence()
+	rw.flags()
+	if rw.err != nil {
+		return false, rw.err
 	}
-	rw.r.Extra = rw.r.Extra[:0]
 	for _, i := range m.extras {
-		rw.r.Extra = append(rw.r.Extra, get(vals, i))
+		extra = append(extra, get(vals, i))
 	}
+	rw.r.Extra = extra
 	l.row = rw.r.Values(l.row, len(l.extras))
 	return true, l.recs.Append(l.row...)
 }
 
-// rowWork is one row being standardised into a record; the first error
-// reporting a value stops it.
+// rowWork is one row being standardised into a record; after the first
+// error reporting a value, no more are reported (the run stops on it).
 type rowWork struct {
 	l    *loader
 	vals [][]byte
