@@ -12,15 +12,16 @@ import (
 var csvHeader = []string{"id", "kind", "left_source_id", "left_local_id", "right_source_id", "right_local_id", "analyst", "reason", "at"}
 
 // Export writes the decisions in force as CSV (a team may keep them under
-// version control).
-func (l *Log) Export(w io.Writer) error {
-	in, _, err := l.InForce()
+// version control). It returns the log as it read it, whose unreadable lines
+// the caller may want to mention.
+func (l *Log) Export(w io.Writer) (*Folded, error) {
+	f, err := l.Read()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
-	for _, d := range in {
+	for _, d := range f.InForce {
 		rs, rl := "", ""
 		if d.Right != nil {
 			rs, rl = d.Right.Source, d.Right.Local
@@ -28,7 +29,7 @@ func (l *Log) Export(w io.Writer) error {
 		cw.Write([]string{d.ID, d.Kind, d.Left.Source, d.Left.Local, rs, rl, d.Analyst, d.Reason, d.At.Format(time.RFC3339)})
 	}
 	cw.Flush()
-	return cw.Error()
+	return f, cw.Error()
 }
 
 // Import records the decisions of an exported CSV as new decisions (each
