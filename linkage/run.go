@@ -102,21 +102,28 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		l.comps = append(l.comps, ExtraComparison(e.Field, e.Method))
 	}
 	l.comps = append(l.comps, NHSComparison())
+	fit := "train"
+	if opt.Model != "" {
+		fit = "reuse_model"
+	}
 	for _, st := range []struct {
 		name string
 		f    func(context.Context) error
 	}{
 		{"prepare", l.prepare}, {"deterministic", l.deterministic}, {"blocking", l.blocking}, {"compare", l.compare},
-		{"train", l.model}, {"score", l.score}, {"lift_guards", l.liftGuards}, {"ambiguous", l.ambiguous}, {"drop pairs", l.dropPairs},
+		{fit, l.model}, {"score", l.score}, {"lift_guards", l.liftGuards}, {"ambiguous", l.ambiguous},
 	} {
 		t := time.Now()
 		if err := st.f(ctx); err != nil {
 			return nil, store.InStep("link", st.name, err)
 		}
-		if st.name != "drop pairs" && (st.name != "train" || opt.Model == "") && (st.name != "ambiguous" || len(l.m.Guards) > 0) {
-			l.res.Timings[st.name] = time.Since(t)
-			l.logf("link: %s took %.1fs", st.name, time.Since(t).Seconds())
-		}
+		l.res.Timings[st.name] = time.Since(t)
+		l.logf("link: %s took %.1fs", st.name, time.Since(t).Seconds())
+	}
+	// scores holds every candidate pair with its levels: pairs and gammas
+	// need not be written to the state database.
+	if _, err := db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas"); err != nil {
+		return nil, store.InStep("link", "drop pairs", err)
 	}
 	l.res.Model = l.m
 	return l.res, nil
@@ -245,13 +252,6 @@ func (l *linker) ambiguous(ctx context.Context) error {
 	}
 	l.logf("link: %d records with no date of birth match two people kept apart: their %d links go to review", l.res.AmbiguousRecords, l.res.AmbiguousLinks)
 	return nil
-}
-
-// dropPairs drops pairs and gammas: scores holds every candidate pair with
-// its levels, so they need not be written to the state database.
-func (l *linker) dropPairs(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas")
-	return err
 }
 
 func sameComparisons(a, b []Comparison) error {
