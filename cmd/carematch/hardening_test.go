@@ -181,6 +181,20 @@ func TestJunkIsQuarantined(t *testing.T) {
 	if strings.Contains(errb.String(), "4010232137") || strings.Contains(errb.String(), "SE1 1AA") {
 		t.Error("a patient value in the log")
 	}
+	// Where the time went: each linkage step in the log, the stages on stdout.
+	for _, want := range []string{"link: prepare took", "link: compare took"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+	for _, want := range []string{"candidate pairs", "stages (s):", "    compare", "  portal", "by link method: nhs_number"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the summary does not say %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "map[") {
+		t.Error("a Go map in the summary")
+	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)

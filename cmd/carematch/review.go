@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -53,10 +54,11 @@ func reviewCommand() *cli.Command {
 	}
 }
 
-// warnUnreadable tells the analyst, on stderr, which lines of the decision
-// log cannot be applied (the nightly run reports them too).
-func warnUnreadable(cmd *cli.Command, l *review.Log) error {
-	f, err := l.Read()
+// exportDecisions writes the decisions in force as CSV to w and tells the
+// analyst, on stderr, which lines of the log cannot be applied (the nightly
+// run reports them too).
+func exportDecisions(cmd *cli.Command, l *review.Log, w io.Writer) error {
+	f, err := l.Export(w)
 	if err != nil {
 		return err
 	}
@@ -72,6 +74,13 @@ func openQueue(cmd *cli.Command) ([]review.Item, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return currentQueue(cfg)
+}
+
+// currentQueue is the open items of the configuration's current
+// publication, leaving out those the decisions in force have settled, and
+// the publication's folder.
+func currentQueue(cfg *config.Config) ([]review.Item, string, error) {
 	run := filepath.Join(cfg.Run.PublishDir, "current")
 	in, _, err := review.Open(cfg.Run.StateDir).InForce()
 	if err != nil {
@@ -220,10 +229,7 @@ func reviewDecisionsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := l.Export(cmd.Root().Writer); err != nil {
-				return err
-			}
-			return warnUnreadable(cmd, l)
+			return exportDecisions(cmd, l, cmd.Root().Writer)
 		},
 	}
 }
@@ -240,13 +246,13 @@ func reviewExportCommand() *cli.Command {
 				return err
 			}
 			if cmd.String("out") == "" {
-				return l.Export(cmd.Root().Writer)
+				return exportDecisions(cmd, l, cmd.Root().Writer)
 			}
 			f, err := os.OpenFile(cmd.String("out"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 			if err != nil {
 				return err
 			}
-			if err := l.Export(f); err != nil {
+			if err := exportDecisions(cmd, l, f); err != nil {
 				f.Close()
 				return err
 			}

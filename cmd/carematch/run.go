@@ -81,7 +81,7 @@ func printStages(w io.Writer, ms map[string]int64) {
 		if st != "link" {
 			continue
 		}
-		for _, step := range []string{"prepare", "deterministic", "blocking", "compare", "train", "score", "lift_guards", "ambiguous"} {
+		for _, step := range []string{"prepare", "deterministic", "blocking", "compare", "train", "reuse_model", "score", "lift_guards", "ambiguous"} {
 			if t, ok := ms["link_"+step]; ok {
 				fmt.Fprintf(w, "    %-22s %7.1f\n", step, float64(t)/1000)
 			}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -33,11 +32,7 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			analyst := cmd.String("analyst")
-			if analyst == "" {
-				analyst = os.Getenv("USER")
-			}
-			s, err := newReviewServer(cfg, analyst)
+			s, err := newReviewServer(cfg, analystName(cmd))
 			if err != nil {
 				return usagef("review serve: %v", err)
 			}
@@ -60,17 +55,13 @@ func serveCommand() *cli.Command {
 // newReviewServer is the review page over a configuration's current
 // publication and decision log.
 func newReviewServer(cfg *config.Config, analyst string) (*web.Server, error) {
-	log := review.Open(cfg.Run.StateDir)
 	run := filepath.Join(cfg.Run.PublishDir, "current")
 	return web.New(web.Options{
 		Analyst: analyst,
-		Log:     log,
+		Log:     review.Open(cfg.Run.StateDir),
 		Queue: func() ([]review.Item, error) {
-			in, _, err := log.InForce()
-			if err != nil {
-				return nil, err
-			}
-			return review.LoadQueue(filepath.Join(run, "exceptions", "review_queue.csv"), filepath.Join(run, "index", "xref.csv"), in)
+			items, _, err := currentQueue(cfg)
+			return items, err
 		},
 		Evidence: func(ctx context.Context, it review.Item) (*web.Evidence, error) {
 			return itemEvidence(ctx, run, it)
