@@ -20,60 +20,27 @@ type RuleStats struct {
 }
 
 // block builds pairs(rid_l, rid_r, rule) from the union of the rules. A
-// block (records sharing a key) larger than maxBlock is left out and
-// reported; a rule that would still make more than maxPairs pairs is dropped
-// with a warning rather than swamping the run.
+// block (records sharing a key) larger than maxBlock, or than the rule's own
+// MaxBlock, is left out and reported; a rule that would still make more than
+// maxPairs pairs is dropped with a warning rather than swamping the run.
+//
+// Each rule costs one pass over prep for its keys (bk), one aggregate of
+// its blocks (blocks: key, records on each side) from which the counts come,
+// and one join of the records of the blocks kept.
 func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) ([]RuleStats, error) {
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs_all (rid_l INTEGER, rid_r INTEGER, rule SMALLINT)`); err != nil {
 		return nil, err
 	}
 	var stats []RuleStats
 	for i, br := range brs {
-		st := RuleStats{Rule: br.String()}
-		left := keyList(br.Left)
-		right := left
-		if br.Right != nil {
-			right = keyList(br.Right)
-		}
-		// Keys of each side, and the blocks too big to keep.
-		q := fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bl AS SELECT rid, %s AS k FROM prep WHERE NOT withheld AND %s;
-			CREATE OR REPLACE TEMP TABLE br AS SELECT rid, %s AS k FROM prep WHERE NOT withheld AND %s;`,
-			left, notNull(br.Left), right, notNull(rightOr(br)))
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
-		}
-		var pairs, skippedBlocks, skippedPairs int64
-		sizes := `WITH nl AS (SELECT k, count(*) AS n FROM bl GROUP BY k), nr AS (SELECT k, count(*) AS n FROM br GROUP BY k),
-			blocks AS (SELECT nl.k, ` + blockPairs(br) + ` AS p, greatest(nl.n, nr.n) AS size FROM nl JOIN nr USING (k))
-			SELECT coalesce(sum(p) FILTER (size <= ?), 0)::BIGINT, count(*) FILTER (size > ?), coalesce(sum(p) FILTER (size > ?), 0)::BIGINT FROM blocks`
-		if err := db.QueryRowContext(ctx, sizes, maxBlock, maxBlock, maxBlock).Scan(&pairs, &skippedBlocks, &skippedPairs); err != nil {
-			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
-		}
-		st.Pairs, st.SkippedBlocks, st.SkippedPairs = pairs, skippedBlocks, skippedPairs
-		if skippedBlocks > 0 {
-			st.Warning = fmt.Sprintf("%d blocks over %d records left out (%d pairs)", skippedBlocks, maxBlock, skippedPairs)
-		}
-		if pairs > maxPairs {
-			st.Dropped = true
-			st.Warning = fmt.Sprintf("would make %d pairs, over the cap of %d: rule dropped", pairs, maxPairs)
-			stats = append(stats, st)
-			continue
-		}
-		ins := fmt.Sprintf(`
-			INSERT INTO pairs_all
-			SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
-			FROM bl a JOIN br b ON a.k = b.k
-			WHERE a.rid <> b.rid AND a.k NOT IN (SELECT k FROM oversize)`, i)
-		over := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE oversize AS
-			SELECT k FROM (SELECT k, count(*) AS n FROM bl GROUP BY k UNION ALL SELECT k, count(*) FROM br GROUP BY k) GROUP BY k HAVING max(n) > %d`, maxBlock)
-		if _, err := db.ExecContext(ctx, over); err != nil {
-			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
-		}
-		if _, err := db.ExecContext(ctx, ins); err != nil {
+		st, err := blockRule(ctx, db, i, br, maxBlock, maxPairs)
+		if err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
 		stats = append(stats, st)
+	}
+	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks`); err != nil {
+		return nil, err
 	}
 	// The union: each pair once, with the first rule that found it.
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs AS
@@ -95,6 +62,56 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 		stats[rule].NewPairs = n
 	}
 	return stats, rows.Err()
+}
+
+// blockRule adds rule i's pairs to pairs_all.
+func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) (RuleStats, error) {
+	st := RuleStats{Rule: br.String()}
+	limit := maxBlock
+	if br.MaxBlock > 0 && br.MaxBlock < limit {
+		limit = br.MaxBlock
+	}
+	// Keys of each side (one column for a rule that is not crossed), and
+	// the blocks with their sizes.
+	var q string
+	if br.Right == nil {
+		q = fmt.Sprintf(`
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr FROM prep WHERE NOT withheld AND %[2]s;
+			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
+			keyList(br.Left), notNull(br.Left))
+	} else {
+		q = fmt.Sprintf(`
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
+			CREATE OR REPLACE TEMP TABLE blocks AS
+				SELECT k, nl, nr, nl * nr AS pairs FROM (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
+				JOIN (SELECT kr AS k, count(*) AS nr FROM bk WHERE kr IS NOT NULL GROUP BY kr) USING (k);`,
+			keyList(br.Left), keyList(br.Right), notNull(br.Left), notNull(br.Right))
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return st, err
+	}
+	var skippedBlocks int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(sum(pairs) FILTER (greatest(nl, nr) <= ?), 0)::BIGINT,
+		count(*) FILTER (greatest(nl, nr) > ?), coalesce(sum(pairs) FILTER (greatest(nl, nr) > ?), 0)::BIGINT FROM blocks`,
+		limit, limit, limit).Scan(&st.Pairs, &skippedBlocks, &st.SkippedPairs); err != nil {
+		return st, err
+	}
+	st.SkippedBlocks = skippedBlocks
+	if skippedBlocks > 0 && limit == maxBlock {
+		st.Warning = fmt.Sprintf("%d blocks over %d records left out (%d pairs)", skippedBlocks, maxBlock, st.SkippedPairs)
+	}
+	if st.Pairs > maxPairs {
+		st.Dropped = true
+		st.Warning = fmt.Sprintf("would make %d pairs, over the cap of %d: rule dropped", st.Pairs, maxPairs)
+		return st, nil
+	}
+	_, err := db.ExecContext(ctx, fmt.Sprintf(`
+		INSERT INTO pairs_all
+		SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
+		FROM (SELECT k FROM blocks WHERE greatest(nl, nr) <= %d) kept
+		JOIN bk a ON a.kl = kept.k JOIN bk b ON b.kr = kept.k
+		WHERE a.rid %s b.rid`, i, limit, map[bool]string{true: "<", false: "<>"}[br.Right == nil]))
+	return st, err
 }
 
 func rightOr(br BlockingRule) []string {
@@ -124,14 +141,4 @@ func notNull(keys []string) string {
 		parts[i] = "(" + k + ") IS NOT NULL"
 	}
 	return strings.Join(parts, " AND ")
-}
-
-// blockPairs is the number of pairs a block makes: n(n-1)/2 within one side,
-// nl×nr across sides (a cross rule also pairs a record with itself, which
-// the join drops; the estimate is an upper bound).
-func blockPairs(br BlockingRule) string {
-	if br.Right == nil {
-		return "nl.n * (nl.n - 1) / 2"
-	}
-	return "nl.n * nr.n"
 }

@@ -129,4 +129,56 @@ func TestBlockingCaps(t *testing.T) {
 	if st[0].Pairs != 21 || st[0].NewPairs != 21 || st[1].NewPairs != 0 || count() != 21 {
 		t.Errorf("within the caps: %+v, %d pairs", st, count())
 	}
+	// A rule's own cap leaves the block out by design: counted, no warning.
+	own, err := ParseBlockingRule("dob, given_initial | max_block 6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = block(ctx, db, []BlockingRule{own}, 100, 1_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].SkippedBlocks != 1 || st[0].SkippedPairs != 21 || st[0].Warning != "" || count() != 0 {
+		t.Errorf("the rule's own cap: %+v, %d pairs", st[0], count())
+	}
+	// A crossed rule pairs a record's left key with another's right key.
+	cross, err := ParseBlockingRule("family_name, dob ~ given_name, dob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2 := preparedDB(t, []rec{{given: "Robert", family: "Smith", dob: "1975-03-04"}, {given: "Smith", family: "Robert", dob: "1975-03-04"},
+		{given: "Robert", family: "Smith", dob: "1975-03-05"}})
+	st, err = block(ctx, db2, []BlockingRule{cross}, 100, 1_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	db2.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
+	if st[0].Pairs != 2 || st[0].NewPairs != 1 || n != 1 {
+		t.Errorf("crossed rule: %+v, %d pairs", st[0], n)
+	}
+}
+
+// A rule's options parse and print back as written; bad ones are refused
+// with the rule named.
+func TestParseBlockingRuleMaxBlock(t *testing.T) {
+	for _, tc := range []struct{ in, out, err string }{
+		{in: "dob, postcode", out: "dob, postcode"},
+		{in: "a, b ~ c, d | max_block 200", out: "a, b ~ c, d | max_block 200"},
+		{in: "dob |max_block   7", out: "dob | max_block 7"},
+		{in: "dob | max_block", err: `only "max_block N"`},
+		{in: "dob | limit 5", err: `only "max_block N"`},
+		{in: "dob | max_block 1", err: "at least 2"},
+		{in: "dob | max_block many", err: "at least 2"},
+	} {
+		r, err := ParseBlockingRule(tc.in)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.in, err)
+		case tc.err == "" && r.String() != tc.out:
+			t.Errorf("%q printed as %q, want %q", tc.in, r.String(), tc.out)
+		}
+	}
 }

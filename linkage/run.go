@@ -177,8 +177,11 @@ func (l *linker) blocking(ctx context.Context) error {
 	}
 	for _, r := range l.res.Rules {
 		l.logf("link: blocking %q: %d pairs, %d new", r.Rule, r.Pairs, r.NewPairs)
-		if r.Warning != "" {
+		switch {
+		case r.Warning != "":
 			l.logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)
+		case r.SkippedBlocks > 0:
+			l.logf("link: blocking %q: %d blocks over the rule's max_block left out (%d pairs)", r.Rule, r.SkippedBlocks, r.SkippedPairs)
 		}
 	}
 	return nil

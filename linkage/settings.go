@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +31,10 @@ type BlockingRule struct {
 	Name  string
 	Left  []string // SQL expressions over one record's columns
 	Right []string // nil: the same as Left
+	// MaxBlock, when set, is the rule's own cap on a block's records: a
+	// bigger block is left out by design (a name-only key is worth
+	// comparing only when the name is uncommon), reported but not warned of.
+	MaxBlock int64
 }
 
 // String renders a rule as it is written in the configuration.
@@ -38,11 +43,28 @@ func (b BlockingRule) String() string {
 	if b.Right != nil {
 		s += " ~ " + strings.Join(b.Right, ", ")
 	}
+	if b.MaxBlock > 0 {
+		s += fmt.Sprintf(" | max_block %d", b.MaxBlock)
+	}
 	return s
 }
 
-// ParseBlockingRule reads "key, key" or "left keys ~ right keys".
+// ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
+// optionally followed by "| max_block N".
 func ParseBlockingRule(s string) (BlockingRule, error) {
+	s, opt, hasOpt := strings.Cut(s, "|")
+	var maxBlock int64
+	if hasOpt {
+		f := strings.Fields(opt)
+		if len(f) != 2 || f[0] != "max_block" {
+			return BlockingRule{}, fmt.Errorf("blocking rule %q: after | only \"max_block N\" is understood", strings.TrimSpace(s)+" |"+opt)
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || n < 2 {
+			return BlockingRule{}, fmt.Errorf("blocking rule %q: max_block must be a whole number of at least 2, not %q", strings.TrimSpace(s)+" |"+opt, f[1])
+		}
+		maxBlock = n
+	}
 	split := func(x string) []string {
 		var out []string
 		depth, start := 0, 0
@@ -67,7 +89,7 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 		}
 		return out
 	}
-	b := BlockingRule{Name: strings.TrimSpace(s)}
+	b := BlockingRule{Name: strings.TrimSpace(s), MaxBlock: maxBlock}
 	left, right, cross := strings.Cut(s, "~")
 	b.Left = split(left)
 	if b.Left == nil {
@@ -82,28 +104,38 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 	return b, nil
 }
 
-// DefaultBlockingRules are tuned for NHS extracts at a million records:
-// each rule pairs records on two independent facts, so its blocks stay small,
-// and together they catch the errors extracts make. A pair is compared if it
-// shares a date of birth and the given name's or the family name's initial
-// (names changed, misspelt, or a nickname); or sound-alike given and family
-// names and the birth year (day and month swapped, a 1 January placeholder,
-// other date errors); or a sound-alike family name, the given initial and
-// the day and month of birth (a mistyped year); or a postcode and the given
-// initial (any date error at one address), or a postcode and date of birth
-// (both names changed); or given and family names swapped; or, for a record
-// with no date of birth, sound-alike given and family names; or the same
-// valid NHS number, when the deterministic stage did not link them (a
-// number shared is reason enough to compare the demographics).
+// DefaultBlockingRules keep the number of candidate pairs per record about
+// the same however many records there are: every key that includes a date
+// of birth also includes a name or a postcode, whose many values keep its
+// blocks small at ten million records as at a hundred thousand (a rule on
+// date of birth and an initial makes blocks that grow with the population).
+// Together they catch the errors extracts make. A pair is compared if it
+// shares a date of birth and a sound-alike given name (family name changed
+// or misspelt), a sound-alike family name (nickname or misspelt given name),
+// a postcode (both names changed), or a previous family name on one record
+// and the family name on the other; or sound-alike given and family names
+// and two of the three parts of the date of birth (one part mistyped), or
+// the same year with day and month swapped, or the year alone where one
+// record's date is a 1 January placeholder; or a postcode and the given
+// initial (any date error at one address); or given and family names
+// swapped; or, for a record with no date of birth, sound-alike given and
+// family names held by at most 200 records (a record with neither date of
+// birth nor an uncommon name cannot be told from its namesakes); or the same valid NHS number, when the deterministic stage
+// did not link them (a number shared is reason enough to compare the
+// demographics). docs/LINKAGE.md has the pairs and the recall of each.
 var DefaultBlockingRules = []string{
-	"dob, given_initial",
-	"dob, left(family_name, 1)",
+	"dob, given_phonetic",
+	"dob, family_phonetic",
 	"dob, postcode",
-	"given_phonetic, family_phonetic, year(dob)",
-	"family_phonetic, given_initial, month(dob), day(dob)",
+	"dob, previous_family_name ~ dob, family_name",
+	"given_phonetic, family_phonetic, year(dob), month(dob)",
+	"given_phonetic, family_phonetic, month(dob), day(dob)",
+	"given_phonetic, family_phonetic, year(dob), day(dob)",
+	"given_phonetic, family_phonetic, year(dob), least(month(dob), day(dob)), greatest(month(dob), day(dob))",
+	"given_phonetic, family_phonetic, CASE WHEN month(dob) = 1 AND day(dob) = 1 THEN year(dob) END ~ given_phonetic, family_phonetic, year(dob)",
 	"postcode, given_initial",
 	"given_name, CASE WHEN given_name <> family_name THEN family_name END, year(dob) ~ family_name, given_name, year(dob)",
-	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none'",
+	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none' | max_block 200",
 	"nhs_number",
 }
 
