@@ -9,8 +9,8 @@
 //	index.go     BuildIndex: the order of the jobs below, and the index's counts
 //	cluster.go   constrained clustering (pure Go)
 //	decisions.go analysts' decisions: fingerprints, applying them, stale ones
-//	ids.go       stable master IDs and their history (AssignIDs is pure Go;
-//	             the rest reads last night's registry and writes tonight's)
+//	ids.go       stable master IDs and their history, in SQL over tonight's
+//	             clusters and last night's registry
 //	golden.go    the golden record, field by field
 //	review.go    the review queue
 //	checks.go    QA exceptions: NHS-number conflicts, suspicious persons,

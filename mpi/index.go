@@ -77,7 +77,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			c = Cluster(n, nhs, edges, con)
 			return writeClusters(ctx, db, c)
 		}},
-		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, c, opt) }},
+		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, opt) }},
 		{Name: "xref", SQL: xrefSQL},
 		{Name: "golden record", SQL: goldenRecordSQL(runDate(opt.RunID))},
 	}

@@ -66,8 +66,8 @@ func writePatients(ctx context.Context, db *store.DB, path string) error {
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
 	rows, err := db.QueryContext(ctx, `
-		WITH loc AS (SELECT master_id, list({'source_id': source_id, 'local_id': local_id} ORDER BY source_id, local_id) AS locals FROM portal_xref GROUP BY master_id),
-		     rep AS (SELECT other_id AS master_id, list(master_id ORDER BY master_id) AS replaced FROM history WHERE event = `+store.QuoteString(mpi.EventMergedInto)+` GROUP BY other_id)
+		WITH loc AS (SELECT master_id, list_sort(list({'source_id': source_id, 'local_id': local_id})) AS locals FROM portal_xref GROUP BY master_id),
+		     rep AS (SELECT other_id AS master_id, list_sort(list(master_id)) AS replaced FROM history WHERE event = `+store.QuoteString(mpi.EventMergedInto)+` GROUP BY other_id)
 		SELECT p.master_id, p.nhs_number, p.nhs_number_verified, p.given_name, p.family_name, p.date_of_birth, p.sex,
 			p.address, p.postcode, p.deceased, p.date_of_death,
 			coalesce(loc.locals, []), coalesce(rep.replaced, [])::VARCHAR[]
