@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzCSVReader$$' -fuzztime 60s ./extract
 	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./config
 	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./internal/cp1252
+	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime 60s ./portal
 
 # Micro-benchmarks, then the whole job on about a million fixture records.
 bench: build

@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
-	"math"
+	"strings"
 
 	"github.com/selondon/carematch/store"
 )
@@ -115,38 +116,47 @@ func indexStats(ctx context.Context, db *store.DB, cut int) (*IndexStats, error)
 // linkedPairs reads the links clustering starts from: the NHS stage's, and
 // every scored pair at or above the link threshold that no guard holds back;
 // with each record's valid, undisputed NHS number (indexed by rid, n the
-// highest rid).
+// highest rid). They are read as Arrow batches: at two million records
+// database/sql's value-at-a-time reading was most of this step.
 func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n int, nhs []string, edges []Edge, err error) {
 	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM prep").Scan(&n); err != nil {
 		return 0, nil, nil, err
 	}
 	nhs = make([]string, n+1)
-	if err := scan(ctx, db, "SELECT rid, nhs_number FROM prep WHERE nhs_number IS NOT NULL AND NOT nhs_disputed", func(rs *sql.Rows) error {
-		var rid int32
-		var num string
-		if err := rs.Scan(&rid, &num); err != nil {
+	if err := db.QueryBatches(ctx, "SELECT rid, nhs_number FROM prep WHERE nhs_number IS NOT NULL AND NOT nhs_disputed", func(b store.Batch) error {
+		rids, err := b.Int32s(0)
+		if err != nil {
 			return err
 		}
-		nhs[rid] = num
+		nums, err := b.Strings(1)
+		if err != nil {
+			return err
+		}
+		for i := range b.Len() {
+			nhs[rids[i]] = strings.Clone(nums.Value(i)) // the batch is freed after this call
+		}
 		return nil
 	}); err != nil {
 		return 0, nil, nil, err
 	}
-	add := func(method string) func(rs *sql.Rows) error {
-		return func(rs *sql.Rows) error {
-			var e Edge
-			if err := rs.Scan(&e.L, &e.R, &e.Weight); err != nil {
+	add := func(method string) func(b store.Batch) error {
+		return func(b store.Batch) error {
+			l, errL := b.Int32s(0)
+			r, errR := b.Int32s(1)
+			w, errW := b.Float64s(2)
+			if err := errors.Join(errL, errR, errW); err != nil {
 				return err
 			}
-			e.Method = method
-			edges = append(edges, e)
+			for i := range b.Len() {
+				edges = append(edges, Edge{L: l[i], R: r[i], Method: method, Weight: w[i]})
+			}
 			return nil
 		}
 	}
-	if err := scan(ctx, db, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
+	if err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := scan(ctx, db, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight >= %g AND guard IS NULL", linkThreshold), add(MethodProbabilistic)); err != nil {
+	if err := db.QueryBatches(ctx, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight >= %g AND guard IS NULL", linkThreshold), add(MethodProbabilistic)); err != nil {
 		return 0, nil, nil, err
 	}
 	return n, nhs, edges, nil
@@ -155,29 +165,21 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 // writeClusters writes clusters (rid, root, link_method, match_weight) and
 // cut_links, the links clustering refused.
 func writeClusters(ctx context.Context, db *store.DB, c *Clusters) error {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE clusters (rid INTEGER, root INTEGER, link_method VARCHAR, match_weight DOUBLE)`); err != nil {
-		return err
+	n := len(c.Root) - 1
+	rids := make([]int32, n)
+	for i := range rids {
+		rids[i] = int32(i + 1)
 	}
-	if err := db.AppendEach(ctx, "clusters", len(c.Root)-1, func(i int) []driver.Value {
-		rid := i + 1
-		var w driver.Value
-		if !math.IsNaN(c.Weight[rid]) {
-			w = c.Weight[rid]
-		}
-		return []driver.Value{int32(rid), c.Root[rid], c.Method[rid], w}
-	}); err != nil {
+	if err := db.CreateTableFrom(ctx, "clusters", store.Int32Column("rid", rids), store.Int32Column("root", c.Root[1:]),
+		store.StringColumnOf("link_method", c.Method[1:]), store.Float64Column("match_weight", c.Weight[1:])); err != nil {
 		return err
 	}
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE cut_links (rid_l INTEGER, rid_r INTEGER, weight DOUBLE)`); err != nil {
 		return err
 	}
-	if err := db.AppendEach(ctx, "cut_links", len(c.Cut), func(i int) []driver.Value {
+	return db.AppendEach(ctx, "cut_links", len(c.Cut), func(i int) []driver.Value {
 		return []driver.Value{c.Cut[i].L, c.Cut[i].R, c.Cut[i].Weight}
-	}); err != nil {
-		return err
-	}
-
-	return nil
+	})
 }
 
 func scan(ctx context.Context, db *store.DB, q string, f func(*sql.Rows) error) error {

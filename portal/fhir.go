@@ -1,126 +1,236 @@
 package portal
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/selondon/carematch/store"
 )
 
-type fhirCoding struct {
-	System  string `json:"system"`
-	Code    string `json:"code"`
-	Display string `json:"display,omitempty"`
+// patientCols are the columns of patientsQuery in one batch.
+type patientCols struct {
+	id, nhs, given, family, sex, address, postcode store.StringColumn
+	verified, deceased                             store.BoolColumn
+	dob, dod                                       store.DateColumn
+	locals, replaced                               store.ListOfStrings
 }
 
-type fhirExtension struct {
-	URL                  string `json:"url"`
-	ValueCodeableConcept struct {
-		Coding []fhirCoding `json:"coding"`
-	} `json:"valueCodeableConcept"`
+// columnsOf finds patientsQuery's columns in a batch.
+func columnsOf(b store.Batch) (patientCols, error) {
+	var c patientCols
+	var errs []error
+	str := func(i int) store.StringColumn {
+		col, err := b.Strings(i)
+		errs = append(errs, err)
+		return col
+	}
+	list := func(i int) store.ListOfStrings {
+		col, err := b.Lists(i)
+		errs = append(errs, err)
+		return col
+	}
+	boolean := func(i int) store.BoolColumn {
+		col, err := b.Bools(i)
+		errs = append(errs, err)
+		return col
+	}
+	date := func(i int) store.DateColumn {
+		col, err := b.Dates(i)
+		errs = append(errs, err)
+		return col
+	}
+	c.id, c.nhs, c.verified, c.given, c.family, c.dob, c.sex = str(0), str(1), boolean(2), str(3), str(4), date(5), str(6)
+	c.address, c.postcode, c.deceased, c.dod, c.locals, c.replaced = str(7), str(8), boolean(9), date(10), list(11), list(12)
+	return c, errors.Join(errs...)
 }
 
-type fhirIdentifier struct {
-	Extension []fhirExtension `json:"extension,omitempty"`
-	System    string          `json:"system"`
-	Value     string          `json:"value"`
+// value is a nullable string column's value in row i, and whether it has one.
+func value(col store.StringColumn, i int) (string, bool) {
+	if col.IsNull(i) {
+		return "", false
+	}
+	return col.Value(i), true
 }
 
-type fhirPatient struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Meta         struct {
-		Profile []string `json:"profile"`
-	} `json:"meta"`
-	Identifier []fhirIdentifier `json:"identifier"`
-	Name       []struct {
-		Use    string   `json:"use"`
-		Family string   `json:"family,omitempty"`
-		Given  []string `json:"given,omitempty"`
-	} `json:"name,omitempty"`
-	Gender          string `json:"gender,omitempty"`
-	BirthDate       string `json:"birthDate,omitempty"`
-	DeceasedBoolean *bool  `json:"deceasedBoolean,omitempty"`
-	DeceasedDate    string `json:"deceasedDateTime,omitempty"`
-	Address         []struct {
-		Use        string   `json:"use"`
-		Text       string   `json:"text,omitempty"`
-		Line       []string `json:"line,omitempty"`
-		PostalCode string   `json:"postalCode,omitempty"`
-	} `json:"address,omitempty"`
-	Link []fhirLink `json:"link,omitempty"`
-}
-
-type fhirLink struct {
-	Other struct {
-		Identifier fhirIdentifier `json:"identifier"`
-	} `json:"other"`
-	Type string `json:"type"`
-}
-
-// patient is the person as a FHIR R4 Patient (UK Core).
-func (r *patientRow) patient() fhirPatient {
-	p := fhirPatient{ResourceType: "Patient", ID: r.id}
-	p.Meta.Profile = []string{profileUKCore}
-	if r.nhs.Valid {
-		ident := fhirIdentifier{System: SystemNHSNumber, Value: r.nhs.String}
-		ext := fhirExtension{URL: extVerification}
-		code := fhirCoding{System: csVerification, Code: "02", Display: "Number present but not traced"}
-		if r.verified {
-			code = fhirCoding{System: csVerification, Code: "01", Display: "Number present and verified"}
+// appendPatient appends the person as a FHIR R4 Patient (UK Core), one line
+// of JSON and its newline. The JSON is written by hand, field by field in a
+// fixed order, rather than by encoding/json over structs: at a million
+// persons reflection and the structs' allocations were most of the
+// portal's time (see docs/BENCHMARKS.md). Absent values are left out, as
+// FHIR requires; strings are escaped as encoding/json escapes them.
+func (c *patientCols) appendPatient(b []byte, i int) []byte {
+	id := c.id.Value(i)
+	nhs, hasNHS := value(c.nhs, i)
+	given, hasGiven := value(c.given, i)
+	family, hasFamily := value(c.family, i)
+	sex, _ := value(c.sex, i)
+	address, hasAddress := value(c.address, i)
+	postcode, hasPostcode := value(c.postcode, i)
+	b = append(b, `{"resourceType":"Patient","id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"meta":{"profile":["`+profileUKCore+`"]},"identifier":[`...)
+	if hasNHS {
+		code, display := "02", "Number present but not traced"
+		if !c.verified.IsNull(i) && c.verified.Value(i) {
+			code, display = "01", "Number present and verified"
 		}
-		ext.ValueCodeableConcept.Coding = []fhirCoding{code}
-		ident.Extension = []fhirExtension{ext}
-		p.Identifier = append(p.Identifier, ident)
+		b = append(b, `{"extension":[{"url":"`+extVerification+`","valueCodeableConcept":{"coding":[{"system":"`+csVerification+`","code":"`...)
+		b = append(b, code...)
+		b = append(b, `","display":"`...)
+		b = append(b, display...)
+		b = append(b, `"}]}}],"system":"`+SystemNHSNumber+`","value":`...)
+		b = appendJSONString(b, nhs)
+		b = append(b, "},"...)
 	}
-	p.Identifier = append(p.Identifier, fhirIdentifier{System: SystemMasterID, Value: r.id})
-	for _, l := range r.locals {
-		k, _ := l.(map[string]any) // a {source_id, local_id} struct
-		p.Identifier = append(p.Identifier, fhirIdentifier{System: fmt.Sprintf(SystemLocalIDFmt, k["source_id"]), Value: fmt.Sprint(k["local_id"])})
-	}
-	if r.given.Valid || r.family.Valid {
-		n := struct {
-			Use    string   `json:"use"`
-			Family string   `json:"family,omitempty"`
-			Given  []string `json:"given,omitempty"`
-		}{Use: "official", Family: r.family.String}
-		if r.given.Valid {
-			n.Given = []string{r.given.String}
+	b = appendIdentifier(b, SystemMasterID, id)
+	c.locals.Each(i, func(k string) {
+		source, local, _ := strings.Cut(k, localSep)
+		b = append(b, ',')
+		b = appendIdentifier(b, fmt.Sprintf(SystemLocalIDFmt, source), local)
+	})
+	b = append(b, ']')
+	if hasGiven || hasFamily {
+		b = append(b, `,"name":[{"use":"official"`...)
+		if family != "" {
+			b = append(b, `,"family":`...)
+			b = appendJSONString(b, family)
 		}
-		p.Name = append(p.Name, n)
+		if hasGiven {
+			b = append(b, `,"given":[`...)
+			b = appendJSONString(b, given)
+			b = append(b, ']')
+		}
+		b = append(b, "}]"...)
 	}
-	switch r.sex.String {
+	switch sex {
 	case "male", "female", "other", "unknown":
-		p.Gender = r.sex.String
+		b = append(b, `,"gender":"`...)
+		b = append(b, sex...)
+		b = append(b, '"')
 	}
-	if r.dob.Valid {
-		p.BirthDate = r.dob.Time.Format(time.DateOnly)
+	if !c.dob.IsNull(i) {
+		b = append(b, `,"birthDate":"`...)
+		b = c.dob.Time(i).AppendFormat(b, time.DateOnly)
+		b = append(b, '"')
 	}
-	if r.dod.Valid {
-		p.DeceasedDate = r.dod.Time.Format(time.DateOnly)
-	} else if r.deceased {
-		t := true
-		p.DeceasedBoolean = &t
+	if !c.dod.IsNull(i) {
+		b = append(b, `,"deceasedDateTime":"`...)
+		b = c.dod.Time(i).AppendFormat(b, time.DateOnly)
+		b = append(b, '"')
+	} else if !c.deceased.IsNull(i) && c.deceased.Value(i) {
+		b = append(b, `,"deceasedBoolean":true`...)
 	}
-	if r.address.Valid || r.postcode.Valid {
-		a := struct {
-			Use        string   `json:"use"`
-			Text       string   `json:"text,omitempty"`
-			Line       []string `json:"line,omitempty"`
-			PostalCode string   `json:"postalCode,omitempty"`
-		}{Use: "home", Text: r.address.String, PostalCode: r.postcode.String}
-		if r.address.Valid {
-			a.Line = strings.Split(r.address.String, ", ")
+	if hasAddress || hasPostcode {
+		b = append(b, `,"address":[{"use":"home"`...)
+		if address != "" {
+			b = append(b, `,"text":`...)
+			b = appendJSONString(b, address)
 		}
-		p.Address = append(p.Address, a)
+		if hasAddress {
+			b = append(b, `,"line":[`...)
+			for i, line := range strings.Split(address, ", ") {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, line)
+			}
+			b = append(b, ']')
+		}
+		if postcode != "" {
+			b = append(b, `,"postalCode":`...)
+			b = appendJSONString(b, postcode)
+		}
+		b = append(b, "}]"...)
 	}
-	for _, x := range r.replaced {
-		var l fhirLink
-		l.Type = "replaces"
-		l.Other.Identifier = fhirIdentifier{System: SystemMasterID, Value: fmt.Sprint(x)}
-		p.Link = append(p.Link, l)
+	if c.replaced.Len(i) > 0 {
+		b = append(b, `,"link":[`...)
+		first := true
+		c.replaced.Each(i, func(id string) {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"other":{"identifier":`...)
+			b = appendIdentifier(b, SystemMasterID, id)
+			b = append(b, `},"type":"replaces"}`...)
+		})
+		b = append(b, ']')
 	}
-	return p
+	return append(b, "}\n"...)
 }
+
+// appendIdentifier appends a FHIR Identifier with a system and a value.
+func appendIdentifier(b []byte, system, value string) []byte {
+	b = append(b, `{"system":`...)
+	b = appendJSONString(b, system)
+	b = append(b, `,"value":`...)
+	b = appendJSONString(b, value)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it (HTML-safe: <, > and & escaped; invalid UTF-8 as U+FFFD; U+2028
+// and U+2029 escaped). FuzzAppendJSONString holds it to that.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// localSep separates a record's source ID from its local ID in the list the
+// patients query reads: a control character, which no configured source ID
+// holds.
+const localSep = "\x1f"
 
 // The identifier systems of a Patient: the NHS number, the master ID, and
 // each source's local ID (a format: the source's ID fills it in).

@@ -25,7 +25,7 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	const n = 5000 // more than two batches
+	const n = 20000 // ten batches
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(`
 		CREATE TABLE portal_persons AS
 		SELECT 'CM' || lpad(i::VARCHAR, 10, '0') AS master_id,
@@ -73,6 +73,10 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 		}
 		if want := fmt.Sprintf("CM%010d", i); p.ID != want {
 			t.Fatalf("line %d: id %s, want %s", i+1, p.ID, want)
+		}
+		// Every value from its own row, whatever batch it came in.
+		if local := p.Identifier[len(p.Identifier)-1]; i != 42 && (local.Value != "L"+p.ID || local.System != fmt.Sprintf(SystemLocalIDFmt, "gp")) {
+			t.Fatalf("line %d: local identifier %+v", i+1, local)
 		}
 		switch i {
 		case 42:

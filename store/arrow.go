@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Bulk reads and writes through Arrow. Reading a large result through
+// database/sql converts it a value at a time (a cgo call per cell, an
+// allocation per string); DuckDB's Arrow interface hands over whole
+// columns of a chunk at once. Stages that read millions of rows into Go read
+// them as Batches, and stages that hand millions of rows to DuckDB hand them
+// over as columns (CreateTableFrom). Arrow stays inside store: the other
+// packages see typed columns only.
+
+// Batch is one chunk of a query's result (about 2,000 rows) as columns.
+// Its columns are views of DuckDB's memory for the chunk, which is freed
+// when the next chunk is fetched: a batch, its columns and the strings read
+// from them are valid only during the callback that received it (copy a
+// string with strings.Clone to keep it).
+type Batch struct{ rec arrow.RecordBatch }
+
+// Len is the number of rows.
+func (b Batch) Len() int { return int(b.rec.NumRows()) }
+
+func (b Batch) wrong(i int, want string) error {
+	return fmt.Errorf("column %s is %s, not %s", b.rec.ColumnName(i), b.rec.Column(i).DataType(), want)
+}
+
+// StringColumn is a column of strings.
+type StringColumn interface {
+	IsNull(i int) bool
+	Value(i int) string
+}
+
+// Strings is column i as strings.
+func (b Batch) Strings(i int) (StringColumn, error) {
+	switch c := b.rec.Column(i).(type) {
+	case *array.String:
+		return c, nil
+	case *array.LargeString:
+		return c, nil
+	}
+	return nil, b.wrong(i, "a string")
+}
+
+// Int32s is column i's values, which must be INTEGER and not NULL.
+func (b Batch) Int32s(i int) ([]int32, error) {
+	c, ok := b.rec.Column(i).(*array.Int32)
+	if !ok || c.NullN() > 0 {
+		return nil, b.wrong(i, "INTEGER without NULLs")
+	}
+	return c.Int32Values(), nil
+}
+
+// Float64s is column i's values, which must be DOUBLE and not NULL.
+func (b Batch) Float64s(i int) ([]float64, error) {
+	c, ok := b.rec.Column(i).(*array.Float64)
+	if !ok || c.NullN() > 0 {
+		return nil, b.wrong(i, "DOUBLE without NULLs")
+	}
+	return c.Float64Values(), nil
+}
+
+// BoolColumn is a column of booleans.
+type BoolColumn interface {
+	IsNull(i int) bool
+	Value(i int) bool
+}
+
+// Bools is column i as booleans.
+func (b Batch) Bools(i int) (BoolColumn, error) {
+	if c, ok := b.rec.Column(i).(*array.Boolean); ok {
+		return c, nil
+	}
+	return nil, b.wrong(i, "a boolean")
+}
+
+// DateColumn is a column of dates.
+type DateColumn struct{ c *array.Date32 }
+
+// IsNull holds when row i has no date.
+func (d DateColumn) IsNull(i int) bool { return d.c.IsNull(i) }
+
+// Time is row i's date, at midnight UTC.
+func (d DateColumn) Time(i int) time.Time { return d.c.Value(i).ToTime() }
+
+// Dates is column i as dates.
+func (b Batch) Dates(i int) (DateColumn, error) {
+	if c, ok := b.rec.Column(i).(*array.Date32); ok {
+		return DateColumn{c}, nil
+	}
+	return DateColumn{}, b.wrong(i, "a date")
+}
+
+// ListOfStrings is a column of lists of strings.
+type ListOfStrings struct {
+	offsets func(i int) (int64, int64)
+	values  StringColumn
+}
+
+// Each calls f for each string of row i's list, in order.
+func (l ListOfStrings) Each(i int, f func(string)) {
+	start, end := l.offsets(i)
+	for j := start; j < end; j++ {
+		f(l.values.Value(int(j)))
+	}
+}
+
+// Len is the length of row i's list (0 for NULL).
+func (l ListOfStrings) Len(i int) int {
+	start, end := l.offsets(i)
+	return int(end - start)
+}
+
+// Lists is column i as lists of strings.
+func (b Batch) Lists(i int) (ListOfStrings, error) {
+	var l ListOfStrings
+	var values arrow.Array
+	switch c := b.rec.Column(i).(type) {
+	case *array.List:
+		l.offsets, values = c.ValueOffsets, c.ListValues()
+	case *array.LargeList:
+		l.offsets, values = c.ValueOffsets, c.ListValues()
+	default:
+		return l, b.wrong(i, "a list")
+	}
+	switch v := values.(type) {
+	case *array.String:
+		l.values = v
+	case *array.LargeString:
+		l.values = v
+	default:
+		return l, b.wrong(i, "a list of strings")
+	}
+	return l, nil
+}
+
+// QueryBatches runs query and calls f with each batch of its result, in
+// order. A batch is valid only during f.
+func (db *DB) QueryBatches(ctx context.Context, query string, f func(Batch) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		rr, err := a.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rr.Release()
+		for rr.Next() {
+			if err := f(Batch{rr.RecordBatch()}); err != nil {
+				return err
+			}
+		}
+		return rr.Err()
+	})
+}
+
+// BulkColumn is a named column of Go values for CreateTableFrom.
+type BulkColumn struct {
+	name  string
+	typ   arrow.DataType
+	null  bool
+	build func(memory.Allocator) arrow.Array
+	n     int
+}
+
+// Int32Column is a column of INTEGER.
+func Int32Column(name string, v []int32) BulkColumn {
+	return BulkColumn{name: name, typ: arrow.PrimitiveTypes.Int32, n: len(v), build: func(mem memory.Allocator) arrow.Array {
+		bl := array.NewInt32Builder(mem)
+		defer bl.Release()
+		bl.AppendValues(v, nil)
+		return bl.NewArray()
+	}}
+}
+
+// StringColumnOf is a column of VARCHAR.
+func StringColumnOf(name string, v []string) BulkColumn {
+	return BulkColumn{name: name, typ: arrow.BinaryTypes.String, n: len(v), build: func(mem memory.Allocator) arrow.Array {
+		bl := array.NewStringBuilder(mem)
+		defer bl.Release()
+		bl.AppendValues(v, nil)
+		return bl.NewArray()
+	}}
+}
+
+// Float64Column is a column of DOUBLE in which NaN is NULL.
+func Float64Column(name string, v []float64) BulkColumn {
+	return BulkColumn{name: name, typ: arrow.PrimitiveTypes.Float64, null: true, n: len(v), build: func(mem memory.Allocator) arrow.Array {
+		bl := array.NewFloat64Builder(mem)
+		defer bl.Release()
+		valid := make([]bool, len(v))
+		for i, x := range v {
+			valid[i] = !math.IsNaN(x)
+		}
+		bl.AppendValues(v, valid)
+		return bl.NewArray()
+	}}
+}
+
+// CreateTableFrom creates (or replaces) table from columns of equal length,
+// handing them to DuckDB as Arrow arrays through a view it scans.
+func (db *DB) CreateTableFrom(ctx context.Context, table string, cols ...BulkColumn) error {
+	mem := memory.NewGoAllocator()
+	fields := make([]arrow.Field, len(cols))
+	arrays := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		if c.n != cols[0].n {
+			return fmt.Errorf("%s: column %s has %d rows, %s %d", table, c.name, c.n, cols[0].name, cols[0].n)
+		}
+		fields[i] = arrow.Field{Name: c.name, Type: c.typ, Nullable: c.null}
+		arrays[i] = c.build(mem)
+		defer arrays[i].Release()
+	}
+	schema := arrow.NewSchema(fields, nil)
+	var n int
+	if len(cols) > 0 {
+		n = cols[0].n
+	}
+	rec := array.NewRecordBatch(schema, arrays, int64(n))
+	defer rec.Release()
+	rr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		view := "arrow_in_" + table
+		release, err := a.RegisterView(rr, view)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		defer release()
+		if _, err := dc.(driver.ExecerContext).ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; DROP VIEW %s",
+			QuoteIdent(table), QuoteIdent(view), QuoteIdent(view)), nil); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		return nil
+	})
+}
