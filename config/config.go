@@ -39,8 +39,9 @@ type Run struct {
 	// MinRowRatio: a source whose rows fall below this fraction of the last
 	// successful night's is reported as an unexpected drop; default 0.9.
 	MinRowRatio float64 `toml:"min_row_ratio"`
-	// MemoryLimit is DuckDB's memory limit ("6GiB", "512MB"); default its
-	// own, 80% of the machine's memory. Work beyond it spills to TempDir.
+	// MemoryLimit is DuckDB's memory limit ("6GiB", "512MB"); default a
+	// fifth of the machine's memory (store.DefaultMemoryLimit), so the whole
+	// job stays under a quarter. Work beyond it spills to TempDir.
 	MemoryLimit string `toml:"memory_limit"`
 	// TempDir is where work spills; default <state_dir>/tmp.
 	TempDir string `toml:"temp_dir"`

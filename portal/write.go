@@ -24,10 +24,7 @@ func Write(ctx context.Context, db *store.DB, dir string) error {
 		"master_index": `SELECT * FROM portal_persons ORDER BY master_id`,
 		"xref":         `SELECT * FROM portal_xref ORDER BY master_id, source_id, local_id`,
 	} {
-		if err := db.CopyParquet(ctx, q, filepath.Join(dir, name+".parquet")); err != nil {
-			return err
-		}
-		if err := db.CopyCSV(ctx, q, filepath.Join(dir, name+".csv")); err != nil {
+		if err := db.CopyParquetAndCSV(ctx, q, filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv")); err != nil {
 			return err
 		}
 	}

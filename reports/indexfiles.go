@@ -24,15 +24,14 @@ func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
 	}
 	for _, name := range []string{"xref", "master_index", "history"} {
 		q := tables[name]
-		pq := filepath.Join(dir, name+".parquet")
-		if err := db.CopyParquet(ctx, q, pq); err != nil {
+		pq, csv := filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv")
+		if err := db.CopyParquetAndCSV(ctx, q, pq, csv); err != nil {
 			return err
 		}
-		if err := os.Chmod(pq, FileMode); err != nil {
-			return err
-		}
-		if err := writeCSV(ctx, db, q, filepath.Join(dir, name+".csv")); err != nil {
-			return err
+		for _, p := range []string{pq, csv} {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -60,6 +60,9 @@ type Resources struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	WallSeconds  float64 `json:"wall_seconds"`
+	// MemoryLimit is DuckDB's memory limit for the run, configured or
+	// the default.
+	MemoryLimit string `json:"memory_limit,omitempty"`
 }
 
 // ManifestConfig identifies the configuration a run used.

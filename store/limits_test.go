@@ -32,3 +32,25 @@ func TestMemoryLimit(t *testing.T) {
 		t.Error("a bad memory limit opened")
 	}
 }
+
+// With no memory_limit configured a night gives DuckDB a fifth of the
+// machine's memory, not DuckDB's own 80%.
+func TestDefaultMemoryLimit(t *testing.T) {
+	lim := DefaultMemoryLimit()
+	if physicalMemory() == 0 {
+		t.Skip("the machine's memory is not known here")
+	}
+	db, err := OpenWith("", Limits{MemoryLimit: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var bytes float64
+	if err := db.QueryRowContext(context.Background(), "SELECT try_cast(regexp_extract(current_setting('memory_limit'), '^[0-9.]+') AS DOUBLE) * CASE WHEN current_setting('memory_limit') LIKE '%GiB' THEN 1073741824 WHEN current_setting('memory_limit') LIKE '%MiB' THEN 1048576 ELSE 1 END").Scan(&bytes); err != nil {
+		t.Fatal(err)
+	}
+	share := bytes / float64(physicalMemory())
+	if share < 0.17 || share > 0.23 {
+		t.Errorf("default memory_limit %s is %.0f%% of the machine's memory, want 20%%", lim, share*100)
+	}
+}

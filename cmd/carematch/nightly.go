@@ -66,7 +66,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		n.p.logf("publish: WARNING run %s was stopped between its two switches; its commit is now finished", run.Repaired)
 	}
 	n.p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
-	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: cfg.Run.MemoryLimit, TempDir: cfg.Run.TempDir})
+	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: n.memoryLimit(), TempDir: cfg.Run.TempDir})
 	if err == nil {
 		n.db.StepDone = func(stage, step string, took time.Duration) {
 			if took > time.Second {
@@ -100,7 +100,7 @@ func (n *night) stage(ctx context.Context, name string, f func(context.Context) 
 			// DuckDB's message runs to several lines of advice: keep its first.
 			first, _, _ := strings.Cut(err.Error(), "\n")
 			return fmt.Errorf("%s: %w (run.memory_limit %q, spilling to %s): raise the limit, or see the stage's last log lines for the step and key that grew: %s",
-				name, store.ErrOutOfMemory, cmp.Or(n.cfg.Run.MemoryLimit, "DuckDB's default, 80% of RAM"), n.cfg.Run.TempDir, first)
+				name, store.ErrOutOfMemory, n.memoryLimit(), n.cfg.Run.TempDir, first)
 		}
 		var se *store.StepError
 		var src *extract.SourceError
@@ -123,6 +123,7 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 	}
 	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
 	n.m.Resources = resources(n.m.Started)
+	n.m.Resources.MemoryLimit = n.memoryLimit()
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
 	}
@@ -254,6 +255,7 @@ func (n *night) publish(context.Context) error {
 	n.db = nil
 	n.m.Status, n.m.Finished = "succeeded", time.Now().UTC()
 	n.m.Resources = resources(n.m.Started)
+	n.m.Resources.MemoryLimit = n.memoryLimit()
 	if err := n.m.Write(filepath.Join(n.run.Dir(), "manifest.json")); err != nil {
 		return store.InStep("publish", "manifest", err)
 	}
@@ -263,4 +265,10 @@ func (n *night) publish(context.Context) error {
 	pruned, err := n.run.Commit(n.cfg.Run.KeepRuns)
 	n.m.Pruned = pruned
 	return store.InStep("publish", "commit", err)
+}
+
+// memoryLimit is DuckDB's memory limit tonight: the configured one, else a
+// fifth of the machine's memory (store.DefaultMemoryLimit).
+func (n *night) memoryLimit() string {
+	return cmp.Or(n.cfg.Run.MemoryLimit, store.DefaultMemoryLimit())
 }
