@@ -106,19 +106,25 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	if opt.Model != "" {
 		fit = "reuse_model"
 	}
+	records := func() (int64, string) { return l.res.Records, "records" }
+	pairs := func() (int64, string) { return l.res.CandidatePairs, "pairs" }
 	for _, st := range []struct {
 		name string
 		f    func(context.Context) error
+		work func() (int64, string) // what the step goes through, for its rate
 	}{
-		{"prepare", l.prepare}, {"deterministic", l.deterministic}, {"blocking", l.blocking}, {"compare", l.compare},
-		{fit, l.model}, {"score", l.score}, {"lift_guards", l.liftGuards}, {"ambiguous", l.ambiguous},
+		{"prepare", l.prepare, records}, {"deterministic", l.deterministic, records}, {"blocking", l.blocking, records},
+		{"compare", l.compare, pairs}, {fit, l.model, pairs}, {"score", l.score, pairs}, {"lift_guards", l.liftGuards, pairs},
+		{"ambiguous", l.ambiguous, pairs},
 	} {
 		t := time.Now()
 		if err := st.f(ctx); err != nil {
 			return nil, store.InStep("link", st.name, err)
 		}
-		l.res.Timings[st.name] = time.Since(t)
-		l.logf("link: %s took %.1fs", st.name, time.Since(t).Seconds())
+		d := time.Since(t)
+		l.res.Timings[st.name] = d
+		n, what := st.work()
+		l.logf("link: %s took %.1fs (%d %s, %.0f a second)", st.name, d.Seconds(), n, what, float64(n)/max(d.Seconds(), 0.001))
 	}
 	// scores holds every candidate pair with its levels: pairs and gammas
 	// need not be written to the state database.

@@ -114,7 +114,9 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 // or misspelt), a sound-alike family name (nickname or misspelt given name),
 // a postcode (both names changed), or a previous family name on one record
 // and the family name on the other; or sound-alike given and family names
-// and two of the three parts of the date of birth (one part mistyped), or
+// and two of the three parts of the date of birth (one part mistyped; for
+// the year, a digit: one off shares the decade counted from 0 or from 5, ten
+// off shares the last digit — keys a tenth as wide as "any year"), or
 // the same year with day and month swapped, or the year alone where one
 // record's date is a 1 January placeholder; or a postcode and the given
 // initial (any date error at one address); or given and family names
@@ -129,7 +131,9 @@ var DefaultBlockingRules = []string{
 	"dob, postcode",
 	"dob, previous_family_name ~ dob, family_name",
 	"given_phonetic, family_phonetic, year(dob), month(dob)",
-	"given_phonetic, family_phonetic, month(dob), day(dob)",
+	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) // 10",
+	"given_phonetic, family_phonetic, month(dob), day(dob), (year(dob) + 5) // 10",
+	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) % 10",
 	"given_phonetic, family_phonetic, year(dob), day(dob)",
 	"given_phonetic, family_phonetic, year(dob), least(month(dob), day(dob)), greatest(month(dob), day(dob))",
 	"given_phonetic, family_phonetic, CASE WHEN month(dob) = 1 AND day(dob) = 1 THEN year(dob) END ~ given_phonetic, family_phonetic, year(dob)",

@@ -32,12 +32,15 @@ type Manifest struct {
 
 // ManifestLinkage is what the linkage stage did.
 type ManifestLinkage struct {
-	Records            int64               `json:"records"`
-	NHSPairs           int64               `json:"nhs_number_pairs"`
-	DeterministicPairs int64               `json:"nhs_number_links"`
-	NHSConflicts       int64               `json:"nhs_number_conflicts"`
-	CandidatePairs     int64               `json:"candidate_pairs"`
-	Blocking           []linkage.RuleStats `json:"blocking_rules"`
+	Records            int64 `json:"records"`
+	NHSPairs           int64 `json:"nhs_number_pairs"`
+	DeterministicPairs int64 `json:"nhs_number_links"`
+	NHSConflicts       int64 `json:"nhs_number_conflicts"`
+	CandidatePairs     int64 `json:"candidate_pairs"`
+	// PairsPerRecord is candidate pairs per record linked: the blocking
+	// rules' cost, which should stay about the same as the data grows.
+	PairsPerRecord float64             `json:"candidate_pairs_per_record"`
+	Blocking       []linkage.RuleStats `json:"blocking_rules"`
 	// Quarantined are records held back for sharing a key implausibly.
 	Quarantined     []linkage.QuarantineStats `json:"quarantined,omitempty"`
 	LinkThreshold   float64                   `json:"link_threshold"`

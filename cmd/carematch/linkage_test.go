@@ -89,6 +89,11 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if !m.Linkage.EMConverged {
 		t.Error("EM did not converge")
 	}
+	// Blocking stays selective: under one candidate pair a record here, 3.0
+	// at two million records (docs/LINKAGE.md); the manifest says so.
+	if l := m.Linkage; l.PairsPerRecord <= 0 || l.PairsPerRecord > 6 || l.PairsPerRecord != perRecord(l.CandidatePairs, l.Records) {
+		t.Errorf("%.2f candidate pairs a record (%d pairs, %d records)", l.PairsPerRecord, l.CandidatePairs, l.Records)
+	}
 	// The fixtures plant strangers with the same name and date of birth: the
 	// verified numbers show it, so the namesake guard holds (and is lifted
 	// for movers), and twin guards are lifted for misspelt names.

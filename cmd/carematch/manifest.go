@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"syscall"
 	"time"
 
@@ -43,7 +44,7 @@ func addSource(m *reports.Manifest, r extract.SourceResult, organisation string)
 func addLinkage(m *reports.Manifest, res *linkage.Result) {
 	model := res.Model
 	m.Linkage = &reports.ManifestLinkage{Records: res.Records, NHSPairs: res.NHSPairs, DeterministicPairs: res.DeterministicPairs,
-		NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, Blocking: res.Rules, Quarantined: res.Quarantined,
+		NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, PairsPerRecord: perRecord(res.CandidatePairs, res.Records), Blocking: res.Rules, Quarantined: res.Quarantined,
 		LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
 		EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged,
 		NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted, TyposLifted: res.TyposLifted}
@@ -59,4 +60,12 @@ func resources(started time.Time) reports.Resources {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return reports.Resources{PeakRSSBytes: ru.Maxrss * 1024, CPUSeconds: cpu.Seconds(), WallSeconds: time.Since(started).Seconds()}
+}
+
+// perRecord is pairs per record, to two places; 0 with no records.
+func perRecord(pairs, records int64) float64 {
+	if records == 0 {
+		return 0
+	}
+	return math.Round(float64(pairs)/float64(records)*100) / 100
 }

@@ -57,7 +57,7 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 			methods = append(methods, fmt.Sprintf("%s %d", k, m.LinkMethods[k]))
 		}
 		fmt.Fprintf(w, "persons %d from %d records (by link method: %s)\n", m.Counts["persons"], m.Counts["indexed_records"], strings.Join(methods, ", "))
-		fmt.Fprintf(w, "candidate pairs %d (%.1f a record)\n", m.Linkage.CandidatePairs, float64(m.Linkage.CandidatePairs)/float64(max(m.Linkage.Records, 1)))
+		fmt.Fprintf(w, "candidate pairs %d (%.1f a record)\n", m.Linkage.CandidatePairs, m.Linkage.PairsPerRecord)
 	}
 	printStages(w, m.TimingsMS)
 	fmt.Fprintln(w, "exceptions:")
