@@ -22,29 +22,21 @@ type patientCols struct {
 func columnsOf(b store.Batch) (patientCols, error) {
 	var c patientCols
 	var errs []error
-	str := func(i int) store.StringColumn {
-		col, err := b.Strings(i)
-		errs = append(errs, err)
-		return col
-	}
-	list := func(i int) store.ListOfStrings {
-		col, err := b.Lists(i)
-		errs = append(errs, err)
-		return col
-	}
-	boolean := func(i int) store.BoolColumn {
-		col, err := b.Bools(i)
-		errs = append(errs, err)
-		return col
-	}
-	date := func(i int) store.DateColumn {
-		col, err := b.Dates(i)
-		errs = append(errs, err)
-		return col
-	}
-	c.id, c.nhs, c.verified, c.given, c.family, c.dob, c.sex = str(0), str(1), boolean(2), str(3), str(4), date(5), str(6)
-	c.address, c.postcode, c.deceased, c.dod, c.locals, c.replaced = str(7), str(8), boolean(9), date(10), list(11), list(12)
+	str, list := keep[store.StringColumn](&errs), keep[store.ListOfStrings](&errs)
+	boolean, date := keep[store.BoolColumn](&errs), keep[store.DateColumn](&errs)
+	c.id, c.nhs, c.verified, c.given = str(b.Strings(0)), str(b.Strings(1)), boolean(b.Bools(2)), str(b.Strings(3))
+	c.family, c.dob, c.sex, c.address = str(b.Strings(4)), date(b.Dates(5)), str(b.Strings(6)), str(b.Strings(7))
+	c.postcode, c.deceased, c.dod = str(b.Strings(8)), boolean(b.Bools(9)), date(b.Dates(10))
+	c.locals, c.replaced = list(b.Lists(11)), list(b.Lists(12))
 	return c, errors.Join(errs...)
+}
+
+// keep returns a column and collects its error, if any, in errs.
+func keep[T any](errs *[]error) func(T, error) T {
+	return func(col T, err error) T {
+		*errs = append(*errs, err)
+		return col
+	}
 }
 
 // value is a nullable string column's value in row i, and whether it has one.

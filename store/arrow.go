@@ -147,16 +147,7 @@ func (b Batch) Lists(i int) (ListOfStrings, error) {
 // QueryBatches runs query and calls f with each batch of its result, in
 // order. A batch is valid only during f.
 func (db *DB) QueryBatches(ctx context.Context, query string, f func(Batch) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
+	return db.withArrow(ctx, func(a *duckdb.Arrow, _ driver.Conn) error {
 		rr, err := a.QueryContext(ctx, query)
 		if err != nil {
 			return err
@@ -171,6 +162,22 @@ func (db *DB) QueryBatches(ctx context.Context, query string, f func(Batch) erro
 	})
 }
 
+// withArrow calls f with DuckDB's Arrow interface on a connection of its own.
+func (db *DB) withArrow(ctx context.Context, f func(*duckdb.Arrow, driver.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		return f(a, dc.(driver.Conn))
+	})
+}
+
 // BulkColumn is a named column of Go values for CreateTableFrom.
 type BulkColumn struct {
 	name  string
@@ -180,38 +187,47 @@ type BulkColumn struct {
 	n     int
 }
 
-// Int32Column is a column of INTEGER.
-func Int32Column(name string, v []int32) BulkColumn {
-	return BulkColumn{name: name, typ: arrow.PrimitiveTypes.Int32, n: len(v), build: func(mem memory.Allocator) arrow.Array {
-		bl := array.NewInt32Builder(mem)
+// builder is what an Arrow builder of T offers.
+type builder[T any] interface {
+	AppendValues(v []T, valid []bool)
+	NewArray() arrow.Array
+	Release()
+}
+
+// column is a BulkColumn of v built by newBuilder; valid, if set, says
+// which values are not NULL.
+func column[T any, B builder[T]](name string, typ arrow.DataType, v []T, valid func() []bool, newBuilder func(memory.Allocator) B) BulkColumn {
+	return BulkColumn{name: name, typ: typ, null: valid != nil, n: len(v), build: func(mem memory.Allocator) arrow.Array {
+		bl := newBuilder(mem)
 		defer bl.Release()
-		bl.AppendValues(v, nil)
+		var ok []bool
+		if valid != nil {
+			ok = valid()
+		}
+		bl.AppendValues(v, ok)
 		return bl.NewArray()
 	}}
+}
+
+// Int32Column is a column of INTEGER.
+func Int32Column(name string, v []int32) BulkColumn {
+	return column(name, arrow.PrimitiveTypes.Int32, v, nil, array.NewInt32Builder)
 }
 
 // StringColumnOf is a column of VARCHAR.
 func StringColumnOf(name string, v []string) BulkColumn {
-	return BulkColumn{name: name, typ: arrow.BinaryTypes.String, n: len(v), build: func(mem memory.Allocator) arrow.Array {
-		bl := array.NewStringBuilder(mem)
-		defer bl.Release()
-		bl.AppendValues(v, nil)
-		return bl.NewArray()
-	}}
+	return column(name, arrow.BinaryTypes.String, v, nil, array.NewStringBuilder)
 }
 
 // Float64Column is a column of DOUBLE in which NaN is NULL.
 func Float64Column(name string, v []float64) BulkColumn {
-	return BulkColumn{name: name, typ: arrow.PrimitiveTypes.Float64, null: true, n: len(v), build: func(mem memory.Allocator) arrow.Array {
-		bl := array.NewFloat64Builder(mem)
-		defer bl.Release()
+	return column(name, arrow.PrimitiveTypes.Float64, v, func() []bool {
 		valid := make([]bool, len(v))
 		for i, x := range v {
 			valid[i] = !math.IsNaN(x)
 		}
-		bl.AppendValues(v, valid)
-		return bl.NewArray()
-	}}
+		return valid
+	}, array.NewFloat64Builder)
 }
 
 // CreateTableFrom creates (or replaces) table from columns of equal length,
@@ -240,16 +256,7 @@ func (db *DB) CreateTableFrom(ctx context.Context, table string, cols ...BulkCol
 		return err
 	}
 	defer rr.Release()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
+	return db.withArrow(ctx, func(a *duckdb.Arrow, dc driver.Conn) error {
 		view := "arrow_in_" + table
 		release, err := a.RegisterView(rr, view)
 		if err != nil {
