@@ -105,12 +105,19 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 		st.Warning = fmt.Sprintf("would make %d pairs, over the cap of %d: rule dropped", st.Pairs, maxPairs)
 		return st, nil
 	}
+	// Within one side each pair once; across sides a record may meet itself
+	// (so a crossed rule's count is an upper bound) and a pair may come
+	// both ways, which the union folds.
+	other := "a.rid < b.rid"
+	if br.Right != nil {
+		other = "a.rid <> b.rid"
+	}
 	_, err := db.ExecContext(ctx, fmt.Sprintf(`
 		INSERT INTO pairs_all
 		SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
 		FROM (SELECT k FROM blocks WHERE greatest(nl, nr) <= %d) kept
 		JOIN bk a ON a.kl = kept.k JOIN bk b ON b.kr = kept.k
-		WHERE a.rid %s b.rid`, i, limit, map[bool]string{true: "<", false: "<>"}[br.Right == nil]))
+		WHERE %s`, i, limit, other))
 	return st, err
 }
 
