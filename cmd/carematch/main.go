@@ -146,7 +146,18 @@ func toolVersion() string {
 func loadConfig(cmd *cli.Command) (*config.Config, error) {
 	path := cmd.String("config")
 	if path == "" {
-		return nil, usagef("%s: --config FILE is required", cmd.Name)
+		return nil, usagef("%s: --config FILE (or $%s) is required", cmd.Name, configEnv)
 	}
 	return config.Load(path)
 }
+
+// configEnv names the environment variable that gives the configuration
+// when --config does not, so a scheduler's unit can set it once.
+const configEnv = "CAREMATCH_CONFIG"
+
+// configFlag is the --config flag of a command that reads the
+// configuration, defaulting to $CAREMATCH_CONFIG.
+func configFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: usage + " (default $" + configEnv + ")", Sources: cli.EnvVars(configEnv)}
+}
+

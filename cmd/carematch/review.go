@@ -17,7 +17,7 @@ import (
 // function each, below). A flag holds its value, so each command gets flags
 // of its own.
 func reviewConfigFlag() cli.Flag {
-	return &cli.StringFlag{Name: "config", Usage: "configuration `FILE` (its state_dir holds the decisions)"}
+	return configFlag("configuration `FILE` (its state_dir holds the decisions)")
 }
 
 func reviewAnalystFlag() cli.Flag {

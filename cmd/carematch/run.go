@@ -23,7 +23,7 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "the nightly job: load every source, validate, publish the run with its exception reports",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "configuration `FILE` (TOML)"},
+			configFlag("configuration `FILE` (TOML)"),
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {

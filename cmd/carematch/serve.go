@@ -23,7 +23,7 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "a local review page: 127.0.0.1 only, opened once with the one-time URL it prints",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "configuration `FILE`"},
+			configFlag("configuration `FILE`"),
 			&cli.IntFlag{Name: "port", Value: 0, Usage: "port on 127.0.0.1 (0: any free one)"},
 			&cli.StringFlag{Name: "analyst", Usage: "your name, for the audit trail of every decision made on the page (default $USER)"},
 		},
