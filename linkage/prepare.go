@@ -18,15 +18,25 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 	}
 	pairs := rules.NicknamePairs()
 	return db.RunSteps(ctx, "link",
+		// Record ids in (source, local id) order, whatever order the extracts
+		// came in, and each source's latest update: computed on the few
+		// columns they need and joined back, because a window over the whole
+		// row sorts (and, past the memory limit, spills) every column of it —
+		// prepare took 125 s at ten million records.
+		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE rids AS
+		SELECT source_id, local_id, row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid
+		FROM records WHERE NOT deleted AND NOT nhs_test_number;
+		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(updated) AS latest FROM records
+		WHERE NOT deleted AND NOT nhs_test_number GROUP BY source_id`},
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
-		SELECT row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid,
+		SELECT rids.rid,
 			source_id, local_id, file, line, source_kind, nhs_number, nhs_verified, nhs_number_status,
 			-- Set by the NHS-number stage: an unverified number that clashes
 			-- with the number's other holders and agrees with none of them.
 			false AS nhs_disputed,
 			-- Last updated over a year before its source's latest update: its
 			-- address may well be out of date.
-			coalesce(updated < max(updated) OVER (PARTITION BY source_id) - INTERVAL 365 DAY, false) AS stale,
+			coalesce(updated < latest.latest - INTERVAL 365 DAY, false) AS stale,
 			-- A social-care record is linked and shared only with an explicit yes.
 			(source_kind = 'social_care' AND consent IS NOT TRUE) AS withheld,
 			-- Set by quarantine: one of implausibly many records sharing a key.
@@ -43,7 +53,9 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_key END AS address_key,
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number
 			` + extraCols.String() + `
-		FROM records WHERE NOT deleted AND NOT nhs_test_number`},
+		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id)
+		WHERE NOT deleted AND NOT nhs_test_number;
+		DROP TABLE rids; DROP TABLE latest`},
 		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
 		store.Step{Name: "nicknames", Go: func(ctx context.Context) error {
 			return db.AppendEach(ctx, "nicknames", len(pairs), func(i int) []driver.Value {
