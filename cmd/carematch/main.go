@@ -160,4 +160,3 @@ const configEnv = "CAREMATCH_CONFIG"
 func configFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "config", Usage: usage + " (default $" + configEnv + ")", Sources: cli.EnvVars(configEnv)}
 }
-
