@@ -36,6 +36,8 @@ func TestHardCasesEndToEnd(t *testing.T) {
 		"amina2,6000000006,01,Amina,Okafor,1980-02-03,F,12 Lee High Road,SE13 6XY",
 		"amina3,6000000014,02,Amina,Okafor,1980-02-03,F,12 Lee High Road,SE13 6XY", // Bilal's number, unverified
 		"bilal,6000000014,01,Bilal,Khan,1960-01-01,M,3 Broadway,DA1 2QJ",
+		"sam1,4010232145,01,Sam,Taylor,1990-05-06,M,7 Hither Green Lane,SE13 6QA", // one person, recorded
+		"sam2,4010232145,01,Sam,Taylor,1990-05-06,F,7 Hither Green Lane,SE13 6QA", // once male, once female
 	} {
 		b.WriteString(r + "\n")
 	}
@@ -61,6 +63,14 @@ func TestHardCasesEndToEnd(t *testing.T) {
 	}
 	if person["amina3"] != person["amina1"] || person["amina1"] != person["amina2"] || person["amina3"] == person["bilal"] {
 		t.Errorf("Amina %s %s %s, Bilal %s: the record with Bilal's unverified number belongs to Amina", person["amina1"], person["amina2"], person["amina3"], person["bilal"])
+	}
+
+	// The golden record's sex: a tie between male and female is unknown,
+	// whichever record came first.
+	for _, r := range readCSV(t, filepath.Join(current, "index", "master_index.csv")) {
+		if r["master_id"] == person["sam1"] && (person["sam1"] != person["sam2"] || r["sex"] != "") {
+			t.Errorf("Sam's person %s (and %s): sex %q, want unknown", person["sam1"], person["sam2"], r["sex"])
+		}
 	}
 
 	ambiguous := 0
