@@ -18,16 +18,17 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 	}
 	pairs := rules.NicknamePairs()
 	return db.RunSteps(ctx, "link",
-		// Record ids in (source, local id) order, whatever order the extracts
-		// came in, and each source's latest update: computed on the few
-		// columns they need and joined back, because a window over the whole
-		// row sorts (and, past the memory limit, spills) every column of it —
-		// prepare took 125 s at ten million records.
+		// The records to link (not deleted, no test-range number: said once,
+		// here; prep takes exactly these by joining them) with their ids in
+		// (source, local id) order, whatever order the extracts came in, and
+		// each source's latest update: computed on the few columns they need
+		// and joined back, because a window over the whole row sorts (and,
+		// past the memory limit, spills) every column of it — prepare took
+		// 125 s at ten million records.
 		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE rids AS
-		SELECT source_id, local_id, row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid
+		SELECT source_id, local_id, updated AS rid_updated, row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid
 		FROM records WHERE NOT deleted AND NOT nhs_test_number;
-		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(updated) AS latest FROM records
-		WHERE NOT deleted AND NOT nhs_test_number GROUP BY source_id`},
+		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(rid_updated) AS latest FROM rids GROUP BY source_id`},
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
 		SELECT rids.rid,
 			source_id, local_id, file, line, source_kind, nhs_number, nhs_verified, nhs_number_status,
@@ -53,8 +54,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_key END AS address_key,
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number
 			` + extraCols.String() + `
-		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id)
-		WHERE NOT deleted AND NOT nhs_test_number;
+		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id);
 		DROP TABLE rids; DROP TABLE latest`},
 		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
 		store.Step{Name: "nicknames", Go: func(ctx context.Context) error {
