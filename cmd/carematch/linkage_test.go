@@ -13,6 +13,7 @@ import (
 
 	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/store"
 )
 
 // fixtureRun runs the nightly job once on the 20,000-person fixtures and
@@ -93,6 +94,11 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	// at two million records (docs/LINKAGE.md); the manifest says so.
 	if l := m.Linkage; l.PairsPerRecord <= 0 || l.PairsPerRecord > 6 || l.PairsPerRecord != perRecord(l.CandidatePairs, l.Records) {
 		t.Errorf("%.2f candidate pairs a record (%d pairs, %d records)", l.PairsPerRecord, l.CandidatePairs, l.Records)
+	}
+	// No memory_limit configured: the night gave DuckDB a fifth of the
+	// machine's memory, and the manifest says which.
+	if want := store.DefaultMemoryLimit(); cfg.Run.MemoryLimit != "" || m.Resources.MemoryLimit != want {
+		t.Errorf("memory limit %q in the manifest, want the default %q (configured %q)", m.Resources.MemoryLimit, want, cfg.Run.MemoryLimit)
 	}
 	// The fixtures plant strangers with the same name and date of birth: the
 	// verified numbers show it, so the namesake guard holds (and is lifted
