@@ -100,7 +100,7 @@ func Load(ctx context.Context, db *store.DB, src *config.Source, extras []string
 		return res, nil
 	}
 	l := &loader{src: src, extras: extras, opt: opt, seen: make(map[string]int64)}
-	if l.recs, err = db.NewAppenderIn(ctx, store.StageCatalog, "records"); err != nil {
+	if l.recs, err = db.NewRecordWriter(ctx, extras); err != nil {
 		return res, err
 	}
 	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {
@@ -153,12 +153,11 @@ type loader struct {
 	src    *config.Source
 	extras []string
 	opt    Options
-	recs   *store.Appender
+	recs   *store.RecordWriter
 	excs   *store.Appender
 	seen   map[string]int64 // local_id → line first seen, across the source's files
 	file   string           // base name of the current file
 	m      mapping
-	row    []driver.Value
 	work   rowWork // the row being standardised, reused
 	done   int64   // rows read so far, for progress
 	// firstReject is the source's first rejected row, for the error when

@@ -152,8 +152,7 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 		extra = append(extra, get(vals, i))
 	}
 	rw.r.Extra = extra
-	l.row = rw.r.Values(l.row, len(l.extras))
-	return true, l.recs.Append(l.row...)
+	return true, l.recs.Write(&rw.r)
 }
 
 // rowWork is one row being standardised into a record; after the first

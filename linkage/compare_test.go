@@ -2,7 +2,6 @@ package linkage
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -58,7 +57,7 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 	if err := db.CreateSchema(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	app, err := db.NewAppenderIn(ctx, store.StageCatalog, "records")
+	w, err := db.NewRecordWriter(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,6 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 		d, _ := time.Parse(time.DateOnly, s) // "" is the zero time: NULL
 		return d
 	}
-	var row []driver.Value
 	for i, r := range recs {
 		r = std(r)
 		rec := store.Record{SourceID: "src", SourceKind: "gp", LocalID: fmt.Sprintf("r%04d", i+1), File: "f.csv", Line: int64(i + 1),
@@ -76,12 +74,11 @@ func preparedDB(t *testing.T, recs []rec) *store.DB {
 			Address: r.address, AddressDisplay: r.address, Postcode: r.postcode, PostcodeKind: r.postcodeKind,
 			GivenPhonetic: rules.Phonetic(r.given), FamilyPhonetic: rules.Phonetic(r.family), Updated: day(r.updated)}
 		rec.AddressKey, rec.AddressNumber = rules.AddressKey(r.address)
-		row = rec.Values(row, 0)
-		if err := app.Append(row...); err != nil {
+		if err := w.Write(&rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := app.Close(); err != nil {
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := prepare(ctx, db, nil); err != nil {

@@ -251,22 +251,16 @@ func (db *DB) CreateTableFrom(ctx context.Context, table string, cols ...BulkCol
 	}
 	rec := array.NewRecordBatch(schema, arrays, int64(n))
 	defer rec.Release()
-	rr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer rr.Release()
-	return db.withArrow(ctx, func(a *duckdb.Arrow, dc driver.Conn) error {
-		view := "arrow_in_" + table
-		release, err := a.RegisterView(rr, view)
-		if err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		defer release()
-		if _, err := dc.(driver.ExecerContext).ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s; DROP VIEW %s",
-			QuoteIdent(table), QuoteIdent(view), QuoteIdent(view)), nil); err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		return nil
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		return insertArrow(ctx, dc.(driver.Conn), "CREATE OR REPLACE TABLE "+QuoteIdent(table)+" AS", schema, rec)
 	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package store
 
 import (
-	"database/sql/driver"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Record is one loaded source record, standardised: a row of the records
@@ -35,48 +37,92 @@ type Record struct {
 	Extra                         []string // extra fields, in the configuration's order
 }
 
-// recordFields are the records table's columns and how each is read from a
-// Record: the one definition of both the schema and the row order.
-var recordFields = []struct {
+// recordField is a column of the records table and how a Record fills it:
+// the one definition of the schema, the column order and each value.
+type recordField struct {
 	Column
-	value func(*Record) driver.Value
-}{
-	{Column{"source_id", "VARCHAR NOT NULL"}, func(r *Record) driver.Value { return r.SourceID }},
-	{Column{"source_kind", "VARCHAR NOT NULL"}, func(r *Record) driver.Value { return r.SourceKind }},
-	{Column{"local_id", "VARCHAR NOT NULL"}, func(r *Record) driver.Value { return r.LocalID }},
-	{Column{"file", "VARCHAR NOT NULL"}, func(r *Record) driver.Value { return r.File }},
-	{Column{"line", "BIGINT NOT NULL"}, func(r *Record) driver.Value { return r.Line }},
-	{Column{"nhs_number", "VARCHAR"}, func(r *Record) driver.Value { return text(r.NHSNumber) }},
-	{Column{"nhs_number_status", "VARCHAR"}, func(r *Record) driver.Value { return text(r.NHSNumberStatus) }},
-	{Column{"nhs_verified", "BOOLEAN NOT NULL"}, func(r *Record) driver.Value { return r.NHSVerified }},
-	{Column{"title", "VARCHAR"}, func(r *Record) driver.Value { return text(r.Title) }},
-	{Column{"given_name", "VARCHAR"}, func(r *Record) driver.Value { return text(r.GivenName) }},
-	{Column{"middle_names", "VARCHAR"}, func(r *Record) driver.Value { return text(r.MiddleNames) }},
-	{Column{"family_name", "VARCHAR"}, func(r *Record) driver.Value { return text(r.FamilyName) }},
-	{Column{"previous_family_name", "VARCHAR"}, func(r *Record) driver.Value { return text(r.PreviousFamily) }},
-	{Column{"given_name_display", "VARCHAR"}, func(r *Record) driver.Value { return text(r.GivenDisplay) }},
-	{Column{"family_name_display", "VARCHAR"}, func(r *Record) driver.Value { return text(r.FamilyDisplay) }},
-	{Column{"date_of_birth", "DATE"}, func(r *Record) driver.Value { return date(r.DateOfBirth) }},
-	{Column{"sex", "VARCHAR"}, func(r *Record) driver.Value { return text(r.Sex) }},
-	{Column{"address", "VARCHAR"}, func(r *Record) driver.Value { return text(r.Address) }},
-	{Column{"address_display", "VARCHAR"}, func(r *Record) driver.Value { return text(r.AddressDisplay) }},
-	{Column{"postcode", "VARCHAR"}, func(r *Record) driver.Value { return text(r.Postcode) }},
-	{Column{"postcode_kind", "VARCHAR"}, func(r *Record) driver.Value { return text(r.PostcodeKind) }},
-	{Column{"sensitive", "BOOLEAN NOT NULL"}, func(r *Record) driver.Value { return r.Sensitive }},
-	{Column{"consent", "BOOLEAN"}, func(r *Record) driver.Value {
-		if r.Consent == nil {
-			return nil
+	typ arrow.DataType
+	put func(*Record, array.Builder)
+}
+
+// varchar is a VARCHAR column in which "" is NULL (required: NOT NULL).
+func varchar(name string, required bool, v func(*Record) string) recordField {
+	typ := "VARCHAR"
+	if required {
+		typ += " NOT NULL"
+	}
+	return recordField{Column{name, typ}, arrow.BinaryTypes.String, func(r *Record, b array.Builder) {
+		putString(b, v(r))
+	}}
+}
+
+func putString(b array.Builder, s string) {
+	if s == "" {
+		b.AppendNull()
+		return
+	}
+	b.(*array.StringBuilder).Append(s)
+}
+
+// boolean is a BOOLEAN NOT NULL column.
+func boolean(name string, v func(*Record) bool) recordField {
+	return recordField{Column{name, "BOOLEAN NOT NULL"}, arrow.FixedWidthTypes.Boolean, func(r *Record, b array.Builder) {
+		b.(*array.BooleanBuilder).Append(v(r))
+	}}
+}
+
+// date is a DATE column in which the zero time is NULL.
+func date(name string, v func(*Record) time.Time) recordField {
+	return recordField{Column{name, "DATE"}, arrow.FixedWidthTypes.Date32, func(r *Record, b array.Builder) {
+		t := v(r)
+		if t.IsZero() {
+			b.AppendNull()
+			return
 		}
-		return *r.Consent
+		b.(*array.Date32Builder).Append(arrow.Date32(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400))
+	}}
+}
+
+var recordFields = []recordField{
+	varchar("source_id", true, func(r *Record) string { return r.SourceID }),
+	varchar("source_kind", true, func(r *Record) string { return r.SourceKind }),
+	varchar("local_id", true, func(r *Record) string { return r.LocalID }),
+	varchar("file", true, func(r *Record) string { return r.File }),
+	{Column{"line", "BIGINT NOT NULL"}, arrow.PrimitiveTypes.Int64, func(r *Record, b array.Builder) {
+		b.(*array.Int64Builder).Append(r.Line)
 	}},
-	{Column{"date_of_death", "DATE"}, func(r *Record) driver.Value { return date(r.DateOfDeath) }},
-	{Column{"deleted", "BOOLEAN NOT NULL"}, func(r *Record) driver.Value { return r.Deleted }},
-	{Column{"given_phonetic", "VARCHAR"}, func(r *Record) driver.Value { return text(r.GivenPhonetic) }},
-	{Column{"family_phonetic", "VARCHAR"}, func(r *Record) driver.Value { return text(r.FamilyPhonetic) }},
-	{Column{"nhs_test_number", "BOOLEAN NOT NULL"}, func(r *Record) driver.Value { return r.NHSTestNumber }},
-	{Column{"address_key", "VARCHAR"}, func(r *Record) driver.Value { return text(r.AddressKey) }},
-	{Column{"address_number", "VARCHAR"}, func(r *Record) driver.Value { return text(r.AddressNumber) }},
-	{Column{"updated", "DATE"}, func(r *Record) driver.Value { return date(r.Updated) }},
+	varchar("nhs_number", false, func(r *Record) string { return r.NHSNumber }),
+	varchar("nhs_number_status", false, func(r *Record) string { return r.NHSNumberStatus }),
+	boolean("nhs_verified", func(r *Record) bool { return r.NHSVerified }),
+	varchar("title", false, func(r *Record) string { return r.Title }),
+	varchar("given_name", false, func(r *Record) string { return r.GivenName }),
+	varchar("middle_names", false, func(r *Record) string { return r.MiddleNames }),
+	varchar("family_name", false, func(r *Record) string { return r.FamilyName }),
+	varchar("previous_family_name", false, func(r *Record) string { return r.PreviousFamily }),
+	varchar("given_name_display", false, func(r *Record) string { return r.GivenDisplay }),
+	varchar("family_name_display", false, func(r *Record) string { return r.FamilyDisplay }),
+	date("date_of_birth", func(r *Record) time.Time { return r.DateOfBirth }),
+	varchar("sex", false, func(r *Record) string { return r.Sex }),
+	varchar("address", false, func(r *Record) string { return r.Address }),
+	varchar("address_display", false, func(r *Record) string { return r.AddressDisplay }),
+	varchar("postcode", false, func(r *Record) string { return r.Postcode }),
+	varchar("postcode_kind", false, func(r *Record) string { return r.PostcodeKind }),
+	boolean("sensitive", func(r *Record) bool { return r.Sensitive }),
+	{Column{"consent", "BOOLEAN"}, arrow.FixedWidthTypes.Boolean, func(r *Record, b array.Builder) {
+		if r.Consent == nil {
+			b.AppendNull()
+			return
+		}
+		b.(*array.BooleanBuilder).Append(*r.Consent)
+	}},
+	date("date_of_death", func(r *Record) time.Time { return r.DateOfDeath }),
+	boolean("deleted", func(r *Record) bool { return r.Deleted }),
+	varchar("given_phonetic", false, func(r *Record) string { return r.GivenPhonetic }),
+	varchar("family_phonetic", false, func(r *Record) string { return r.FamilyPhonetic }),
+	boolean("nhs_test_number", func(r *Record) bool { return r.NHSTestNumber }),
+	varchar("address_key", false, func(r *Record) string { return r.AddressKey }),
+	varchar("address_number", false, func(r *Record) string { return r.AddressNumber }),
+	date("updated", func(r *Record) time.Time { return r.Updated }),
 }
 
 // RecordColumns is the canonical records table, one row per loaded source
@@ -88,34 +134,3 @@ var RecordColumns = func() []Column {
 	}
 	return cols
 }()
-
-// Values is the record as a row of the records table with extras extra
-// fields, written into dst (which it grows as needed) and returned.
-func (r *Record) Values(dst []driver.Value, extras int) []driver.Value {
-	dst = dst[:0]
-	for _, f := range recordFields {
-		dst = append(dst, f.value(r))
-	}
-	for i := range extras {
-		var v driver.Value
-		if i < len(r.Extra) {
-			v = text(r.Extra[i])
-		}
-		dst = append(dst, v)
-	}
-	return dst
-}
-
-func text(s string) driver.Value {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func date(t time.Time) driver.Value {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}

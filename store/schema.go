@@ -45,7 +45,7 @@ var FileColumns = []Column{
 const StageCatalog = "stage"
 
 // CreateSchema creates the tables of one night's run: records in
-// StageCatalog (append with NewAppenderIn(ctx, StageCatalog, "records")),
+// StageCatalog (written with NewRecordWriter),
 // read through the view records; exceptions and source_files in the file.
 func (db *DB) CreateSchema(ctx context.Context, extraFields []string) error {
 	cols := append([]Column(nil), RecordColumns...)

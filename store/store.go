@@ -3,7 +3,9 @@
 // tables the stages share, and does bulk work in and out — appending rows,
 // reading a file through DuckDB, and copying a query to CSV or Parquet.
 //
-// Stages above it talk SQL over *sql.DB and append through Appender; none of
+// Stages above it talk SQL over *sql.DB, write records through RecordWriter
+// (Arrow batches), append smaller tables through Appender, and read or write
+// millions of rows as typed columns (QueryBatches, CreateTableFrom); none of
 // them needs to know which driver is underneath.
 //
 // The contracts it declares for every stage: the records table and its row
