@@ -20,15 +20,17 @@ func Write(ctx context.Context, db *store.DB, dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	for name, q := range map[string]string{
-		"master_index": `SELECT * FROM portal_persons ORDER BY master_id`,
-		"xref":         `SELECT * FROM portal_xref ORDER BY master_id, source_id, local_id`,
-	} {
-		if err := db.CopyParquetAndCSV(ctx, q, filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv")); err != nil {
-			return err
-		}
+	files := func(name, q string) store.Step {
+		return store.Step{Name: name + " files", Go: func(ctx context.Context) error {
+			return db.CopyParquetAndCSV(ctx, q, filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv"))
+		}}
 	}
-	return writePatients(ctx, db, filepath.Join(dir, "patients.ndjson"))
+	return db.RunSteps(ctx, "portal",
+		files("master_index", `SELECT * FROM portal_persons ORDER BY master_id`),
+		files("xref", `SELECT * FROM portal_xref ORDER BY master_id, source_id, local_id`),
+		store.Step{Name: "patients", Go: func(ctx context.Context) error {
+			return writePatients(ctx, db, filepath.Join(dir, "patients.ndjson"))
+		}})
 }
 
 // patientsQuery reads each person with its records' local IDs (source ID,

@@ -22,19 +22,23 @@ func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
 		"master_index": `SELECT * FROM master_index ORDER BY master_id`,
 		"history":      `SELECT run_id, master_id, event, other_id, reason FROM history ORDER BY run_id, master_id, event`,
 	}
+	var steps []store.Step
 	for _, name := range []string{"xref", "master_index", "history"} {
 		q := tables[name]
 		pq, csv := filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv")
-		if err := db.CopyParquetAndCSV(ctx, q, pq, csv); err != nil {
-			return err
-		}
-		for _, p := range []string{pq, csv} {
-			if err := os.Chmod(p, FileMode); err != nil {
+		steps = append(steps, store.Step{Name: name + " files", Go: func(ctx context.Context) error {
+			if err := db.CopyParquetAndCSV(ctx, q, pq, csv); err != nil {
 				return err
 			}
-		}
+			for _, p := range []string{pq, csv} {
+				if err := os.Chmod(p, FileMode); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
 	}
-	return nil
+	return db.RunSteps(ctx, "index", steps...)
 }
 
 // WriteReviewQueue writes exceptions/review_queue.csv: each pair in the

@@ -187,7 +187,7 @@ func TestJunkIsQuarantined(t *testing.T) {
 			t.Errorf("the log does not say %q", want)
 		}
 	}
-	for _, want := range []string{"candidate pairs", "stages (s):", "    compare", "  portal", "by link method: nhs_number"} {
+	for _, want := range []string{"candidate pairs", "stages (s):", "    compare", "  portal", "    golden_record", "    patients", "by link method: nhs_number"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the summary does not say %q:\n%s", want, out.String())
 		}

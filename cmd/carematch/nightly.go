@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ type night struct {
 	db    *store.DB
 	m     *reports.Manifest
 	model *linkage.Model
+	mu    sync.Mutex // guards m.TimingsMS while steps report
 }
 
 // nightly runs the job and publishes it. On any failure nothing is
@@ -71,6 +73,11 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		n.db.StepDone = func(stage, step string, took time.Duration) {
 			if took > time.Second {
 				n.p.logf("%s: %s took %.1fs", stage, step, took.Seconds())
+			}
+			if stage != "link" { // linkage times its own steps (Result.Timings)
+				n.mu.Lock()
+				n.m.TimingsMS[stage+"_"+stepKey(step)] = took.Milliseconds()
+				n.mu.Unlock()
 			}
 		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
@@ -109,12 +116,28 @@ func (n *night) stage(ctx context.Context, name string, f func(context.Context) 
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	n.mu.Lock()
 	n.m.TimingsMS[name] = time.Since(t).Milliseconds()
+	n.mu.Unlock()
 	n.p.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
 	if n.opt.stopAfter == name {
 		return errStopped
 	}
 	return nil
+}
+
+// stepKey is a step's name as a key of the manifest's timings:
+// "golden record" is index_golden_record.
+func stepKey(step string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '_'
+	}, step)
 }
 
 func (n *night) fail(err error) (*reports.Manifest, error) {

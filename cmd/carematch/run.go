@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -70,19 +71,30 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	}
 }
 
-// printStages prints the time of each stage, and of linkage's steps within
-// its own: where a night's time went.
+// printStages prints the time of each stage and of the steps within it:
+// where a night's time went. Linkage's steps are in the order they run,
+// the other stages' slowest first.
 func printStages(w io.Writer, ms map[string]int64) {
 	fmt.Fprintln(w, "stages (s):")
 	for _, st := range []string{"load", "link", "index", "portal", "report", "publish"} {
 		if t, ok := ms[st]; ok {
 			fmt.Fprintf(w, "  %-24s %7.1f\n", st, float64(t)/1000)
 		}
-		if st != "link" {
-			continue
+		var steps []string
+		if st == "link" {
+			steps = []string{"prepare", "deterministic", "blocking", "compare", "train", "reuse_model", "score", "lift_guards", "ambiguous"}
+		} else {
+			for k := range ms {
+				if step, ok := strings.CutPrefix(k, st+"_"); ok {
+					steps = append(steps, step)
+				}
+			}
+			slices.SortFunc(steps, func(a, b string) int {
+				return cmp.Or(cmp.Compare(ms[st+"_"+b], ms[st+"_"+a]), cmp.Compare(a, b))
+			})
 		}
-		for _, step := range []string{"prepare", "deterministic", "blocking", "compare", "train", "reuse_model", "score", "lift_guards", "ambiguous"} {
-			if t, ok := ms["link_"+step]; ok {
+		for _, step := range steps {
+			if t, ok := ms[st+"_"+step]; ok {
 				fmt.Fprintf(w, "    %-22s %7.1f\n", step, float64(t)/1000)
 			}
 		}
