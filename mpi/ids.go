@@ -80,7 +80,7 @@ func masterIDsSQL(last lastNight, runID string) []string {
 			SELECT r.root, 'CM' || lpad((` + last.next + ` + row_number() OVER (ORDER BY r.root) - 1)::VARCHAR, 10, '0') AS master_id,
 				(SELECT min(h.master_id) FROM id_held h WHERE h.root = r.root) AS split_from
 			FROM (SELECT DISTINCT root FROM clusters) r ANTI JOIN id_inherit i ON i.root = r.root`,
-		`CREATE OR REPLACE TABLE person_ids AS
+		`CREATE OR REPLACE TABLE ` + store.Staged("person_ids") + ` AS
 			SELECT root, master_id FROM id_inherit WHERE k = 1
 			UNION ALL SELECT root, master_id FROM id_new`,
 		`CREATE OR REPLACE TEMP TABLE id_events AS

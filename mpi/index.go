@@ -170,7 +170,7 @@ func writeClusters(ctx context.Context, db *store.DB, c *Clusters) error {
 	for i := range rids {
 		rids[i] = int32(i + 1)
 	}
-	if err := db.CreateTableFrom(ctx, "clusters", store.Int32Column("rid", rids), store.Int32Column("root", c.Root[1:]),
+	if err := db.CreateTableFrom(ctx, store.Staged("clusters"), store.Int32Column("rid", rids), store.Int32Column("root", c.Root[1:]),
 		store.StringColumnOf("link_method", c.Method[1:]), store.Float64Column("match_weight", c.Weight[1:])); err != nil {
 		return err
 	}

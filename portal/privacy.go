@@ -24,7 +24,7 @@ func Build(ctx context.Context, db *store.DB) error {
 		store.Step{Name: "opted out", SQL: `CREATE OR REPLACE TEMP TABLE opted_out AS
 		SELECT DISTINCT x.master_id FROM xref x JOIN prep p USING (rid) JOIN optouts o ON o.nhs_number = p.nhs_number
 		UNION SELECT m.master_id FROM master_index m JOIN optouts o ON o.nhs_number = m.nhs_number`},
-		store.Step{Name: "persons shared", SQL: `CREATE OR REPLACE TABLE portal_persons AS
+		store.Step{Name: "persons shared", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("portal_persons") + ` AS
 		SELECT m.master_id, m.nhs_number, m.nhs_number_verified, m.given_name, m.family_name, m.date_of_birth, m.sex,
 			CASE WHEN m.restricted THEN NULL ELSE m.address END AS address,
 			CASE WHEN m.restricted THEN NULL ELSE m.postcode END AS postcode,
@@ -32,7 +32,7 @@ func Build(ctx context.Context, db *store.DB) error {
 		FROM master_index m
 		LEFT JOIN (SELECT master_id, count(*) AS records FROM xref WHERE withheld_reason IS NULL GROUP BY master_id) n USING (master_id)
 		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`},
-		store.Step{Name: "records shared", SQL: `CREATE OR REPLACE TABLE portal_xref AS
+		store.Step{Name: "records shared", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("portal_xref") + ` AS
 		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight
 		FROM xref x JOIN portal_persons p USING (master_id)
 		WHERE x.withheld_reason IS NULL`})

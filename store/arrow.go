@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -230,8 +231,9 @@ func Float64Column(name string, v []float64) BulkColumn {
 	}, array.NewFloat64Builder)
 }
 
-// CreateTableFrom creates (or replaces) table from columns of equal length,
-// handing them to DuckDB as Arrow arrays through a view it scans.
+// CreateTableFrom creates (or replaces) table (a plain name, or a Staged
+// one) from columns of equal length, handing them to DuckDB as Arrow arrays
+// through a view it scans.
 func (db *DB) CreateTableFrom(ctx context.Context, table string, cols ...BulkColumn) error {
 	mem := memory.NewGoAllocator()
 	fields := make([]arrow.Field, len(cols))
@@ -257,10 +259,19 @@ func (db *DB) CreateTableFrom(ctx context.Context, table string, cols ...BulkCol
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		return insertArrow(ctx, dc.(driver.Conn), "CREATE OR REPLACE TABLE "+QuoteIdent(table)+" AS", schema, rec)
+		return insertArrow(ctx, dc.(driver.Conn), "CREATE OR REPLACE TABLE "+quoteName(table)+" AS", schema, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
 	return nil
+}
+
+// quoteName quotes a table name that may be qualified by its catalog.
+func quoteName(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		parts[i] = QuoteIdent(p)
+	}
+	return strings.Join(parts, ".")
 }

@@ -66,7 +66,9 @@ var ErrOutOfMemory = errors.New("store: the database ran out of memory")
 // spill folder are the database's own settings, given when it opens (the
 // spill folder cannot change once used); threads is set per connection.
 func OpenWith(path string, lim Limits) (*DB, error) {
-	var init []string
+	// The stage catalog is the database's, attached once; the search path is
+	// each connection's.
+	init := []string{"ATTACH IF NOT EXISTS ':memory:' AS " + StageCatalog, "SET search_path = 'main," + StageCatalog + ".main'"}
 	if lim.Threads > 0 {
 		init = append(init, fmt.Sprintf("SET threads = %d", lim.Threads))
 	}
@@ -251,7 +253,9 @@ func (db *DB) CopyParquet(ctx context.Context, query, path string) error {
 // file of the same rows in the same order, running the query (and its sort)
 // once: at two million rows a second sort cost a second or two per file.
 func (db *DB) CopyParquetAndCSV(ctx context.Context, query, parquetPath, csvPath string) error {
-	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE copy_out AS "+query); err != nil {
+	// In the stage catalog, not TEMP: a temporary table is its connection's
+	// alone, and the pool need not hand the next statement the same one.
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE "+Staged("copy_out")+" AS "+query); err != nil {
 		return fmt.Errorf("write %s: %w", parquetPath, err)
 	}
 	// A plain scan keeps the table's order (preserve_insertion_order).
