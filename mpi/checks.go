@@ -25,44 +25,41 @@ func checksSQL(reviewThreshold float64, maxClusterSize int) []store.Step {
 		SELECT root, count(*) AS n FROM clusters GROUP BY root HAVING count(*) > %d`, maxClusterSize)},
 		// Exceptions of this stage.
 		{Name: "NHS-number conflicts", SQL: `INSERT INTO exceptions
-		SELECT ` + store.ExcNHSConflict.SQL() + `, p.source_id, p.local_id, rec.line, 'nhs_number',
+		SELECT ` + store.ExcNHSConflict.SQL() + `, p.source_id, p.local_id, p.line, 'nhs_number',
 			'shares a valid NHS number with ' || o.source_id || ':' || o.local_id || ' but ' || k.reason || ': not linked on the number',
-			p.nhs_number, rec.file
+			p.nhs_number, p.file
 		FROM (SELECT rid_l AS me, rid_r AS other, * FROM nhs_conflicts UNION ALL SELECT rid_r, rid_l, * FROM nhs_conflicts) k
-		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other
-		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`},
+		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other`},
 		{Name: "cut links", SQL: `INSERT INTO exceptions
-		SELECT ` + store.ExcNHSConflict.SQL() + `, p.source_id, p.local_id, rec.line, 'nhs_number',
+		SELECT ` + store.ExcNHSConflict.SQL() + `, p.source_id, p.local_id, p.line, 'nhs_number',
 			'link to ' || o.source_id || ':' || o.local_id || ' (weight ' || round(k.weight, 1) || ') cut: it would put two different valid NHS numbers in one person',
-			p.nhs_number, rec.file
+			p.nhs_number, p.file
 		FROM (SELECT rid_l AS me, rid_r AS other, * FROM cut_links UNION ALL SELECT rid_r, rid_l, * FROM cut_links) k
-		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other
-		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`},
+		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other`},
 		{Name: "suspicious persons", SQL: `INSERT INTO exceptions
-		SELECT ` + store.ExcSuspicious.SQL() + `, p.source_id, p.local_id, rec.line, NULL,
+		SELECT ` + store.ExcSuspicious.SQL() + `, p.source_id, p.local_id, p.line, NULL,
 			CASE WHEN l.root IS NOT NULL THEN 'over-large person: ' || l.n || ' records' ELSE '' END ||
 			CASE WHEN l.root IS NOT NULL AND ch.root IS NOT NULL THEN '; ' ELSE '' END ||
 			CASE WHEN ch.root IS NOT NULL THEN 'chained person: two of its records score ' || round(ch.weakest, 1) || ', below the review band' ELSE '' END,
-			x.master_id, rec.file
+			x.master_id, p.file
 		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN xref x ON x.rid = c.rid
-		JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
 		LEFT JOIN large l ON l.root = c.root LEFT JOIN chained ch ON ch.root = c.root
 		WHERE l.root IS NOT NULL OR ch.root IS NOT NULL`},
 		// Records of one person in one extract: within-source duplicates.
 		{Name: "within-source duplicates", SQL: `INSERT INTO exceptions
-		SELECT ` + store.ExcDuplicate.SQL() + `, p.source_id, p.local_id, rec.line, NULL,
-			'same person (' || d.master_id || ') as ' || d.others || ' in the same extract', d.master_id, rec.file
+		SELECT ` + store.ExcDuplicate.SQL() + `, p.source_id, p.local_id, p.line, NULL,
+			'same person (' || d.master_id || ') as ' || d.others || ' in the same extract', d.master_id, p.file
 		FROM (SELECT x.rid, x.master_id, string_agg(o.local_id, ', ' ORDER BY o.local_id) AS others
 		      FROM xref x JOIN prep p USING (rid)
 		      JOIN xref xo ON xo.master_id = x.master_id AND xo.rid <> x.rid JOIN prep o ON o.rid = xo.rid AND o.source_id = p.source_id
 		      GROUP BY x.rid, x.master_id) d
-		JOIN prep p ON p.rid = d.rid JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id`},
+		JOIN prep p ON p.rid = d.rid`},
 		// Persons holding several valid NHS numbers: clustering never makes
 		// one, so this stays empty unless something is wrong; it is checked.
 		{Name: "several NHS numbers", SQL: `INSERT INTO exceptions
-		SELECT ` + store.ExcSeveralNumbers.SQL() + `, p.source_id, p.local_id, rec.line, 'nhs_number',
-			'person ' || x.master_id || ' holds ' || k.n || ' different valid NHS numbers', p.nhs_number, rec.file
-		FROM xref x JOIN prep p USING (rid) JOIN records rec ON rec.source_id = p.source_id AND rec.local_id = p.local_id
+		SELECT ` + store.ExcSeveralNumbers.SQL() + `, p.source_id, p.local_id, p.line, 'nhs_number',
+			'person ' || x.master_id || ' holds ' || k.n || ' different valid NHS numbers', p.nhs_number, p.file
+		FROM xref x JOIN prep p USING (rid)
 		JOIN (SELECT x2.master_id, count(DISTINCT p2.nhs_number) AS n FROM xref x2 JOIN prep p2 USING (rid)
 		      GROUP BY 1 HAVING count(DISTINCT p2.nhs_number) > 1) k ON k.master_id = x.master_id`},
 	}

@@ -58,8 +58,8 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt 
 			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidNHS.SQL() + `), 0),
 			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidDOB.SQL() + `), 0),
 			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidPost.SQL() + `), 0),
-			coalesce((SELECT 100.0 * count(nhs_number) / count(*) FROM records r WHERE r.source_id = f.source_id), 0),
-			coalesce((SELECT 100.0 * count(*) FILTER (nhs_verified) / count(*) FROM records r WHERE r.source_id = f.source_id), 0)
+			coalesce((SELECT 100.0 * valid_nhs / records FROM record_counts r WHERE r.source_id = f.source_id), 0),
+			coalesce((SELECT 100.0 * verified_nhs / records FROM record_counts r WHERE r.source_id = f.source_id), 0)
 		FROM source_files f GROUP BY f.source_id ORDER BY f.source_id`
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,50 @@ func BenchmarkWriteRecords(b *testing.B) {
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Each source's records are counted before the records are dropped, and the
+// counts outlive them.
+func TestCountThenDropRecords(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if err := db.CreateSchema(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.NewRecordWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, src := range []string{"gp", "gp", "asc"} {
+		r := testRecord()
+		r.SourceID, r.LocalID, r.Deleted = src, fmt.Sprint(i), i == 1
+		if src == "asc" {
+			r.NHSNumber, r.NHSVerified = "", false
+		}
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := db.CountRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []RecordCounts{{"asc", 1, 0, 0, 0}, {"gp", 2, 1, 2, 2}}
+	if !reflect.DeepEqual(counts, want) {
+		t.Errorf("counts %+v, want %+v", counts, want)
+	}
+	if err := db.DropRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "SELECT * FROM records"); err == nil {
+		t.Error("the records are still there")
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT sum(records) FROM record_counts").Scan(&n); err != nil || n != 3 {
+		t.Errorf("record_counts after the drop: %d, %v", n, err)
 	}
 }

@@ -184,11 +184,13 @@ func (n *night) load(ctx context.Context) error {
 	if drops > 0 {
 		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/%s.csv)", drops, store.ExcRowDrop)
 	}
-	var recs, deleted, valid, verified int64
-	err = n.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (deleted), count(nhs_number), count(*) FILTER (nhs_verified)
-		FROM records`).Scan(&recs, &deleted, &valid, &verified)
-	m.Counts["records"], m.Counts["records_deleted"] = recs, deleted
-	m.Counts["records_valid_nhs_number"], m.Counts["records_verified_nhs_number"] = valid, verified
+	counts, err := n.db.CountRecords(ctx)
+	for _, c := range counts {
+		m.Counts["records"] += c.Records
+		m.Counts["records_deleted"] += c.Deleted
+		m.Counts["records_valid_nhs_number"] += c.ValidNHS
+		m.Counts["records_verified_nhs_number"] += c.VerifiedNHS
+	}
 	return store.InStep("load", "counts", err)
 }
 
@@ -216,6 +218,9 @@ func (n *night) link(ctx context.Context) error {
 	}
 	n.model = res.Model
 	addLinkage(m, res)
+	if err := n.db.DropRecords(ctx); err != nil {
+		return store.InStep("link", "drop records", err)
+	}
 	return store.InStep("link", "model.json", n.model.Save(filepath.Join(n.run.Dir(), "model.json")))
 }
 
