@@ -1,6 +1,9 @@
 package rules
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestParsePostcode(t *testing.T) {
 	tests := []struct {
@@ -47,6 +50,7 @@ func FuzzParsePostcode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		checkAgainstPatterns(t, compactUpper(s))
 		p := ParsePostcode(s)
 		switch p.Kind {
 		case "", PostcodeInvalid:
@@ -57,6 +61,56 @@ func FuzzParsePostcode(f *testing.F) {
 			if again := ParsePostcode(p.Code); again != p {
 				t.Fatalf("not idempotent: %+v then %+v", p, again)
 			}
+		}
+	})
+}
+
+// The patterns of NHS-DATA.md, on the no-space form: the hand matchers are
+// checked against them.
+var (
+	standardPattern = regexp.MustCompile(`^(GIR0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])[0-9][ABD-HJLNP-UW-Z]{2})$`)
+	pseudoPattern   = regexp.MustCompile(`^ZZ99[0-9][A-Z]Z$`)
+	bfpoPattern     = regexp.MustCompile(`^BFPO[0-9]{1,4}$`)
+)
+
+func checkAgainstPatterns(t *testing.T, s string) {
+	t.Helper()
+	check(t, s, "isStandard", isStandard, standardPattern)
+	check(t, s, "isPseudo", isPseudo, pseudoPattern)
+	check(t, s, "isBFPO", isBFPO, bfpoPattern)
+}
+
+func check(t *testing.T, s, name string, match func(string) bool, pattern *regexp.Regexp) {
+	t.Helper()
+	if got, want := match(s), pattern.MatchString(s); got != want {
+		t.Fatalf("%q: %s %v, the pattern %v", s, name, got, want)
+	}
+}
+
+// Every outward code of up to four characters (letters, digits, and a
+// character of neither) before a valid inward code, every inward code
+// after outward codes of each shape, and every tail after ZZ99 and BFPO,
+// agree with the patterns.
+func TestPostcodeMatchersAgreeWithThePatterns(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+	var each func(prefix string, n int, f func(string))
+	each = func(prefix string, n int, f func(string)) {
+		f(prefix)
+		if n == 0 {
+			return
+		}
+		for i := range len(alphabet) {
+			each(prefix+alphabet[i:i+1], n-1, f)
+		}
+	}
+	each("", 4, func(out string) {
+		check(t, out+"1AB", "isStandard", isStandard, standardPattern)
+		check(t, "ZZ99"+out, "isPseudo", isPseudo, pseudoPattern)
+		check(t, "BFPO"+out, "isBFPO", isBFPO, bfpoPattern)
+	})
+	each("", 3, func(in string) {
+		for _, out := range []string{"A1", "A12", "AB1", "A1B", "AB12", "AB1C", "GIR", "QA1"} {
+			check(t, out+in, "isStandard", isStandard, standardPattern)
 		}
 	})
 }
