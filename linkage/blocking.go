@@ -4,19 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/selondon/carematch/store"
 )
 
 // RuleStats is what one blocking rule produced.
 type RuleStats struct {
-	Rule          string `json:"rule"`
-	Pairs         int64  `json:"pairs"`          // pairs the rule generates, before the union
-	NewPairs      int64  `json:"new_pairs"`      // pairs no earlier rule found
-	SkippedBlocks int64  `json:"skipped_blocks"` // blocks over the size cap, left out
-	SkippedPairs  int64  `json:"skipped_pairs"`  // pairs those blocks would have made
-	Dropped       bool   `json:"dropped,omitempty"`
-	Warning       string `json:"warning,omitempty"`
+	Rule          string  `json:"rule"`
+	Pairs         int64   `json:"pairs"`          // pairs the rule generates, before the union
+	NewPairs      int64   `json:"new_pairs"`      // pairs no earlier rule found
+	SkippedBlocks int64   `json:"skipped_blocks"` // blocks over the size cap, left out
+	SkippedPairs  int64   `json:"skipped_pairs"`  // pairs those blocks would have made
+	Seconds       float64 `json:"seconds"`        // the rule's keys, blocks and pairs
+	Dropped       bool    `json:"dropped,omitempty"`
+	Warning       string  `json:"warning,omitempty"`
 }
 
 // block builds pairs(rid_l, rid_r, rule) from the union of the rules. A
@@ -33,10 +35,12 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 	}
 	var stats []RuleStats
 	for i, br := range brs {
+		start := time.Now()
 		st, err := blockRule(ctx, db, i, br, maxBlock, maxPairs)
 		if err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
+		st.Seconds = time.Since(start).Seconds()
 		stats = append(stats, st)
 	}
 	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks`); err != nil {

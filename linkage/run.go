@@ -182,7 +182,7 @@ func (l *linker) blocking(ctx context.Context) error {
 		return err
 	}
 	for _, r := range l.res.Rules {
-		l.logf("link: blocking %q: %d pairs, %d new", r.Rule, r.Pairs, r.NewPairs)
+		l.logf("link: blocking %q: %d pairs, %d new (%.1fs)", r.Rule, r.Pairs, r.NewPairs, r.Seconds)
 		switch {
 		case r.Warning != "":
 			l.logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)

@@ -153,10 +153,16 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 			return nil
 		}
 	}
+	scored := fmt.Sprintf("FROM scores WHERE weight >= %g AND guard IS NULL", linkThreshold)
+	var count int
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM det_links) + (SELECT count(*) "+scored+")").Scan(&count); err != nil {
+		return 0, nil, nil, err
+	}
+	edges = make([]Edge, 0, count) // millions of edges: grown by appending, the copies doubled the peak
 	if err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := db.QueryBatches(ctx, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight >= %g AND guard IS NULL", linkThreshold), add(MethodProbabilistic)); err != nil {
+	if err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, weight "+scored, add(MethodProbabilistic)); err != nil {
 		return 0, nil, nil, err
 	}
 	return n, nhs, edges, nil

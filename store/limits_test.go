@@ -54,3 +54,45 @@ func TestDefaultMemoryLimit(t *testing.T) {
 		t.Errorf("default memory_limit %s is %.0f%% of the machine's memory, want 20%%", lim, share*100)
 	}
 }
+
+// Without a configured limit: a fifth of the machine before the records are
+// known, then 1 KiB a record, at least 1 GiB, at most the fifth.
+func TestMemoryLimitFor(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		records int64
+		total   uint64
+		want    string
+	}{
+		{0, 24 * gib, "4915MiB"},
+		{0, 0, ""},
+		{1000, 24 * gib, "1024MiB"},
+		{2_030_454, 24 * gib, "1982MiB"},
+		{4_061_433, 24 * gib, "3966MiB"},
+		{10_065_651, 24 * gib, "4915MiB"},
+		{2_030_454, 4 * gib, "819MiB"},
+	} {
+		if got := memoryLimitFor(c.records, c.total); got != c.want {
+			t.Errorf("%d records on %d bytes: %q, want %q", c.records, c.total, got, c.want)
+		}
+	}
+}
+
+// The limit changes for the rest of the run.
+func TestSetMemoryLimit(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if err := db.SetMemoryLimit(ctx, "1500MiB"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "1.4 GiB" && got != "1.5 GiB" {
+		t.Errorf("memory_limit %q after setting 1500MiB", got)
+	}
+	if err := db.SetMemoryLimit(ctx, "lots"); err == nil {
+		t.Error("a limit that is not a size was taken")
+	}
+}

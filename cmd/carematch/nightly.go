@@ -42,6 +42,9 @@ type night struct {
 	m     *reports.Manifest
 	model *linkage.Model
 	mu    sync.Mutex // guards m.TimingsMS while steps report
+	// sizedLimit is the memory limit set once the records were counted,
+	// when none is configured.
+	sizedLimit string
 }
 
 // nightly runs the job and publishes it. On any failure nothing is
@@ -185,13 +188,16 @@ func (n *night) load(ctx context.Context) error {
 		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/%s.csv)", drops, store.ExcRowDrop)
 	}
 	counts, err := n.db.CountRecords(ctx)
+	if err != nil {
+		return store.InStep("load", "counts", err)
+	}
 	for _, c := range counts {
 		m.Counts["records"] += c.Records
 		m.Counts["records_deleted"] += c.Deleted
 		m.Counts["records_valid_nhs_number"] += c.ValidNHS
 		m.Counts["records_verified_nhs_number"] += c.VerifiedNHS
 	}
-	return store.InStep("load", "counts", err)
+	return store.InStep("load", "memory limit", n.sizeMemory(ctx, m.Counts["records"]))
 }
 
 // link runs linkage and saves its model beside the run.
@@ -295,8 +301,27 @@ func (n *night) publish(context.Context) error {
 	return store.InStep("publish", "commit", err)
 }
 
-// memoryLimit is DuckDB's memory limit tonight: the configured one, else a
+// memoryLimit is DuckDB's memory limit now: the configured one, else what
+// the records loaded need (store.MemoryLimitFor), else, while they load, a
 // fifth of the machine's memory (store.DefaultMemoryLimit).
 func (n *night) memoryLimit() string {
-	return cmp.Or(n.cfg.Run.MemoryLimit, store.DefaultMemoryLimit())
+	return cmp.Or(n.cfg.Run.MemoryLimit, n.sizedLimit, store.DefaultMemoryLimit())
+}
+
+// sizeMemory gives DuckDB, when no memory_limit is configured, what a night
+// of records needs rather than its whole share of the machine.
+func (n *night) sizeMemory(ctx context.Context, records int64) error {
+	if n.cfg.Run.MemoryLimit != "" {
+		return nil
+	}
+	limit := store.MemoryLimitFor(records)
+	if limit == "" {
+		return nil
+	}
+	if err := n.db.SetMemoryLimit(ctx, limit); err != nil {
+		return err
+	}
+	n.sizedLimit = limit
+	n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine)", limit, records)
+	return nil
 }
