@@ -129,18 +129,14 @@ func (n *night) stage(ctx context.Context, name string, f func(context.Context) 
 	return nil
 }
 
-// stepKey is a step's name as a key of the manifest's timings:
-// "golden record" is index_golden_record.
+// stepKey is a step's name as a key of the manifest's timings: "golden
+// record" is index_golden_record, "analysts' decisions"
+// index_analysts_decisions.
 func stepKey(step string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r - 'A' + 'a'
-		}
-		return '_'
-	}, step)
+	words := strings.FieldsFunc(strings.ToLower(step), func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	})
+	return strings.Join(words, "_")
 }
 
 func (n *night) fail(err error) (*reports.Manifest, error) {
