@@ -16,11 +16,12 @@
 //	checks.go    QA exceptions: NHS-number conflicts, suspicious persons,
 //	             within-source duplicates, several NHS numbers
 //
-// Tables read: prep, det_links, nhs_conflicts, scores (linkage), records and
-// exceptions (extract), and last night's xref, master_ids, id_seq and
-// history. Tables written: clusters, cut_links, decided_pairs, person_ids,
-// master_ids, id_seq, history, xref, master_index, review_pairs, and rows of
-// exceptions.
+// Tables read: prep, det_links, nhs_conflicts, scores (linkage), exceptions
+// (extract), and last night's xref, master_ids, id_seq and history. Tables
+// written: cut_links, decided_pairs, master_ids, id_seq, history, xref,
+// review_pairs and rows of exceptions in the state file; clusters,
+// person_ids and master_index in the stage catalog (store.Staged: the night
+// needs them, no later night or command does).
 //
 // Clustering is greedy and exact: links are taken strongest first (verified
 // NHS number and date of birth before any probabilistic link, then by match

@@ -4,8 +4,9 @@
 //   - privacy.go (Build): who and what may be shared — opted-out persons
 //     left out, social-care records without consent left out, restricted
 //     persons without address or postcode. It reads master_index, xref,
-//     prep and optouts and writes the tables portal_persons and portal_xref;
-//     nothing else is read when the files are written.
+//     prep and optouts and writes the tables portal_persons and portal_xref
+//     (staged: in memory, for this night only); nothing else is read when
+//     the files are written.
 //   - fhir.go: a person as a FHIR R4 Patient (UK Core profile, the NHS
 //     number with its verification status, each source's local identifier,
 //     `replaces` links for merged master IDs).

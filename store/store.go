@@ -68,7 +68,13 @@ var ErrOutOfMemory = errors.New("store: the database ran out of memory")
 func OpenWith(path string, lim Limits) (*DB, error) {
 	// The stage catalog is the database's, attached once; the search path is
 	// each connection's.
-	init := []string{"ATTACH IF NOT EXISTS ':memory:' AS " + StageCatalog, "SET search_path = 'main," + StageCatalog + ".main'"}
+	//
+	// FSST, one of DuckDB's string compressions, is left out: training its
+	// symbol tables was a fifth of writing a table to the file (prep at two
+	// million records: 7.3 s with it, 5.8 s without), for a file 1.7 times
+	// smaller. A night's state file is written once and kept a few nights.
+	init := []string{"ATTACH IF NOT EXISTS ':memory:' AS " + StageCatalog, "SET search_path = 'main," + StageCatalog + ".main'",
+		"SET disabled_compression_methods = 'fsst'"}
 	if lim.Threads > 0 {
 		init = append(init, fmt.Sprintf("SET threads = %d", lim.Threads))
 	}
