@@ -27,6 +27,7 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // DB is an open DuckDB database.
@@ -258,17 +259,20 @@ func (db *DB) CopyParquet(ctx context.Context, query, path string) error {
 // CopyParquetAndCSV writes the result of query to a Parquet file and a CSV
 // file of the same rows in the same order, running the query (and its sort)
 // once: at two million rows a second sort cost a second or two per file.
+// The two files are written at once, on two connections: DuckDB writes a
+// CSV file on one thread (0.5 s for two million rows of xref, the same on
+// one thread or two) and Parquet on all of them.
 func (db *DB) CopyParquetAndCSV(ctx context.Context, query, parquetPath, csvPath string) error {
 	// In the stage catalog, not TEMP: a temporary table is its connection's
-	// alone, and the pool need not hand the next statement the same one.
+	// alone, and each file is written on a connection of its own.
 	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE "+Staged("copy_out")+" AS "+query); err != nil {
 		return fmt.Errorf("write %s: %w", parquetPath, err)
 	}
 	// A plain scan keeps the table's order (preserve_insertion_order).
-	if err := db.CopyParquet(ctx, "SELECT * FROM copy_out", parquetPath); err != nil {
-		return err
-	}
-	if err := db.CopyCSV(ctx, "SELECT * FROM copy_out", csvPath); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return db.CopyParquet(gctx, "SELECT * FROM copy_out", parquetPath) })
+	g.Go(func() error { return db.CopyCSV(gctx, "SELECT * FROM copy_out", csvPath) })
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	_, err := db.ExecContext(ctx, "DROP TABLE copy_out")
