@@ -2,7 +2,7 @@ package mpi
 
 import "github.com/selondon/carematch/store"
 
-// goldenRecordSQL builds master_index: one row per person, each field chosen
+// goldenRecordSteps build master_index: one row per person, each field chosen
 // by a survivorship rule and its source recorded beside it.
 //
 //   - nhs_number: the verified number (status 01) if any record has one,
@@ -27,52 +27,56 @@ import "github.com/selondon/carematch/store"
 //     nhs_number_conflict (any record in an NHS-number conflict: the NHS
 //     stage's nhs_conflicts, or a link clustering cut), withheld
 //     (the person is a social-care record kept out of linking).
-func goldenRecordSQL(runDate string) string {
-	// Each choice is one arg_min over the person's records (or over the
-	// values' counts) with the rule's order as a struct key — not a window
-	// ranking every row; and r carries only the columns the rules read.
-	return `
-CREATE OR REPLACE TABLE ` + store.Staged("master_index") + ` AS
-WITH r AS (
-	SELECT x.master_id, p.rid, p.source_id, p.local_id, p.dob, p.given_name, p.given_name_display, p.family_name,
-		p.family_name_display, p.updated, p.postcode, p.address_display, p.nhs_number, p.nhs_verified, p.nhs_disputed,
-		p.nhs_number_status, p.sex, p.sensitive, p.date_of_death, p.withheld,
-		CASE p.source_kind WHEN 'gp' THEN 1 WHEN 'hospital' THEN 2 WHEN 'community' THEN 3
-			WHEN 'social_care' THEN 4 WHEN 'out_of_hours' THEN 5 ELSE 6 END AS kind_rank
-	FROM xref x JOIN prep p USING (rid)),
-dob AS (
-	SELECT master_id, arg_min(dob, (-n, dob)) AS dob
-	FROM (SELECT master_id, dob, count(DISTINCT source_id) AS n FROM r WHERE dob IS NOT NULL GROUP BY ALL) GROUP BY master_id),
-given AS (
-	SELECT master_id, arg_min(v, (-n, v)) AS v
-	FROM (SELECT master_id, given_name_display AS v, count(*) AS n FROM r WHERE given_name IS NOT NULL AND length(given_name) > 1 GROUP BY ALL) GROUP BY master_id),
-family AS (
-	SELECT master_id, arg_min(v, (-n, v)) AS v
-	FROM (SELECT master_id, family_name_display AS v, count(*) AS n FROM r WHERE family_name IS NOT NULL GROUP BY ALL) GROUP BY master_id),
-restricted_numbers AS (
-	SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
-agg AS (
-	SELECT master_id,
-		CASE WHEN count(*) FILTER (sex = 'male') > count(*) FILTER (sex = 'female') THEN 'male'
-		     WHEN count(*) FILTER (sex = 'female') > count(*) FILTER (sex = 'male') THEN 'female' END AS sex,
-		count(DISTINCT source_id) AS source_count, count(*) AS record_count,
-		bool_or(sensitive OR (nhs_number IS NOT NULL AND nhs_number IN (SELECT nhs_number FROM restricted_numbers))) AS restricted, max(date_of_death) AS date_of_death,
-		bool_and(withheld) AS withheld,
-		arg_min({'address': address_display, 'postcode': postcode, 'source': source_id},
-			(DATE '` + runDate + `' - coalesce(updated, DATE '` + runDate + `'), kind_rank, source_id, local_id))
-			FILTER (postcode IS NOT NULL OR address_display IS NOT NULL) AS addr,
-		arg_min({'number': nhs_number, 'verified': nhs_verified}, (NOT nhs_verified, nhs_disputed, nhs_number)) FILTER (nhs_number IS NOT NULL) AS nhs,
-		bool_or(rid IN (SELECT rid_l FROM nhs_conflicts UNION ALL SELECT rid_r FROM nhs_conflicts
-		                UNION ALL SELECT rid_l FROM cut_links UNION ALL SELECT rid_r FROM cut_links)) AS conflicted
-	FROM r GROUP BY master_id)
+//
+// Each choice is an arg_min over the person's records (or over the values'
+// counts) with the rule's order as a struct key, not a window ranking every
+// row. The choices are made one statement each, into working tables joined
+// at the end: as one statement their hash tables and the shared join were
+// all alive at once, and at ten million records (4.7 GiB) the step ran out
+// of memory instead of spilling; one at a time, each spills if it must.
+func goldenRecordSteps(runDate string) []store.Step {
+	records := "xref x JOIN prep p USING (rid)"
+	mostFrequent := func(name, value, count, where string) store.Step {
+		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
+			SELECT master_id, arg_min(v, (-n, v)) AS v
+			FROM (SELECT x.master_id, ` + value + ` AS v, ` + count + ` AS n FROM ` + records + ` WHERE ` + where + ` GROUP BY ALL)
+			GROUP BY master_id`}
+	}
+	return []store.Step{
+		mostFrequent("date_of_birth", "p.dob", "count(DISTINCT p.source_id)", "p.dob IS NOT NULL"),
+		mostFrequent("given_name", "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1"),
+		mostFrequent("family_name", "p.family_name_display", "count(*)", "p.family_name IS NOT NULL"),
+		{Name: "golden record: the rest", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_rest") + ` AS
+WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
+conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
+               UNION SELECT rid_l FROM cut_links UNION SELECT rid_r FROM cut_links)
+SELECT x.master_id,
+	CASE WHEN count(*) FILTER (p.sex = 'male') > count(*) FILTER (p.sex = 'female') THEN 'male'
+	     WHEN count(*) FILTER (p.sex = 'female') > count(*) FILTER (p.sex = 'male') THEN 'female' END AS sex,
+	count(DISTINCT p.source_id) AS source_count, count(*) AS record_count,
+	bool_or(p.sensitive OR (p.nhs_number IS NOT NULL AND p.nhs_number IN (SELECT nhs_number FROM restricted_numbers))) AS restricted,
+	max(p.date_of_death) AS date_of_death,
+	bool_and(p.withheld) AS withheld,
+	arg_min({'address': p.address_display, 'postcode': p.postcode, 'source': p.source_id},
+		(DATE '` + runDate + `' - coalesce(p.updated, DATE '` + runDate + `'),
+		 CASE p.source_kind WHEN 'gp' THEN 1 WHEN 'hospital' THEN 2 WHEN 'community' THEN 3
+			WHEN 'social_care' THEN 4 WHEN 'out_of_hours' THEN 5 ELSE 6 END, p.source_id, p.local_id))
+		FILTER (p.postcode IS NOT NULL OR p.address_display IS NOT NULL) AS addr,
+	arg_min({'number': p.nhs_number, 'verified': p.nhs_verified}, (NOT p.nhs_verified, p.nhs_disputed, p.nhs_number))
+		FILTER (p.nhs_number IS NOT NULL) AS nhs,
+	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
+FROM ` + records + ` GROUP BY x.master_id`},
+		{Name: "golden record", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("master_index") + ` AS
 SELECT a.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) AS nhs_number_verified,
-	g.v AS given_name, f.v AS family_name, d.dob AS date_of_birth, a.sex,
+	g.v AS given_name, f.v AS family_name, d.v AS date_of_birth, a.sex,
 	a.addr.address AS address, a.addr.postcode AS postcode, a.addr.source AS address_source,
 	a.source_count, a.record_count, a.restricted, a.date_of_death IS NOT NULL AS deceased, a.date_of_death,
 	a.conflicted AS nhs_number_conflict,
 	a.withheld
-FROM agg a
-LEFT JOIN given g ON g.master_id = a.master_id
-LEFT JOIN family f ON f.master_id = a.master_id
-LEFT JOIN dob d ON d.master_id = a.master_id`
+FROM gold_rest a
+LEFT JOIN gold_given_name g ON g.master_id = a.master_id
+LEFT JOIN gold_family_name f ON f.master_id = a.master_id
+LEFT JOIN gold_date_of_birth d ON d.master_id = a.master_id;
+DROP TABLE gold_rest; DROP TABLE gold_given_name; DROP TABLE gold_family_name; DROP TABLE gold_date_of_birth`},
+	}
 }

@@ -80,15 +80,21 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		}},
 		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, opt) }},
 		{Name: "xref", SQL: xrefSQL},
-		{Name: "golden record", SQL: goldenRecordSQL(runDate(opt.RunID))},
 	}
+	steps = append(steps, goldenRecordSteps(runDate(opt.RunID))...)
 	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold)...)
 	steps = append(steps, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
 	if err := db.RunSteps(ctx, "index", steps...); err != nil {
 		return nil, err
 	}
 	st, err := indexStats(ctx, db, len(c.Cut))
-	return st, store.InStep("index", "counts", err)
+	if err != nil {
+		return nil, store.InStep("index", "counts", err)
+	}
+	// Clustering's working tables are done with: xref and master_index say
+	// everything later stages need.
+	_, err = db.ExecContext(ctx, "DROP TABLE clusters; DROP TABLE person_ids")
+	return st, store.InStep("index", "drop working tables", err)
 }
 
 // indexStats counts what the index holds.
