@@ -33,6 +33,10 @@ type RecordWriter struct {
 	b      *array.RecordBuilder
 	extras int
 	n      int
+	// dataLen is each string column's bytes in the last batch: the next
+	// batch's buffers are reserved at that size, where growing them by
+	// doubling copied each one about twice.
+	dataLen []int
 }
 
 // NewRecordWriter starts writing records whose Extra holds the values of
@@ -50,8 +54,21 @@ func (db *DB) NewRecordWriter(ctx context.Context, extraFields []string) (*Recor
 		return nil, err
 	}
 	schema := arrow.NewSchema(fields, nil)
-	return &RecordWriter{ctx: ctx, conn: conn, schema: schema, extras: len(extraFields),
-		b: array.NewRecordBuilder(memory.NewGoAllocator(), schema)}, nil
+	w := &RecordWriter{ctx: ctx, conn: conn, schema: schema, extras: len(extraFields),
+		b: array.NewRecordBuilder(memory.NewGoAllocator(), schema), dataLen: make([]int, len(fields))}
+	w.reserve()
+	return w, nil
+}
+
+// reserve makes room for a batch: recordBatchRows values in every column,
+// and each string column's bytes of the last batch.
+func (w *RecordWriter) reserve() {
+	w.b.Reserve(recordBatchRows)
+	for i, f := range w.b.Fields() {
+		if s, ok := f.(*array.StringBuilder); ok && w.dataLen[i] > 0 {
+			s.ReserveData(w.dataLen[i] + w.dataLen[i]/8)
+		}
+	}
 }
 
 // Write adds one record; it reaches the table by the next batch or Close.
@@ -77,8 +94,14 @@ func (w *RecordWriter) flush() error {
 		return nil
 	}
 	w.n = 0
+	for i, f := range w.b.Fields() {
+		if s, ok := f.(*array.StringBuilder); ok {
+			w.dataLen[i] = s.DataLen()
+		}
+	}
 	rec := w.b.NewRecordBatch()
 	defer rec.Release()
+	w.reserve()
 	return w.conn.Raw(func(dc any) error {
 		return insertArrow(w.ctx, dc.(driver.Conn), "INSERT INTO "+StageCatalog+".records BY NAME", w.schema, rec)
 	})
