@@ -86,29 +86,45 @@ func pairLevelCounts(ctx context.Context, db *store.DB, comps []Comparison, name
 // patterns reads the distinct comparison vectors of a gamma table, in a
 // fixed order.
 func patterns(ctx context.Context, db *store.DB, comps []Comparison, table string) ([]pattern, error) {
-	var cols []string
-	for _, c := range comps {
-		cols = append(cols, LevelColumn(c))
+	_, pats, err := queryPatterns(ctx, db, len(comps), fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY ALL ORDER BY ALL",
+		strings.Join(levelColumns(comps), ", "), table), false)
+	return pats, err
+}
+
+func levelColumns(comps []Comparison) []string {
+	cols := make([]string, len(comps))
+	for i, c := range comps {
+		cols[i] = LevelColumn(c)
 	}
-	list := strings.Join(cols, ", ")
-	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY ALL ORDER BY ALL", list, table))
+	return cols
+}
+
+// queryPatterns runs q, whose rows are a key (when keyed), n levels and a
+// count, and returns the patterns in the rows' order with each one's key.
+func queryPatterns(ctx context.Context, db *store.DB, n int, q string, keyed bool) ([]int, []pattern, error) {
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
+	var keys []int
 	var out []pattern
 	for rows.Next() {
-		lv := make([]int, len(comps))
-		ptrs := make([]any, len(comps)+1)
+		var key int
+		var count int64
+		lv := make([]int, n)
+		var ptrs []any
+		if keyed {
+			ptrs = append(ptrs, &key)
+		}
 		for i := range lv {
-			ptrs[i] = &lv[i]
+			ptrs = append(ptrs, &lv[i])
 		}
-		var n int64
-		ptrs[len(comps)] = &n
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+		if err := rows.Scan(append(ptrs, &count)...); err != nil {
+			return nil, nil, err
 		}
-		out = append(out, pattern{levels: lv, count: float64(n)})
+		keys = append(keys, key)
+		out = append(out, pattern{levels: lv, count: float64(count)})
 	}
-	return out, rows.Err()
+	return keys, out, rows.Err()
 }
