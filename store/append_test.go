@@ -104,6 +104,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := testRecord()
+	r.DateOfDeath = time.Date(1931, 12, 31, 0, 0, 0, 0, time.UTC) // before 1970: days count back from the epoch
 	w, err := db.NewRecordWriter(ctx, []string{"ref"})
 	if err != nil {
 		t.Fatal(err)
@@ -116,14 +117,15 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	var local, nhs, given, prev, pc, extra string
 	var prevNull, consent bool
-	var dob time.Time
+	var dob, dod time.Time
 	err = db.QueryRowContext(ctx, `SELECT local_id, nhs_number, given_name, coalesce(previous_family_name, ''), previous_family_name IS NULL,
-		postcode, consent, date_of_birth, extra_ref FROM records`).Scan(&local, &nhs, &given, &prev, &prevNull, &pc, &consent, &dob, &extra)
+		postcode, consent, date_of_birth, date_of_death, extra_ref FROM records`).Scan(&local, &nhs, &given, &prev, &prevNull, &pc, &consent, &dob, &dod, &extra)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if local != r.LocalID || nhs != r.NHSNumber || given != r.GivenName || !prevNull || pc != r.Postcode || !consent || !dob.Equal(r.DateOfBirth) || extra != "x1" {
-		t.Errorf("read back %q %q %q %q/%v %q %v %v %q", local, nhs, given, prev, prevNull, pc, consent, dob, extra)
+	if local != r.LocalID || nhs != r.NHSNumber || given != r.GivenName || !prevNull || pc != r.Postcode || !consent ||
+		!dob.Equal(r.DateOfBirth) || !dod.Equal(r.DateOfDeath) || extra != "x1" {
+		t.Errorf("read back %q %q %q %q/%v %q %v %v %v %q", local, nhs, given, prev, prevNull, pc, consent, dob, dod, extra)
 	}
 }
 

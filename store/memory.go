@@ -16,7 +16,7 @@ const DefaultMemoryShare = 5
 // memoryPerRecord a record, at least minMemoryLimit. DuckDB keeps whatever
 // its limit allows as a cache of table blocks it may read again, so a limit
 // of a fifth of this machine (4.7 GiB) let a night of two million records
-// peak at 3.2–3.8 GiB, and one of 2 GiB at 2.9 GiB in the same time
+// peak at 3.1–3.7 GiB, and one of 2 GiB at 2.9 GiB in the same time
 // (docs/BENCHMARKS.md); ten million records still get the whole fifth.
 const (
 	memoryPerRecord = 1 << 10

@@ -34,7 +34,6 @@ import (
 type DB struct {
 	*sql.DB
 	connector *duckdb.Connector
-	staged    bool // CreateSchema made the view records over StageCatalog
 	// StepDone, when set, hears of every step RunSteps finishes and how
 	// long it took: the run's progress lines.
 	StepDone func(stage, step string, took time.Duration)
@@ -154,16 +153,9 @@ func OpenReadOnly(path string) (*DB, error) {
 	})
 }
 
-// Close closes the database, checkpointing it to disk; the records view
-// over StageCatalog goes first.
+// Close closes the database, checkpointing it to disk.
 func (db *DB) Close() error {
-	var err error
-	if db.staged {
-		_, err = db.ExecContext(context.Background(), "DROP VIEW IF EXISTS records; DETACH DATABASE IF EXISTS "+StageCatalog)
-	}
-	if cerr := db.DB.Close(); err == nil {
-		err = cerr
-	}
+	err := db.DB.Close()
 	if cerr := db.connector.Close(); err == nil {
 		err = cerr
 	}

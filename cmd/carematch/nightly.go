@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -41,7 +40,6 @@ type night struct {
 	db    *store.DB
 	m     *reports.Manifest
 	model *linkage.Model
-	mu    sync.Mutex // guards m.TimingsMS while steps report
 	// sizedLimit is the memory limit set once the records were counted,
 	// when none is configured.
 	sizedLimit string
@@ -78,9 +76,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 				n.p.logf("%s: %s took %.1fs", stage, step, took.Seconds())
 			}
 			if stage != "link" { // linkage times its own steps (Result.Timings)
-				n.mu.Lock()
-				n.m.TimingsMS[stage+"_"+stepKey(step)] = took.Milliseconds()
-				n.mu.Unlock()
+				n.m.TimingsMS[stage+"_"+stepKey(step)] = took.Milliseconds() // RunSteps runs them in order
 			}
 		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
@@ -119,9 +115,7 @@ func (n *night) stage(ctx context.Context, name string, f func(context.Context) 
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	n.mu.Lock()
 	n.m.TimingsMS[name] = time.Since(t).Milliseconds()
-	n.mu.Unlock()
 	n.p.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
 	if n.opt.stopAfter == name {
 		return errStopped
