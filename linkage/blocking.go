@@ -16,6 +16,7 @@ type RuleStats struct {
 	NewPairs      int64   `json:"new_pairs"`      // pairs no earlier rule found
 	SkippedBlocks int64   `json:"skipped_blocks"` // blocks over the size cap, left out
 	SkippedPairs  int64   `json:"skipped_pairs"`  // pairs those blocks would have made
+	SplitBlocks   int64   `json:"split_blocks"`   // blocks over the rule's split size, split
 	Seconds       float64 `json:"seconds"`        // the rule's keys, blocks and pairs
 	Dropped       bool    `json:"dropped,omitempty"`
 	Warning       string  `json:"warning,omitempty"`
@@ -94,6 +95,16 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return st, err
 	}
+	if br.SplitOver > 0 {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM blocks WHERE nl > ?`, br.SplitOver).Scan(&st.SplitBlocks); err != nil {
+			return st, err
+		}
+		if st.SplitBlocks > 0 {
+			if _, err := db.ExecContext(ctx, splitBlocks(br)); err != nil {
+				return st, err
+			}
+		}
+	}
 	var skippedBlocks int64
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(sum(pairs) FILTER (greatest(nl, nr) <= ?), 0)::BIGINT,
 		count(*) FILTER (greatest(nl, nr) > ?), coalesce(sum(pairs) FILTER (greatest(nl, nr) > ?), 0)::BIGINT FROM blocks`,
@@ -123,6 +134,38 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 		JOIN bk a ON a.kl = kept.k JOIN bk b ON b.kr = kept.k
 		WHERE %s`, i, limit, other))
 	return st, err
+}
+
+// splitBlocks splits a rule's blocks over SplitOver records, one split key
+// at a time: a big block's records take a key of the block's key and the
+// split key's value (a record missing it joins the block's others missing
+// it); records of smaller blocks keep theirs. Only the big blocks' records
+// are read (bs); their new keys are appended to bk and their parts replace
+// the big blocks in blocks, so the old keys pair nothing and a split costs
+// little where blocks are small.
+func splitBlocks(br BlockingRule) string {
+	var b strings.Builder
+	for j, k := range br.SplitBy {
+		from, key, big := "bs", "k", fmt.Sprintf("SELECT k FROM bs GROUP BY k HAVING count(*) > %d", br.SplitOver)
+		if j == 0 {
+			from, key, big = "bk", "kl", fmt.Sprintf("SELECT k AS kl FROM blocks WHERE nl > %d", br.SplitOver)
+		}
+		fmt.Fprintf(&b, `
+			CREATE OR REPLACE TEMP TABLE bs AS
+			WITH big AS (%[1]s)
+			SELECT rid, %[3]s AS k FROM %[2]s ANTI JOIN big USING (%[3]s) WHERE %[4]t
+			UNION ALL
+			SELECT rid, hash(%[3]s, (%[5]s)::VARCHAR) AS k FROM %[2]s SEMI JOIN big USING (%[3]s) JOIN prep USING (rid);`,
+			big, from, key, j > 0, k)
+	}
+	fmt.Fprintf(&b, `
+			INSERT INTO bk SELECT rid, k, k FROM bs;
+			CREATE OR REPLACE TEMP TABLE blocks AS
+				SELECT * FROM blocks WHERE nl <= %d
+				UNION ALL
+				SELECT k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bs GROUP BY k;
+			DROP TABLE bs;`, br.SplitOver)
+	return b.String()
 }
 
 func rightOr(br BlockingRule) []string {

@@ -138,6 +138,39 @@ func TestBlockingCaps(t *testing.T) {
 	if st[0].SkippedBlocks != 1 || st[0].SkippedPairs != 21 || st[0].Warning != "" || count() != 0 {
 		t.Errorf("the rule's own cap: %+v, %d pairs", st[0], count())
 	}
+	// A split divides a block over its size by the next key, then the next,
+	// and keeps the last parts whatever their size: seven Roberts born the
+	// same day, five men and two women, the men three Smiths and two Joneses.
+	split := preparedDB(t, []rec{
+		{given: "Robert", family: "Smith", sex: "male", dob: "1975-03-04"}, {given: "Robert", family: "Smith", sex: "male", dob: "1975-03-04"},
+		{given: "Robert", family: "Smith", sex: "male", dob: "1975-03-04"}, {given: "Robert", family: "Jones", sex: "male", dob: "1975-03-04"},
+		{given: "Robert", family: "Jones", sex: "male", dob: "1975-03-04"}, {given: "Roberta", family: "Patel", sex: "female", dob: "1975-03-04"},
+		{given: "Roberta", family: "Okafor", sex: "female", dob: "1975-03-04"},
+		{given: "Robin", family: "Nowak", sex: "male", dob: "1980-01-01"}, {given: "Robin", family: "Chen", sex: "female", dob: "1980-01-01"}})
+	for _, tc := range []struct {
+		rule         string
+		pairs, split int64
+	}{
+		{"dob, given_initial", 21 + 1, 0},                                           // no split: every pair
+		{"dob, given_initial | split 7 by sex", 21 + 1, 0},                          // no block over 7
+		{"dob, given_initial | split 6 by sex", 10 + 1 + 1, 1},                      // men 10, women 1; the 1980 block of 2 whole
+		{"dob, given_initial | split 4 by sex, left(family_name, 1)", 4 + 1 + 1, 1}, // men over 4: Smiths 3, Joneses 1
+		{"dob, given_initial | split 2 by sex, family_name", 4 + 1 + 1, 1},          // Smiths 3 (over 2, the last level: kept), Joneses 1; the two women
+	} {
+		r, err := ParseBlockingRule(tc.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := block(ctx, split, []BlockingRule{r}, 100, 1_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		split.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
+		if st[0].Pairs != tc.pairs || n != tc.pairs || st[0].SplitBlocks != tc.split {
+			t.Errorf("%s: %d pairs counted, %d made, %d blocks split; want %d pairs, %d split", tc.rule, st[0].Pairs, n, st[0].SplitBlocks, tc.pairs, tc.split)
+		}
+	}
 	// A crossed rule pairs a record's left key with another's right key.
 	cross, err := ParseBlockingRule("family_name, dob ~ given_name, dob")
 	if err != nil {
@@ -158,13 +191,22 @@ func TestBlockingCaps(t *testing.T) {
 
 // A rule's options parse and print back as written; bad ones are refused
 // with the rule named.
-func TestParseBlockingRuleMaxBlock(t *testing.T) {
+func TestParseBlockingRuleOptions(t *testing.T) {
 	for _, tc := range []struct{ in, out, err string }{
 		{in: "dob, postcode", out: "dob, postcode"},
 		{in: "a, b ~ c, d | max_block 200", out: "a, b ~ c, d | max_block 200"},
 		{in: "dob |max_block   7", out: "dob | max_block 7"},
 		{in: "dob | max_block", err: `only "max_block N"`},
 		{in: "dob | limit 5", err: `only "max_block N"`},
+		{in: "dob, given_phonetic | split 6 by sex, left(family_name, 2)", out: "dob, given_phonetic | split 6 by sex, left(family_name, 2)"},
+		{in: "dob | max_block 900 | split 8 by sex", out: "dob | split 8 by sex | max_block 900"},
+		{in: "dob | split 8 by", err: `"split N by key, key"`},
+		{in: "dob | split 8 sex", err: `"split N by key, key"`},
+		{in: "dob | split 8 by sex,", err: "an empty key"},
+		{in: "dob | split 1 by sex", err: "at least 2"},
+		{in: "dob | split 8 by sex | split 9 by sex", err: "each once"},
+		{in: "a ~ b | split 8 by sex", err: "without ~"},
+		{in: "dob |", err: "nothing after"},
 		{in: "dob | max_block 1", err: "at least 2"},
 		{in: "dob | max_block many", err: "at least 2"},
 	} {

@@ -182,7 +182,11 @@ func (l *linker) blocking(ctx context.Context) error {
 		return err
 	}
 	for _, r := range l.res.Rules {
-		l.logf("link: blocking %q: %d pairs, %d new (%.1fs)", r.Rule, r.Pairs, r.NewPairs, r.Seconds)
+		split := ""
+		if r.SplitBlocks > 0 {
+			split = fmt.Sprintf(", %d blocks split", r.SplitBlocks)
+		}
+		l.logf("link: blocking %q: %d pairs, %d new%s (%.1fs)", r.Rule, r.Pairs, r.NewPairs, split, r.Seconds)
 		switch {
 		case r.Warning != "":
 			l.logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)

@@ -35,6 +35,14 @@ type BlockingRule struct {
 	// bigger block is left out by design (a name-only key is worth
 	// comparing only when the name is uncommon), reported but not warned of.
 	MaxBlock int64
+	// SplitOver and SplitBy keep a rule's blocks small however many
+	// records there are: a block of more than SplitOver records is split by
+	// the first SplitBy key, a part still over SplitOver by the next too,
+	// and so on; the last parts are kept whatever their size. A split costs
+	// only pairs that differ on a split key inside a large block, where a
+	// key shared by chance is the likeliest reason they were paired.
+	SplitOver int64
+	SplitBy   []string
 }
 
 // String renders a rule as it is written in the configuration.
@@ -43,6 +51,9 @@ func (b BlockingRule) String() string {
 	if b.Right != nil {
 		s += " ~ " + strings.Join(b.Right, ", ")
 	}
+	if b.SplitOver > 0 {
+		s += fmt.Sprintf(" | split %d by %s", b.SplitOver, strings.Join(b.SplitBy, ", "))
+	}
 	if b.MaxBlock > 0 {
 		s += fmt.Sprintf(" | max_block %d", b.MaxBlock)
 	}
@@ -50,53 +61,49 @@ func (b BlockingRule) String() string {
 }
 
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
-// optionally followed by "| max_block N".
+// optionally followed by options, each after a "|": "max_block N" and, for
+// a rule that is not crossed, "split N by key, key".
 func ParseBlockingRule(s string) (BlockingRule, error) {
-	s, opt, hasOpt := strings.Cut(s, "|")
-	var maxBlock int64
-	if hasOpt {
+	whole := s
+	parts := strings.Split(s, "|")
+	s = parts[0]
+	var b BlockingRule
+	for _, opt := range parts[1:] {
 		f := strings.Fields(opt)
-		if len(f) != 2 || f[0] != "max_block" {
-			return BlockingRule{}, fmt.Errorf("blocking rule %q: after | only \"max_block N\" is understood", strings.TrimSpace(s)+" |"+opt)
+		if len(f) == 0 {
+			return b, fmt.Errorf("blocking rule %q: nothing after a |", whole)
 		}
-		n, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || n < 2 {
-			return BlockingRule{}, fmt.Errorf("blocking rule %q: max_block must be a whole number of at least 2, not %q", strings.TrimSpace(s)+" |"+opt, f[1])
-		}
-		maxBlock = n
-	}
-	split := func(x string) []string {
-		var out []string
-		depth, start := 0, 0
-		for i, c := range x {
-			switch c {
-			case '(':
-				depth++
-			case ')':
-				depth--
-			case ',':
-				if depth == 0 {
-					out = append(out, strings.TrimSpace(x[start:i]))
-					start = i + 1
-				}
+		var n int64
+		if len(f) >= 2 {
+			var err error
+			if n, err = strconv.ParseInt(f[1], 10, 64); err != nil || n < 2 {
+				return b, fmt.Errorf("blocking rule %q: %s must be a whole number of at least 2, not %q", whole, f[0], f[1])
 			}
 		}
-		out = append(out, strings.TrimSpace(x[start:]))
-		for _, k := range out {
-			if k == "" {
-				return nil
+		switch {
+		case f[0] == "max_block" && len(f) == 2 && b.MaxBlock == 0:
+			b.MaxBlock = n
+		case f[0] == "split" && len(f) >= 4 && f[2] == "by" && b.SplitOver == 0:
+			b.SplitOver = n
+			_, keys, _ := strings.Cut(opt, " by ")
+			if b.SplitBy = splitKeys(keys); b.SplitBy == nil {
+				return b, fmt.Errorf("blocking rule %q: an empty key after split %d by", whole, n)
 			}
+		default:
+			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\" and \"split N by key, key\" are understood, each once", whole)
 		}
-		return out
 	}
-	b := BlockingRule{Name: strings.TrimSpace(s), MaxBlock: maxBlock}
+	b.Name = strings.TrimSpace(s)
 	left, right, cross := strings.Cut(s, "~")
-	b.Left = split(left)
+	b.Left = splitKeys(left)
 	if b.Left == nil {
 		return b, fmt.Errorf("blocking rule %q: an empty key", s)
 	}
 	if cross {
-		b.Right = split(right)
+		if b.SplitOver > 0 {
+			return b, fmt.Errorf("blocking rule %q: split is for a rule without ~", whole)
+		}
+		b.Right = splitKeys(right)
 		if len(b.Right) != len(b.Left) {
 			return b, fmt.Errorf("blocking rule %q: %d keys on the left, %d on the right", s, len(b.Left), len(b.Right))
 		}
@@ -104,12 +111,40 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 	return b, nil
 }
 
+// splitKeys reads "key, key": the commas outside parentheses divide it.
+func splitKeys(x string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, c := range x {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(x[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	out = append(out, strings.TrimSpace(x[start:]))
+	for _, k := range out {
+		if k == "" {
+			return nil
+		}
+	}
+	return out
+}
+
 // DefaultBlockingRules keep the number of candidate pairs per record about
 // the same however many records there are: every key that includes a date
-// of birth also includes a name or a postcode, whose many values keep its
-// blocks small at ten million records as at a hundred thousand (a rule on
-// date of birth and an initial makes blocks that grow with the population).
-// Together they catch the errors extracts make. A pair is compared if it
+// of birth also includes a name or a postcode (a rule on date of birth and an
+// initial makes blocks that grow with the population), and a rule whose
+// blocks still grow, because people sharing a birthday and a common name are
+// more numerous the more people there are, splits a block of more than six
+// records by sex and the exact names. Together they catch the errors extracts
+// make. A pair is compared if it
 // shares a date of birth and a sound-alike given name (family name changed
 // or misspelt), a sound-alike family name (nickname or misspelt given name),
 // a postcode (both names changed), or a previous family name on one record
@@ -126,18 +161,18 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 // did not link them (a number shared is reason enough to compare the
 // demographics). docs/LINKAGE.md has the pairs and the recall of each.
 var DefaultBlockingRules = []string{
-	"dob, given_phonetic",
-	"dob, family_phonetic",
-	"dob, postcode",
+	"dob, given_phonetic | split 6 by sex, given_name",
+	"dob, family_phonetic | split 6 by sex, family_name",
+	"dob, postcode | split 6 by sex",
 	"dob, previous_family_name ~ dob, family_name",
-	"given_phonetic, family_phonetic, year(dob), month(dob)",
-	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) // 10",
-	"given_phonetic, family_phonetic, month(dob), day(dob), (year(dob) + 5) // 10",
-	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) % 10",
-	"given_phonetic, family_phonetic, year(dob), day(dob)",
-	"given_phonetic, family_phonetic, year(dob), least(month(dob), day(dob)), greatest(month(dob), day(dob))",
+	"given_phonetic, family_phonetic, year(dob), month(dob) | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) // 10 | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, month(dob), day(dob), (year(dob) + 5) // 10 | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) % 10 | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, year(dob), day(dob) | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, year(dob), least(month(dob), day(dob)), greatest(month(dob), day(dob)) | split 6 by sex, given_name, family_name",
 	"given_phonetic, family_phonetic, CASE WHEN month(dob) = 1 AND day(dob) = 1 THEN year(dob) END ~ given_phonetic, family_phonetic, year(dob)",
-	"postcode, given_initial",
+	"postcode, given_initial | split 6 by sex, given_phonetic",
 	"given_name, CASE WHEN given_name <> family_name THEN family_name END, year(dob) ~ family_name, given_name, year(dob)",
 	"given_phonetic, family_phonetic, CASE WHEN dob IS NULL THEN 'none' END ~ given_phonetic, family_phonetic, 'none' | max_block 200",
 	"nhs_number",
