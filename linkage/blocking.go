@@ -83,14 +83,14 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 		q = fmt.Sprintf(`
 			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr FROM prep WHERE NOT withheld AND %[2]s;
 			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
-			keyList(br.Left), notNull(br.Left))
+			keyList(br.Left, false), notNull(br.Left))
 	} else {
 		q = fmt.Sprintf(`
 			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
 			CREATE OR REPLACE TEMP TABLE blocks AS
 				SELECT k, nl, nr, nl * nr AS pairs FROM (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
 				JOIN (SELECT kr AS k, count(*) AS nr FROM bk WHERE kr IS NOT NULL GROUP BY kr) USING (k);`,
-			keyList(br.Left), keyList(br.Right), notNull(br.Left), notNull(br.Right))
+			keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right))
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return st, err
@@ -155,7 +155,7 @@ func splitBlocks(br BlockingRule) string {
 			WITH big AS (%[1]s)
 			SELECT rid, %[3]s AS k FROM %[2]s ANTI JOIN big USING (%[3]s) WHERE %[4]t
 			UNION ALL
-			SELECT rid, hash(%[3]s, (%[5]s)::VARCHAR) AS k FROM %[2]s SEMI JOIN big USING (%[3]s) JOIN prep USING (rid);`,
+			SELECT rid, hash(%[3]s, (%[5]s)) AS k FROM %[2]s SEMI JOIN big USING (%[3]s) JOIN prep USING (rid);`,
 			big, from, key, j > 0, k)
 	}
 	fmt.Fprintf(&b, `
@@ -175,14 +175,20 @@ func rightOr(br BlockingRule) []string {
 	return br.Left
 }
 
-// keyList makes one value of a rule's keys: a 64-bit hash of their text,
-// NULL when a key is missing.
-// A collision can only add a candidate pair, never a link: the comparisons
-// decide.
-func keyList(keys []string) string {
+// keyList makes one value of a rule's keys: a 64-bit hash of them, NULL
+// when a key is missing. A crossed rule hashes their text, so that a left
+// key and its right key of different types still meet when their values
+// read the same; a plain rule hashes the values themselves, the same
+// expressions on both sides (at ten million records the text costs 0.7 s a
+// rule). A collision can only add a candidate pair, never a link: the
+// comparisons decide.
+func keyList(keys []string, crossed bool) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = "(" + k + ")::VARCHAR"
+		parts[i] = "(" + k + ")"
+		if crossed {
+			parts[i] += "::VARCHAR"
+		}
 	}
 	return "CASE WHEN " + notNull(keys) + " THEN hash(" + strings.Join(parts, ", ") + ") END"
 }

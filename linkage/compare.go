@@ -36,7 +36,7 @@ func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to str
 func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to string) error {
 	var keys, mask []string
 	for i, br := range brs {
-		keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br)), i))
+		keys = append(keys, fmt.Sprintf("%s AS k%dl", keyList(br.Left, br.Right != nil), i), fmt.Sprintf("%s AS k%dr", keyList(rightOr(br), br.Right != nil), i))
 		eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
 		if br.Right != nil {
 			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
