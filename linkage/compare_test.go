@@ -221,3 +221,33 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		}
 	}
 }
+
+// Levels that test one similarity against falling thresholds are one test
+// of the loosest with the stricter inside it; anything else is left as it is.
+func TestCaseSQLNestsThresholds(t *testing.T) {
+	jw := func(t float64) Level {
+		return Level{SQL: fmt.Sprintf("jaro_winkler_similarity(l.a, r.a) >= %g", t)}
+	}
+	lev := func(d int) Level { return Level{SQL: fmt.Sprintf("levenshtein(l.a, r.a) <= %d", d)} }
+	exact := Level{SQL: "l.a = r.a"}
+	for _, tc := range []struct {
+		name   string
+		levels []Level
+		want   string
+	}{
+		{"falling similarity", []Level{exact, jw(0.92), jw(0.8), {}},
+			"CASE WHEN l.a = r.a THEN 0 WHEN jaro_winkler_similarity(l.a, r.a) >= 0.8 THEN CASE WHEN jaro_winkler_similarity(l.a, r.a) >= 0.92 THEN 1 ELSE 2 END ELSE 3 END"},
+		{"rising distance, three", []Level{lev(1), lev(2), lev(3), {}},
+			"CASE WHEN levenshtein(l.a, r.a) <= 3 THEN CASE WHEN levenshtein(l.a, r.a) <= 1 THEN 0 WHEN levenshtein(l.a, r.a) <= 2 THEN 1 ELSE 2 END ELSE 3 END"},
+		{"not looser: left alone", []Level{jw(0.8), jw(0.92), {}},
+			"CASE WHEN jaro_winkler_similarity(l.a, r.a) >= 0.8 THEN 0 WHEN jaro_winkler_similarity(l.a, r.a) >= 0.92 THEN 1 ELSE 2 END"},
+		{"another call between: left alone", []Level{jw(0.92), lev(1), jw(0.8), {}},
+			"CASE WHEN jaro_winkler_similarity(l.a, r.a) >= 0.92 THEN 0 WHEN levenshtein(l.a, r.a) <= 1 THEN 1 WHEN jaro_winkler_similarity(l.a, r.a) >= 0.8 THEN 2 ELSE 3 END"},
+		{"a compound condition: left alone", []Level{{SQL: "l.n = r.n AND jaro_winkler_similarity(l.a, r.a) >= 0.9"}, jw(0.8), {}},
+			"CASE WHEN l.n = r.n AND jaro_winkler_similarity(l.a, r.a) >= 0.9 THEN 0 WHEN jaro_winkler_similarity(l.a, r.a) >= 0.8 THEN 1 ELSE 2 END"},
+	} {
+		if got := (Comparison{Levels: tc.levels}).CaseSQL(); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -197,18 +198,62 @@ type Comparison struct {
 }
 
 // CaseSQL is the comparison as an SQL CASE giving the level's index.
+//
+// Levels in a row that test one similarity against falling thresholds
+// ("jaro_winkler_similarity(…) >= 0.92", then ">= 0.8") become one test of
+// the loosest, then the stricter ones inside it: the same level for every
+// pair, but a pair below them all, as most random pairs are, computes the
+// similarity once, not once a level.
 func (c Comparison) CaseSQL() string {
 	var b strings.Builder
 	b.WriteString("CASE")
-	for i, l := range c.Levels {
+	for i := 0; i < len(c.Levels); i++ {
+		l := c.Levels[i]
 		if l.SQL == "" {
 			fmt.Fprintf(&b, " ELSE %d", i)
 			break
 		}
-		fmt.Fprintf(&b, " WHEN %s THEN %d", l.SQL, i)
+		run := thresholdRun(c.Levels[i:])
+		if run < 2 {
+			fmt.Fprintf(&b, " WHEN %s THEN %d", l.SQL, i)
+			continue
+		}
+		fmt.Fprintf(&b, " WHEN %s THEN CASE", c.Levels[i+run-1].SQL)
+		for j := i; j < i+run-1; j++ {
+			fmt.Fprintf(&b, " WHEN %s THEN %d", c.Levels[j].SQL, j)
+		}
+		fmt.Fprintf(&b, " ELSE %d END", i+run-1)
+		i += run - 1
 	}
 	b.WriteString(" END")
 	return b.String()
+}
+
+// thresholdTest is "f(args) >= t" or "f(args) <= t" for a function call
+// without nested parentheses.
+var thresholdTest = regexp.MustCompile(`^([a-z_]+\([^()]*\)) (>=|<=) ([0-9]+(?:\.[0-9]+)?)$`)
+
+// thresholdRun is how many levels from the first test one call against
+// thresholds each looser than the last (falling for >=, rising for <=).
+func thresholdRun(levels []Level) int {
+	first := thresholdTest.FindStringSubmatch(levels[0].SQL)
+	if first == nil {
+		return 0
+	}
+	n, last := 1, first[3]
+	for _, l := range levels[1:] {
+		m := thresholdTest.FindStringSubmatch(l.SQL)
+		if m == nil || m[1] != first[1] || m[2] != first[2] {
+			break
+		}
+		prev, _ := strconv.ParseFloat(last, 64)
+		t, _ := strconv.ParseFloat(m[3], 64)
+		if (m[2] == ">=" && t >= prev) || (m[2] == "<=" && t <= prev) {
+			break
+		}
+		n, last = n+1, m[3]
+	}
+	return n
 }
 
 func nullLevel(col string) Level {
