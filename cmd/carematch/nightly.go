@@ -43,12 +43,16 @@ type night struct {
 	// sizedLimit is the memory limit set once the records were counted,
 	// when none is configured.
 	sizedLimit string
+	// began is when the run began by the monotonic clock, for its wall time:
+	// the manifest's started is whole seconds, as the run ID is.
+	began time.Time
 }
 
 // nightly runs the job and publishes it. On any failure nothing is
 // published: `current`, the previous run and the committed state are left as
 // they were, and the failed manifest is kept under <state_dir>/failed/.
 func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*reports.Manifest, error) {
+	began := time.Now()
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -63,7 +67,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	if err != nil {
 		return nil, err
 	}
-	n := &night{cfg: cfg, opt: opt, p: opt.Progress, run: run}
+	n := &night{cfg: cfg, opt: opt, p: opt.Progress, run: run, began: began}
 	n.m = newManifest(n)
 	if run.Repaired != "" {
 		n.p.logf("publish: WARNING run %s was stopped between its two switches; its commit is now finished", run.Repaired)
@@ -138,7 +142,7 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 		n.db.Close()
 	}
 	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
-	n.m.Resources = resources(n.m.Started)
+	n.m.Resources = resources(n.began)
 	n.m.Resources.MemoryLimit = n.memoryLimit()
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
@@ -278,7 +282,7 @@ func (n *night) publish(context.Context) error {
 	}
 	n.db = nil
 	n.m.Status, n.m.Finished = "succeeded", time.Now().UTC()
-	n.m.Resources = resources(n.m.Started)
+	n.m.Resources = resources(n.began)
 	n.m.Resources.MemoryLimit = n.memoryLimit()
 	if err := n.m.Write(filepath.Join(n.run.Dir(), "manifest.json")); err != nil {
 		return store.InStep("publish", "manifest", err)
