@@ -145,18 +145,17 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 // little where blocks are small.
 func splitBlocks(br BlockingRule) string {
 	var b strings.Builder
-	for j, k := range br.SplitBy {
-		from, key, big := "bs", "k", fmt.Sprintf("SELECT k FROM bs GROUP BY k HAVING count(*) > %d", br.SplitOver)
-		if j == 0 {
-			from, key, big = "bk", "kl", fmt.Sprintf("SELECT k AS kl FROM blocks WHERE nl > %d", br.SplitOver)
-		}
+	fmt.Fprintf(&b, `
+			CREATE OR REPLACE TEMP TABLE bs AS
+			SELECT rid, hash(kl, (%[2]s)) AS k FROM bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %[1]d) big USING (kl) JOIN prep USING (rid);`,
+		br.SplitOver, br.SplitBy[0])
+	for _, key := range br.SplitBy[1:] {
 		fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS
-			WITH big AS (%[1]s)
-			SELECT rid, %[3]s AS k FROM %[2]s ANTI JOIN big USING (%[3]s) WHERE %[4]t
+			WITH big AS (SELECT k FROM bs GROUP BY k HAVING count(*) > %[1]d)
+			SELECT rid, k FROM bs ANTI JOIN big USING (k)
 			UNION ALL
-			SELECT rid, hash(%[3]s, (%[5]s)) AS k FROM %[2]s SEMI JOIN big USING (%[3]s) JOIN prep USING (rid);`,
-			big, from, key, j > 0, k)
+			SELECT rid, hash(k, (%[2]s)) AS k FROM bs SEMI JOIN big USING (k) JOIN prep USING (rid);`, br.SplitOver, key)
 	}
 	fmt.Fprintf(&b, `
 			INSERT INTO bk SELECT rid, k, k FROM bs;

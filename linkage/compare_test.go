@@ -171,6 +171,19 @@ func TestBlockingCaps(t *testing.T) {
 			t.Errorf("%s: %d pairs counted, %d made, %d blocks split; want %d pairs, %d split", tc.rule, st[0].Pairs, n, st[0].SplitBlocks, tc.pairs, tc.split)
 		}
 	}
+	// A record missing a split key stays with the block's others missing it.
+	var unsexed []rec
+	for i, sex := range []string{"male", "male", "male", "male", "", "", "", ""} {
+		unsexed = append(unsexed, rec{given: "Robert", family: fmt.Sprint("Smith", i), sex: sex, dob: "1975-03-04"})
+	}
+	noSex := preparedDB(t, unsexed)
+	bySex, err := ParseBlockingRule("dob, given_initial | split 6 by sex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := block(ctx, noSex, []BlockingRule{bySex}, 100, 1_000); err != nil || st[0].Pairs != 6+6 {
+		t.Errorf("split with the key missing on half: %+v, %v; want 12 pairs", st, err)
+	}
 	// A crossed rule pairs a record's left key with another's right key.
 	cross, err := ParseBlockingRule("family_name, dob ~ given_name, dob")
 	if err != nil {

@@ -95,6 +95,18 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if l := m.Linkage; l.PairsPerRecord <= 0 || l.PairsPerRecord > 6 || l.PairsPerRecord != perRecord(l.CandidatePairs, l.Records) {
 		t.Errorf("%.2f candidate pairs a record (%d pairs, %d records)", l.PairsPerRecord, l.CandidatePairs, l.Records)
 	}
+	// A rule whose blocks grow splits them, and the manifest counts the
+	// blocks split: the pseudo-postcode of no fixed abode puts more than six
+	// records of one initial together.
+	var split int64
+	for _, r := range m.Linkage.Blocking {
+		if strings.HasPrefix(r.Rule, "postcode, given_initial | split") {
+			split = r.SplitBlocks
+		}
+	}
+	if split == 0 {
+		t.Errorf("no block of the postcode rule split: %+v", m.Linkage.Blocking)
+	}
 	// No memory_limit configured: once the records were counted the night
 	// gave DuckDB what they need (here the floor of 1 GiB), and the manifest
 	// says which.
