@@ -220,6 +220,8 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "dob | split 8 by sex | split 9 by sex", err: "each once"},
 		{in: "a ~ b | split 8 by sex", err: "without ~"},
 		{in: "dob |", err: "nothing after"},
+		{in: "given_name || family_name, dob | max_block 9", out: "given_name || family_name, dob | max_block 9"},
+		{in: "dob, coalesce(sex, 'a|b, c') | split 6 by sex", out: "dob, coalesce(sex, 'a|b, c') | split 6 by sex"},
 		{in: "dob | max_block 1", err: "at least 2"},
 		{in: "dob | max_block many", err: "at least 2"},
 	} {

@@ -66,7 +66,7 @@ func (b BlockingRule) String() string {
 // a rule that is not crossed, "split N by key, key".
 func ParseBlockingRule(s string) (BlockingRule, error) {
 	whole := s
-	parts := strings.Split(s, "|")
+	parts := splitTop(s, '|')
 	s = parts[0]
 	var b BlockingRule
 	for _, opt := range parts[1:] {
@@ -112,30 +112,42 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 	return b, nil
 }
 
-// splitKeys reads "key, key": the commas outside parentheses divide it.
+// splitKeys reads "key, key": the commas outside parentheses and quotes
+// divide it.
 func splitKeys(x string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, c := range x {
-		switch c {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, strings.TrimSpace(x[start:i]))
-				start = i + 1
-			}
-		}
-	}
-	out = append(out, strings.TrimSpace(x[start:]))
-	for _, k := range out {
-		if k == "" {
+	out := splitTop(x, ',')
+	for i, k := range out {
+		if out[i] = strings.TrimSpace(k); out[i] == "" {
 			return nil
 		}
 	}
 	return out
+}
+
+// splitTop divides x at each sep outside parentheses and single-quoted
+// strings; a doubled '|' is SQL's concatenation, not an option's bar.
+func splitTop(x string, sep byte) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(x); i++ {
+		switch c := x[i]; {
+		case c == '\'':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == sep && depth == 0:
+			if sep == '|' && i+1 < len(x) && x[i+1] == '|' {
+				i++
+				continue
+			}
+			out = append(out, x[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, x[start:])
 }
 
 // DefaultBlockingRules keep the number of candidate pairs per record about

@@ -203,7 +203,7 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule) e
 // order.
 func sessionPatterns(ctx context.Context, db *store.DB, comps []Comparison, rules int) ([][]pattern, error) {
 	levels := strings.Join(levelColumns(comps), ", ")
-	rules0, pats, err := queryPatterns(ctx, db, len(comps), fmt.Sprintf(`
+	ruleOf, pats, err := queryPatterns(ctx, db, len(comps), fmt.Sprintf(`
 		SELECT r.rule, %[1]s, sum(n)::BIGINT
 		FROM (SELECT k.mask, %[1]s, count(*) AS n FROM gammas JOIN pair_masks k USING (rid_l, rid_r) GROUP BY ALL) m
 		JOIN range(%[2]d) r(rule) ON m.mask & (1 << r.rule) <> 0
@@ -213,7 +213,7 @@ func sessionPatterns(ctx context.Context, db *store.DB, comps []Comparison, rule
 	}
 	out := make([][]pattern, rules)
 	for i, p := range pats {
-		out[rules0[i]] = append(out[rules0[i]], p)
+		out[ruleOf[i]] = append(out[ruleOf[i]], p)
 	}
 	return out, nil
 }

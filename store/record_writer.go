@@ -103,7 +103,7 @@ func (w *RecordWriter) flush() error {
 	defer rec.Release()
 	w.reserve()
 	return w.conn.Raw(func(dc any) error {
-		return insertArrow(w.ctx, dc.(driver.Conn), "INSERT INTO "+StageCatalog+".records BY NAME", w.schema, rec)
+		return insertArrow(w.ctx, dc.(driver.Conn), "INSERT INTO "+Staged("records")+" BY NAME", w.schema, rec)
 	})
 }
 
