@@ -9,8 +9,9 @@
 // Why Go and not DuckDB's read_csv: the contract asks for the physical line
 // of every rejected row, a reader that carries on after a stray quote, and
 // one definition of each rule. A hand-written reader feeding
-// store.RecordWriter (Arrow batches of a row group each) does all three and
-// loads two million rows in about 15 s on two cores (see
+// store.RecordLoad (Arrow batches of a row group each, one writer a source,
+// the sources' short last batches gathered into whole row groups) does all
+// three and loads two million rows in about 11 s on two cores (see
 // docs/BENCHMARKS.md). Parquet is decoded by DuckDB and checked in Go.
 //
 // Values are rejected one at a time: an impossible date of birth leaves the

@@ -60,31 +60,59 @@ type SourceResult struct {
 
 // LoadAll loads every configured source into db, whose schema must exist.
 // It stops at the first fatal error (missing required source, missing column,
-// empty or unreadable file).
+// empty or unreadable file). Sources are read biggest first, so that the
+// last to finish is a small one rather than a big one started late; the
+// results are in the configuration's order.
 func LoadAll(ctx context.Context, db *store.DB, cfg *config.Config, opt Options) ([]SourceResult, error) {
 	if opt.Parallel <= 0 {
 		opt.Parallel = DefaultParallel
 	}
 	extras := cfg.ExtraFields()
+	recs, err := db.NewRecordLoad(ctx, extras)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]SourceResult, len(cfg.Sources))
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opt.Parallel)
-	for i := range cfg.Sources {
+	for _, i := range biggestFirst(cfg.Sources) {
 		g.Go(func() error {
-			r, err := Load(ctx, db, &cfg.Sources[i], extras, opt)
+			r, err := loadSource(gctx, db, recs, &cfg.Sources[i], extras, opt)
 			results[i] = r
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if cerr := recs.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	return results, nil
 }
 
-// Load loads one source. extras are the extra fields of the whole
-// configuration, in the records table's order.
-func Load(ctx context.Context, db *store.DB, src *config.Source, extras []string, opt Options) (SourceResult, error) {
+// biggestFirst is the sources' indexes, the biggest files first (ties and
+// missing files in the configuration's order).
+func biggestFirst(sources []config.Source) []int {
+	size := make([]int64, len(sources))
+	order := make([]int, len(sources))
+	for i := range sources {
+		order[i] = i
+		files, _ := filepath.Glob(sources[i].Path) // a bad pattern is loadSource's to report
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil {
+				size[i] += st.Size()
+			}
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size[order[a]] > size[order[b]] })
+	return order
+}
+
+// loadSource loads one source, its records through recs. extras are the
+// extra fields of the whole configuration, in the records table's order.
+func loadSource(ctx context.Context, db *store.DB, recs *store.RecordLoad, src *config.Source, extras []string, opt Options) (SourceResult, error) {
 	start := time.Now()
 	res := SourceResult{ID: src.ID, Kind: src.Kind}
 	files, err := filepath.Glob(src.Path)
@@ -100,9 +128,7 @@ func Load(ctx context.Context, db *store.DB, src *config.Source, extras []string
 		return res, nil
 	}
 	l := &loader{src: src, extras: extras, opt: opt, seen: make(map[string]int64)}
-	if l.recs, err = db.NewRecordWriter(ctx, extras); err != nil {
-		return res, err
-	}
+	l.recs = recs.NewWriter()
 	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {
 		l.recs.Close()
 		return res, err

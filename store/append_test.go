@@ -198,3 +198,54 @@ func TestCountThenDropRecords(t *testing.T) {
 		t.Errorf("record_counts after the drop: %d, %v", n, err)
 	}
 }
+
+// Writers sharing a load, each ending in a short batch: every record
+// arrives once with its values, and every insert but the last is a whole
+// row group: the short batches are gathered until they make one.
+func TestRecordLoadWriters(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if err := db.CreateSchema(ctx, []string{"ref"}); err != nil {
+		t.Fatal(err)
+	}
+	load, err := db.NewRecordLoad(ctx, []string{"ref"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 50,000 + 60,000 short rows stay kept; the third writer's 70,000 make
+	// a row group of the three and keep the rest; the fourth writes a whole
+	// row group and a short batch.
+	sizes := []int{50_000, 60_000, 70_000, recordBatchRows + 1_000}
+	total := 0
+	for w, n := range sizes {
+		wr := load.NewWriter()
+		for i := range n {
+			r := testRecord()
+			r.SourceID, r.LocalID, r.Line, r.Extra = fmt.Sprintf("s%d", w), fmt.Sprint(i), int64(i+1), []string{fmt.Sprintf("x%d-%d", w, i)}
+			if err := wr.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := wr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if err := load.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var rows, distinct, wrong int
+	err = db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT (source_id, local_id)),
+		count(*) FILTER (extra_ref <> 'x' || substr(source_id, 2) || '-' || local_id OR line <> local_id::BIGINT + 1 OR given_name <> 'ROBERT')
+		FROM records`).Scan(&rows, &distinct, &wrong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != total || distinct != total || wrong != 0 {
+		t.Errorf("%d rows, %d distinct, %d with a wrong value; want %d, %d, 0", rows, distinct, wrong, total, total)
+	}
+	want := []int64{recordBatchRows, recordBatchRows, int64(total - 2*recordBatchRows)}
+	if !reflect.DeepEqual(load.inserted, want) {
+		t.Errorf("inserts of %v rows, want %v", load.inserted, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,28 +21,38 @@ import (
 // then 1.2 (an insert of a whole row group takes 0.15 s throughout).
 const recordBatchRows = 122_880
 
-// RecordWriter appends Records to the records table in StageCatalog. It
-// gathers them in Arrow columns and inserts each batch in one statement:
-// DuckDB's row Appender took a cgo call per cell and a boxed value per field
-// (a third of the load stage's CPU at two million records; see
-// docs/BENCHMARKS.md). It is not safe for concurrent use; open one per
-// goroutine.
-type RecordWriter struct {
+// RecordLoad is one load's way into the records table: any number of
+// RecordWriters, one per goroutine, gather records in Arrow columns, and
+// the load inserts their batches one at a time on one connection, each a
+// whole row group. DuckDB's row Appender took a cgo call per cell and a
+// boxed value per field (a third of the load stage's CPU at two million
+// records; see docs/BENCHMARKS.md).
+//
+// Why whole row groups only: a source's last batch is short, and an insert
+// that starts in a table's unfinished row group and runs past its end was
+// measured at 0.6 to 2.0 s (81,791 rows, against 0.2 s for a whole row
+// group), about a quarter of the load stage's wall time at two million
+// records. So the writers' short last batches are kept back and gathered
+// here; whenever they add up to a row group they are inserted as one, and
+// Close inserts what remains, the table's only short row group.
+type RecordLoad struct {
 	ctx    context.Context
-	conn   *sql.Conn
 	schema *arrow.Schema
-	b      *array.RecordBuilder
 	extras int
-	n      int
-	// dataLen is each string column's bytes in the last batch: the next
-	// batch's buffers are reserved at that size, where growing them by
-	// doubling copied each one about twice.
-	dataLen []int
+
+	mu   sync.Mutex // held while inserting: one insert at a time
+	conn *sql.Conn
+	// short are the writers' last batches, not yet inserted; shortRows
+	// their rows.
+	short     []arrow.RecordBatch
+	shortRows int64
+	// inserted is each insert's rows, in order.
+	inserted []int64
 }
 
-// NewRecordWriter starts writing records whose Extra holds the values of
+// NewRecordLoad starts a load of records whose Extra holds the values of
 // extraFields, the configuration's extra fields as given to CreateSchema.
-func (db *DB) NewRecordWriter(ctx context.Context, extraFields []string) (*RecordWriter, error) {
+func (db *DB) NewRecordLoad(ctx context.Context, extraFields []string) (*RecordLoad, error) {
 	fields := make([]arrow.Field, 0, len(recordFields)+len(extraFields))
 	for _, f := range recordFields {
 		fields = append(fields, arrow.Field{Name: f.Name, Type: f.typ, Nullable: true})
@@ -53,11 +64,133 @@ func (db *DB) NewRecordWriter(ctx context.Context, extraFields []string) (*Recor
 	if err != nil {
 		return nil, err
 	}
-	schema := arrow.NewSchema(fields, nil)
-	w := &RecordWriter{ctx: ctx, conn: conn, schema: schema, extras: len(extraFields),
-		b: array.NewRecordBuilder(memory.NewGoAllocator(), schema), dataLen: make([]int, len(fields))}
-	w.reserve()
+	return &RecordLoad{ctx: ctx, conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
+}
+
+// insert inserts rec into the records table.
+func (l *RecordLoad) insert(rec arrow.RecordBatch) error {
+	l.inserted = append(l.inserted, rec.NumRows())
+	return l.conn.Raw(func(dc any) error {
+		return insertArrow(l.ctx, dc.(driver.Conn), "INSERT INTO "+Staged("records")+" BY NAME", l.schema, rec)
+	})
+}
+
+// full inserts a writer's whole batch.
+func (l *RecordLoad) full(rec arrow.RecordBatch) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.insert(rec)
+}
+
+// keep takes a writer's short last batch (and a reference to it), and
+// inserts a row group whenever the kept batches add up to one.
+func (l *RecordLoad) keep(rec arrow.RecordBatch) error {
+	rec.Retain()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.short = append(l.short, rec)
+	l.shortRows += rec.NumRows()
+	if l.shortRows < recordBatchRows {
+		return nil
+	}
+	all, err := l.joinShort()
+	if err != nil {
+		return err
+	}
+	defer all.Release()
+	head, tail := all.NewSlice(0, recordBatchRows), all.NewSlice(recordBatchRows, all.NumRows())
+	defer head.Release()
+	l.short, l.shortRows = []arrow.RecordBatch{tail}, tail.NumRows()
+	return l.insert(head)
+}
+
+// joinShort makes the kept batches one and releases them.
+func (l *RecordLoad) joinShort() (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, len(l.schema.Fields()))
+	for c := range cols {
+		parts := make([]arrow.Array, len(l.short))
+		for i, rec := range l.short {
+			parts[i] = rec.Column(c)
+		}
+		a, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			for _, done := range cols[:c] {
+				done.Release()
+			}
+			return nil, err
+		}
+		cols[c] = a
+	}
+	rec := array.NewRecordBatch(l.schema, cols, l.shortRows)
+	for _, a := range cols {
+		a.Release()
+	}
+	l.releaseShort()
+	return rec, nil
+}
+
+func (l *RecordLoad) releaseShort() {
+	for _, rec := range l.short {
+		rec.Release()
+	}
+	l.short, l.shortRows = nil, 0
+}
+
+// Close inserts the kept batches and releases the connection. Every writer
+// must be closed first.
+func (l *RecordLoad) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	if l.shortRows > 0 {
+		var rec arrow.RecordBatch
+		if rec, err = l.joinShort(); err == nil {
+			err = l.insert(rec)
+			rec.Release()
+		}
+	}
+	l.releaseShort()
+	if cerr := l.conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	return nil
+}
+
+// RecordWriter gathers Records for a RecordLoad. It is not safe for
+// concurrent use; open one per goroutine.
+type RecordWriter struct {
+	load *RecordLoad
+	// own is set when the writer made its load (NewRecordWriter), and
+	// closes it.
+	own bool
+	b   *array.RecordBuilder
+	n   int
+	// dataLen is each string column's bytes in the last batch: the next
+	// batch's buffers are reserved at that size, where growing them by
+	// doubling copied each one about twice.
+	dataLen []int
+}
+
+// NewRecordWriter starts writing records alone: a RecordLoad with one
+// writer, closed with it.
+func (db *DB) NewRecordWriter(ctx context.Context, extraFields []string) (*RecordWriter, error) {
+	l, err := db.NewRecordLoad(ctx, extraFields)
+	if err != nil {
+		return nil, err
+	}
+	w := l.NewWriter()
+	w.own = true
 	return w, nil
+}
+
+// NewWriter starts a writer of the load's records.
+func (l *RecordLoad) NewWriter() *RecordWriter {
+	w := &RecordWriter{load: l, b: array.NewRecordBuilder(memory.NewGoAllocator(), l.schema), dataLen: make([]int, len(l.schema.Fields()))}
+	w.reserve()
+	return w
 }
 
 // reserve makes room for a batch: recordBatchRows values in every column,
@@ -71,12 +204,13 @@ func (w *RecordWriter) reserve() {
 	}
 }
 
-// Write adds one record; it reaches the table by the next batch or Close.
+// Write adds one record; it reaches the table by the next batch or the
+// load's Close.
 func (w *RecordWriter) Write(r *Record) error {
 	for i, f := range recordFields {
 		f.put(r, w.b.Field(i))
 	}
-	for i := range w.extras {
+	for i := range w.load.extras {
 		var v string
 		if i < len(r.Extra) {
 			v = r.Extra[i]
@@ -84,35 +218,35 @@ func (w *RecordWriter) Write(r *Record) error {
 		putString(w.b.Field(len(recordFields)+i), v)
 	}
 	if w.n++; w.n == recordBatchRows {
-		return w.flush()
+		w.n = 0
+		for i, f := range w.b.Fields() {
+			if s, ok := f.(*array.StringBuilder); ok {
+				w.dataLen[i] = s.DataLen()
+			}
+		}
+		rec := w.b.NewRecordBatch()
+		defer rec.Release()
+		w.reserve()
+		return w.load.full(rec)
 	}
 	return nil
 }
 
-func (w *RecordWriter) flush() error {
-	if w.n == 0 {
-		return nil
-	}
-	w.n = 0
-	for i, f := range w.b.Fields() {
-		if s, ok := f.(*array.StringBuilder); ok {
-			w.dataLen[i] = s.DataLen()
-		}
-	}
-	rec := w.b.NewRecordBatch()
-	defer rec.Release()
-	w.reserve()
-	return w.conn.Raw(func(dc any) error {
-		return insertArrow(w.ctx, dc.(driver.Conn), "INSERT INTO "+Staged("records")+" BY NAME", w.schema, rec)
-	})
-}
-
-// Close inserts the last batch and releases the connection.
+// Close hands the last batch to the load (and closes the load, if the
+// writer made it).
 func (w *RecordWriter) Close() error {
-	err := w.flush()
+	var err error
+	if w.n > 0 {
+		rec := w.b.NewRecordBatch()
+		err = w.load.keep(rec)
+		rec.Release()
+		w.n = 0
+	}
 	w.b.Release()
-	if cerr := w.conn.Close(); err == nil {
-		err = cerr
+	if w.own {
+		if cerr := w.load.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
