@@ -33,7 +33,7 @@ func Build(ctx context.Context, db *store.DB) error {
 		LEFT JOIN (SELECT master_id, count(*) AS records FROM xref WHERE withheld_reason IS NULL GROUP BY master_id) n USING (master_id)
 		WHERE NOT m.withheld AND m.master_id NOT IN (SELECT master_id FROM opted_out)`},
 		store.Step{Name: "records shared", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("portal_xref") + ` AS
-		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight
+		SELECT x.master_id, x.source_id, x.local_id, x.link_method, round(x.match_weight, 3) AS match_weight, x.rid
 		FROM xref x JOIN portal_persons p USING (master_id)
 		WHERE x.withheld_reason IS NULL`})
 }

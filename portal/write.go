@@ -27,7 +27,8 @@ func Write(ctx context.Context, db *store.DB, dir string) error {
 	}
 	return db.RunSteps(ctx, "portal",
 		files("master_index", `SELECT * FROM portal_persons ORDER BY master_id`),
-		files("xref", `SELECT * FROM portal_xref ORDER BY master_id, source_id, local_id`),
+		// rid is the order of (source_id, local_id): one integer to sort by.
+		files("xref", `SELECT master_id, source_id, local_id, link_method, match_weight FROM portal_xref ORDER BY master_id, rid`),
 		store.Step{Name: "patients", Go: func(ctx context.Context) error {
 			return writePatients(ctx, db, filepath.Join(dir, "patients.ndjson"))
 		}})

@@ -18,7 +18,9 @@ func WriteIndex(ctx context.Context, db *store.DB, dir string) error {
 		return err
 	}
 	tables := map[string]string{
-		"xref":         `SELECT master_id, source_id, local_id, link_method, round(match_weight, 3) AS match_weight, withheld_reason FROM xref ORDER BY master_id, source_id, local_id`,
+		// rid numbers the records in (source_id, local_id) order: one
+		// integer to sort by, not two strings (0.6 s a file at two million).
+		"xref":         `SELECT master_id, source_id, local_id, link_method, round(match_weight, 3) AS match_weight, withheld_reason FROM xref ORDER BY master_id, rid`,
 		"master_index": `SELECT * FROM master_index ORDER BY master_id`,
 		"history":      `SELECT run_id, master_id, event, other_id, reason FROM history ORDER BY run_id, master_id, event`,
 	}
