@@ -28,6 +28,9 @@ import "github.com/selondon/carematch/store"
 //     stage's nhs_conflicts, or a link clustering cut), withheld
 //     (the person is a social-care record kept out of linking).
 //
+// master_index is made in master_id order, the order of the files made
+// from it, so that they are written without a sort.
+//
 // Each choice is an arg_min over the person's records (or over the values'
 // counts) with the rule's order as a struct key, not a window ranking every
 // row. The choices are made one statement each, into working tables joined
@@ -76,7 +79,8 @@ SELECT a.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) 
 FROM gold_rest a
 LEFT JOIN gold_given_name g ON g.master_id = a.master_id
 LEFT JOIN gold_family_name f ON f.master_id = a.master_id
-LEFT JOIN gold_date_of_birth d ON d.master_id = a.master_id;
+LEFT JOIN gold_date_of_birth d ON d.master_id = a.master_id
+ORDER BY a.master_id;
 DROP TABLE gold_rest; DROP TABLE gold_given_name; DROP TABLE gold_family_name; DROP TABLE gold_date_of_birth`},
 	}
 }

@@ -30,12 +30,15 @@ type IndexOptions struct {
 	UnreadableDecisions []UnreadableDecision
 }
 
-// xrefSQL makes xref: each record's person and how it joined it.
+// xrefSQL makes xref: each record's person and how it joined it, in the
+// order of the files made from it (master_id, then rid: (source_id,
+// local_id) as one integer), so that they are written without a sort.
 const xrefSQL = `CREATE OR REPLACE TABLE xref AS
 		SELECT c.rid, m.master_id, p.source_id, p.local_id, c.link_method, c.match_weight,
 			CASE WHEN p.quarantined THEN 'quarantined: one of implausibly many records sharing a key; not linked, not published'
 			     WHEN p.withheld THEN 'social care record without consent to share: not linked, not published' END AS withheld_reason
-		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN person_ids m ON m.root = c.root`
+		FROM clusters c JOIN prep p ON p.rid = c.rid JOIN person_ids m ON m.root = c.root
+		ORDER BY m.master_id, c.rid`
 
 // IndexStats counts what the index holds.
 type IndexStats struct {

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/selondon/carematch/mpi"
 	"github.com/selondon/carematch/store"
 )
 
@@ -22,28 +21,25 @@ func Write(ctx context.Context, db *store.DB, dir string) error {
 	}
 	files := func(name, q string) store.Step {
 		return store.Step{Name: name + " files", Go: func(ctx context.Context) error {
-			return db.CopyParquetAndCSV(ctx, q, filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv"))
+			return db.CopyScanParquetAndCSV(ctx, q, filepath.Join(dir, name+".parquet"), filepath.Join(dir, name+".csv"))
 		}}
 	}
+	// Build made both tables in the files' order: they are scanned as they are.
 	return db.RunSteps(ctx, "portal",
-		files("master_index", `SELECT * FROM portal_persons ORDER BY master_id`),
-		// rid is the order of (source_id, local_id): one integer to sort by.
-		files("xref", `SELECT master_id, source_id, local_id, link_method, match_weight FROM portal_xref ORDER BY master_id, rid`),
+		files("master_index", `SELECT * EXCLUDE (locals, replaced) FROM portal_persons`),
+		files("xref", `SELECT * FROM portal_xref`),
 		store.Step{Name: "patients", Go: func(ctx context.Context) error {
 			return writePatients(ctx, db, filepath.Join(dir, "patients.ndjson"))
 		}})
 }
 
 // patientsQuery reads each person with its records' local IDs (source ID,
-// localSep, local ID, sorted) and the IDs it replaced, in master_id order.
-// Its columns are those of patientCols, in order.
+// localSep, local ID, sorted) and the IDs it replaced, in master_id order
+// (portal_persons' own). Its columns are those of patientCols, in order.
 const patientsQuery = `
-		WITH loc AS (SELECT master_id, list_sort(list(source_id || chr(31) || local_id)) AS locals FROM portal_xref GROUP BY master_id),
-		     rep AS (SELECT other_id AS master_id, list_sort(list(master_id)) AS replaced FROM history WHERE event = '` + mpi.EventMergedInto + `' GROUP BY other_id)
-		SELECT p.master_id, p.nhs_number, p.nhs_number_verified, p.given_name, p.family_name, p.date_of_birth, p.sex,
-			p.address, p.postcode, p.deceased, p.date_of_death,
-			coalesce(loc.locals, []), coalesce(rep.replaced, [])::VARCHAR[]
-		FROM portal_persons p LEFT JOIN loc USING (master_id) LEFT JOIN rep USING (master_id) ORDER BY p.master_id`
+		SELECT master_id, nhs_number, nhs_number_verified, given_name, family_name, date_of_birth, sex,
+			address, postcode, deceased, date_of_death, locals, replaced
+		FROM portal_persons`
 
 // writePatients writes one FHIR Patient per line, in master_id order. Each
 // batch of persons DuckDB hands over is split among one goroutine per CPU,

@@ -32,12 +32,11 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 			CASE WHEN i %% 3 = 0 THEN NULL ELSE '9434765919' END AS nhs_number, i %% 2 = 0 AS nhs_number_verified,
 			'Given' || i AS given_name, 'Family' AS family_name, DATE '1970-01-01' + i::INTEGER AS date_of_birth,
 			CASE WHEN i %% 2 = 0 THEN 'female' ELSE 'unknown' END AS sex,
-			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death
-		FROM range(%d) t(i);
-		CREATE TABLE portal_xref AS
-		SELECT master_id, 'gp' AS source_id, 'L' || master_id AS local_id FROM portal_persons
-		UNION ALL SELECT master_id, 'lgt', 'M' || master_id FROM portal_persons WHERE master_id = 'CM0000000042';
-		CREATE TABLE history AS SELECT 'CM0000000099' AS master_id, 'CM0000000042' AS other_id, 'merged_into' AS event;`, n)); err != nil {
+			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death,
+			CASE WHEN i = 42 THEN ['gp' || chr(31) || 'L' || master_id, 'lgt' || chr(31) || 'M' || master_id]
+			     ELSE ['gp' || chr(31) || 'L' || master_id] END AS locals,
+			CASE WHEN i = 42 THEN ['CM0000000099'] ELSE [] END::VARCHAR[] AS replaced
+		FROM range(%d) t(i) ORDER BY master_id;`, n)); err != nil {
 		t.Fatal(err)
 	}
 	write := func(procs int) []byte {
