@@ -23,14 +23,14 @@ func fixturesCommand() *cli.Command {
 			&cli.IntFlag{Name: "persons", Value: 20_000, Usage: "how many people live in the synthetic population"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "the same seed gives the same files, byte for byte"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (created if needed)"},
-			&cli.IntFlag{Name: "night", Value: 1, Usage: "1, or 2 for the next night's extracts of the same population (some records gone, some corrected, some new people)"},
+			&cli.IntFlag{Name: "night", Value: 1, Usage: "`N`: the extracts of the Nth night of the same population, each night from the one before by about 2% of records gone, corrected or new"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.String("out") == "" {
 				return usagef("fixtures: --out DIR is required")
 			}
-			if n := cmd.Int("night"); n != 1 && n != 2 {
-				return usagef("fixtures: --night is 1 or 2")
+			if n := cmd.Int("night"); n < 1 {
+				return usagef("fixtures: --night is 1 or more")
 			}
 			sum, err := writeFixtures(cmd, cmd.String("out"), cmd.Int("persons"), cmd.Uint64("seed"), cmd.Int("night"))
 			if err != nil {
