@@ -22,8 +22,11 @@
 //
 // Tables written: records (store.Record, in the in-memory stage catalog),
 // exceptions (its kinds: rejected rows and invalid values, source_row_drop),
-// source_files, optouts. Read: last night's source_files (row drops).
+// source_files, optouts, record_prints (each record's fingerprint, kept for
+// the next night) and record_changes (in the stage catalog: new, changed,
+// unchanged, gone). Read: last night's source_files (row drops) and
+// record_prints (changes).
 // Files: load.go (a source, a file, its rows), record.go (a row into a
 // store.Record), csv.go (the reader), source_csv.go, source_parquet.go and
-// jsonl.go (the formats), optouts.go, drops.go.
+// jsonl.go (the formats), optouts.go, drops.go, changes.go.
 package extract

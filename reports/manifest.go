@@ -84,6 +84,18 @@ type ManifestSource struct {
 	RowsRead     int64          `json:"rows_read"`
 	RowsLoaded   int64          `json:"rows_loaded"`
 	RowsRejected int64          `json:"rows_rejected"`
+	// Changes are the source's records against last night's; absent when
+	// last night kept no fingerprints to compare with.
+	Changes *ManifestChanges `json:"changes,omitempty"`
+}
+
+// ManifestChanges are a source's records compared with last night's by
+// their fingerprints: on the first night, every record is new.
+type ManifestChanges struct {
+	New       int64 `json:"new"`
+	Changed   int64 `json:"changed"`
+	Unchanged int64 `json:"unchanged"`
+	Gone      int64 `json:"gone"`
 }
 
 // ManifestFile is one file read.

@@ -249,3 +249,62 @@ func TestRecordLoadWriters(t *testing.T) {
 		t.Errorf("inserts of %v rows, want %v", load.inserted, want)
 	}
 }
+
+// A record's fingerprint is of its standardised fields: where it was read
+// (file, line) does not move it, any value does, an extra field's too.
+func TestRecordPrints(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	if err := db.CreateSchema(ctx, []string{"ref"}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.NewRecordWriter(ctx, []string{"ref"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := []func(r *Record){
+		func(r *Record) {},
+		func(r *Record) { r.File, r.Line = "other.csv", 99 },
+		func(r *Record) { r.Extra = []string{"x2"} },
+		func(r *Record) { r.Postcode = "" },
+		func(r *Record) { r.Deleted = true },
+	}
+	for i, change := range variants {
+		r := testRecord()
+		change(r)
+		r.LocalID = fmt.Sprint(i)
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PrintRecords(ctx, []string{"ref"}); err != nil {
+		t.Fatal(err)
+	}
+	var prints []uint64
+	rows, err := db.QueryContext(ctx, "SELECT print FROM record_prints ORDER BY local_id::INTEGER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p uint64
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		prints = append(prints, p)
+	}
+	if len(prints) != len(variants) {
+		t.Fatalf("%d prints", len(prints))
+	}
+	if prints[0] != prints[1] {
+		t.Error("the file and line changed the fingerprint")
+	}
+	for i := 2; i < len(prints); i++ {
+		if prints[i] == prints[0] {
+			t.Errorf("variant %d has the original's fingerprint", i)
+		}
+	}
+}

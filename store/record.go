@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -134,3 +136,55 @@ var RecordColumns = func() []Column {
 	}
 	return cols
 }()
+
+// RecordPrintColumns is the `record_prints` table, kept in the state file
+// from night to night: each loaded record's fingerprint, a hash of its
+// standardised fields (every records column but its key and where it was
+// read: a row that moves down its file is the same record), by which the
+// next night tells new, changed, unchanged and gone records apart.
+var RecordPrintColumns = []Column{
+	{"source_id", "VARCHAR NOT NULL"},
+	{"local_id", "VARCHAR NOT NULL"},
+	{"print", "UBIGINT NOT NULL"},
+}
+
+// printExcluded are the records columns a fingerprint leaves out.
+var printExcluded = map[string]bool{"source_id": true, "local_id": true, "file": true, "line": true}
+
+// PrintRecords writes record_prints for tonight's records (whose extra
+// fields are extraFields, as given to CreateSchema).
+func (db *DB) PrintRecords(ctx context.Context, extraFields []string) error {
+	var cols []string
+	for _, c := range RecordColumns {
+		if !printExcluded[c.Name] {
+			cols = append(cols, QuoteIdent(c.Name))
+		}
+	}
+	for _, f := range extraFields {
+		cols = append(cols, QuoteIdent("extra_"+f))
+	}
+	// hash() of NULL is a constant: a value emptied is a change like any.
+	q := createTable("record_prints", RecordPrintColumns) + ";\n" +
+		"INSERT INTO record_prints SELECT source_id, local_id, hash(" + strings.Join(cols, ", ") + ") FROM records"
+	_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS record_prints;\n"+q)
+	return err
+}
+
+// RecordChange is what happened to a record since the last night.
+type RecordChange string
+
+// The record changes, as record_changes.change holds them.
+const (
+	RecordNew       RecordChange = "new"       // not in last night's extract
+	RecordChanged   RecordChange = "changed"   // there, with another fingerprint
+	RecordUnchanged RecordChange = "unchanged" // there, the same
+	RecordGone      RecordChange = "gone"      // in last night's extract, not tonight's
+)
+
+// RecordChangeColumns is the `record_changes` table, in StageCatalog: each
+// record of tonight or last night and what happened to it.
+var RecordChangeColumns = []Column{
+	{"source_id", "VARCHAR NOT NULL"},
+	{"local_id", "VARCHAR NOT NULL"},
+	{"change", "VARCHAR NOT NULL"},
+}

@@ -148,19 +148,55 @@ func TestFixtureNights(t *testing.T) {
 		}
 		return byPerson
 	}
+	// later counts each record's later-night corrections in faults.csv.
+	later := func() map[string]int {
+		n := map[string]int{}
+		for _, r := range readCSV(t, filepath.Join(dir, "faults.csv")) {
+			if r["fault"] == fixtures.FaultCorrectedNHS || r["fault"] == fixtures.FaultMoved {
+				n[r["source_id"]+"/"+r["local_id"]]++
+			}
+		}
+		return n
+	}
 	m, err := nightly(context.Background(), cfg, nightlyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := m.RunID
+	for _, s := range m.Sources {
+		if c := s.Changes; c == nil || c.New != s.RowsLoaded || c.Changed+c.Unchanged+c.Gone != 0 {
+			t.Errorf("night 1, %s: changes %+v, want all %d records new", s.ID, c, s.RowsLoaded)
+		}
+	}
 	for night := 2; night <= 3; night++ {
-		before := persons()
+		before, laterBefore, last := persons(), later(), m
 		if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir, Night: night}); err != nil {
 			t.Fatal(err)
 		}
-		m, err := nightly(context.Background(), cfg, nightlyOptions{})
+		m, err = nightly(context.Background(), cfg, nightlyOptions{})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The fingerprints find exactly the records the fixtures changed:
+		// a record corrected tonight, and there last night too.
+		wantChanged := map[string]int64{}
+		for k, n := range later() {
+			if n > laterBefore[k] {
+				src, _, _ := strings.Cut(k, "/")
+				wantChanged[src]++
+			}
+		}
+		for i, s := range m.Sources {
+			c := s.Changes
+			if c == nil {
+				t.Fatalf("night %d, %s: no changes counted", night, s.ID)
+			}
+			if c.New+c.Changed+c.Unchanged != s.RowsLoaded || c.Changed+c.Unchanged+c.Gone != last.Sources[i].RowsLoaded {
+				t.Errorf("night %d, %s: %+v do not add up to %d loaded tonight and %d last night", night, s.ID, *c, s.RowsLoaded, last.Sources[i].RowsLoaded)
+			}
+			if c.Changed != wantChanged[s.ID] {
+				t.Errorf("night %d, %s: %d records changed, the fixtures changed %d", night, s.ID, c.Changed, wantChanged[s.ID])
+			}
 		}
 		after := persons()
 		events := map[string]map[string]string{} // run → master_id → event

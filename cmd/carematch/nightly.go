@@ -181,6 +181,9 @@ func (n *night) load(ctx context.Context) error {
 	if drops > 0 {
 		p.logf("load: WARNING %d sources loaded far fewer rows than last night (see exceptions/%s.csv)", drops, store.ExcRowDrop)
 	}
+	if err := n.changes(ctx); err != nil {
+		return store.InStep("load", "changes since last night", err)
+	}
 	counts, err := n.db.CountRecords(ctx)
 	if err != nil {
 		return store.InStep("load", "counts", err)
@@ -192,6 +195,31 @@ func (n *night) load(ctx context.Context) error {
 		m.Counts["records_verified_nhs_number"] += c.VerifiedNHS
 	}
 	return store.InStep("load", "memory limit", n.sizeMemory(ctx, m.Counts["records"]))
+}
+
+// changes compares tonight's records with last night's, source by source,
+// into the manifest and the log.
+func (n *night) changes(ctx context.Context) error {
+	changes, known, err := extract.DetectChanges(ctx, n.db, n.cfg.ExtraFields(), publish.PreviousState(n.cfg.Run.StateDir))
+	if err != nil {
+		return err
+	}
+	if !known {
+		n.p.logf("load: last night kept no record fingerprints: changes are not counted tonight")
+		return nil
+	}
+	var total reports.ManifestChanges
+	for _, c := range changes {
+		mc := &reports.ManifestChanges{New: c.New, Changed: c.Changed, Unchanged: c.Unchanged, Gone: c.Gone}
+		for i := range n.m.Sources {
+			if n.m.Sources[i].ID == c.Source {
+				n.m.Sources[i].Changes = mc
+			}
+		}
+		total.New, total.Changed, total.Unchanged, total.Gone = total.New+c.New, total.Changed+c.Changed, total.Unchanged+c.Unchanged, total.Gone+c.Gone
+	}
+	n.p.logf("load: since last night %d records new, %d changed, %d unchanged, %d gone", total.New, total.Changed, total.Unchanged, total.Gone)
+	return nil
 }
 
 // link runs linkage and saves its model beside the run.
