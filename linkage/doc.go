@@ -32,7 +32,9 @@
 //	             7 million rows to the database file that nobody reads cost 1 s)
 //	guards_lifted namesake guards lifted, and why
 //
-// Reads: records (extract). Writes, beside the tables above: nicknames,
-// tf_<column> (term frequencies), and exceptions of kind quarantined.
+// Reads: records (extract), and a previous night's model and tf_<column>
+// when it holds them (held.go). Writes, beside the tables above: nicknames,
+// tf_<column> (term frequencies), model (the night's model as JSON, for the
+// nights that hold it), and exceptions of kind quarantined.
 // One file per job; run.go gives their order (see docs/LAYOUT.md).
 package linkage

@@ -99,12 +99,17 @@ func LoadModel(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseModel(b, path)
+}
+
+// parseModel reads a model's JSON; from names it in errors.
+func parseModel(b []byte, from string) (*Model, error) {
 	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, fmt.Errorf("model %s: %w", from, err)
 	}
 	if len(m.M) != len(m.Comparisons) || len(m.U) != len(m.Comparisons) {
-		return nil, fmt.Errorf("model %s: m and u do not match its comparisons", path)
+		return nil, fmt.Errorf("model %s: m and u do not match its comparisons", from)
 	}
 	return &m, nil
 }

@@ -3,6 +3,7 @@ package linkage
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,10 +33,15 @@ type Options struct {
 	ExtraComparisons []ExtraField
 	ExtraFields      []string // extra columns present in records
 	Model            string   // a saved model to reuse instead of training
-	RandomPairs      int      // default DefaultRandomPairs
-	QuarantineAt     int64    // records sharing one key before they are quarantined; default DefaultQuarantineAt
-	Guards           *bool    // the household and namesake guards (DefaultGuards); default on
-	Progress         func(format string, a ...any)
+	// Hold is a previous night's state database whose model and term
+	// frequencies to hold instead of fitting new ones (see held.go). When
+	// it has none, or the configuration's comparisons are not its, a new
+	// model is fitted and Result.ModelReason says why.
+	Hold         string
+	RandomPairs  int   // default DefaultRandomPairs
+	QuarantineAt int64 // records sharing one key before they are quarantined; default DefaultQuarantineAt
+	Guards       *bool // the household and namesake guards (DefaultGuards); default on
+	Progress     func(format string, a ...any)
 }
 
 // withDefaults fills in every option left zero.
@@ -69,7 +75,11 @@ type Result struct {
 	Namesakes          int64 // of which two people
 	Rules              []RuleStats
 	Quarantined        []QuarantineStats // records held back, by source and key
-	Timings            map[string]time.Duration
+	// ModelFrom is where the model came from: "fitted", "held" (from
+	// Options.Hold) or "file" (Options.Model); ModelReason why, when a
+	// model was fitted though one was to be held.
+	ModelFrom, ModelReason string
+	Timings                map[string]time.Duration
 }
 
 // linker is one linkage run: its settings, the model and the result, built
@@ -81,6 +91,7 @@ type linker struct {
 	brs   []BlockingRule
 	comps []Comparison
 	m     *Model
+	held  *Model // the model held from Options.Hold, if any
 	res   *Result
 }
 
@@ -102,10 +113,6 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		l.comps = append(l.comps, ExtraComparison(e.Field, e.Method))
 	}
 	l.comps = append(l.comps, NHSComparison())
-	fit := "train"
-	if opt.Model != "" {
-		fit = "reuse_model"
-	}
 	records := func() (int64, string) { return l.res.Records, "records" }
 	pairs := func() (int64, string) { return l.res.CandidatePairs, "pairs" }
 	for _, st := range []struct {
@@ -114,7 +121,7 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		work func() (int64, string) // what the step goes through, for its rate
 	}{
 		{"prepare", l.prepare, records}, {"deterministic", l.deterministic, records}, {"blocking", l.blocking, records},
-		{"compare", l.compare, pairs}, {fit, l.model, pairs}, {"score", l.score, pairs}, {"lift_guards", l.liftGuards, pairs},
+		{"compare", l.compare, pairs}, {"model", l.model, pairs}, {"score", l.score, pairs}, {"lift_guards", l.liftGuards, pairs},
 		{"ambiguous", l.ambiguous, pairs},
 	} {
 		t := time.Now()
@@ -122,6 +129,12 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 			return nil, store.InStep("link", st.name, err)
 		}
 		d := time.Since(t)
+		if st.name == "model" { // timed as what it did
+			st.name = "reuse_model"
+			if l.res.ModelFrom == "fitted" {
+				st.name = "train"
+			}
+		}
 		l.res.Timings[st.name] = d
 		n, what := st.work()
 		l.logf("link: %s took %.1fs (%d %s, %.0f a second)", st.name, d.Seconds(), n, what, float64(n)/max(d.Seconds(), 0.001))
@@ -151,8 +164,28 @@ func (l *linker) prepare(ctx context.Context) error {
 			}
 		}
 	}
-	if err := buildTF(ctx, l.db, tf); err != nil {
-		return err
+	if l.opt.Hold != "" && l.opt.Model == "" {
+		held, err := holdModel(ctx, l.db, l.opt.Hold, tf)
+		switch {
+		case errors.Is(err, ErrNoHeldModel):
+			l.res.ModelReason = err.Error()
+		case err != nil:
+			return err
+		default:
+			if err := sameComparisons(held.Comparisons, l.comps); err != nil {
+				l.res.ModelReason = "the configuration's comparisons are not the held model's: " + err.Error()
+			} else {
+				l.held = held
+			}
+		}
+		if l.held == nil {
+			l.logf("link: a new model is fitted tonight: %s", l.res.ModelReason)
+		}
+	}
+	if l.held == nil {
+		if err := buildTF(ctx, l.db, tf); err != nil {
+			return err
+		}
 	}
 	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&l.res.Records); err != nil {
 		return err
@@ -222,11 +255,19 @@ func (l *linker) model(ctx context.Context) error {
 		// and its match rate over all pairs is the prior.
 		m = saved
 		m.Training.Reused = l.opt.Model
+		l.res.ModelFrom = "file"
+	} else if l.held != nil {
+		// The held model keeps its training record, which says where and
+		// when it was fitted, and the thresholds are tonight's.
+		m = l.held
+		m.LinkThreshold, m.ReviewThreshold = 0, 0
+		l.res.ModelFrom = "held"
 	} else {
 		if err := train(ctx, l.db, m, l.brs, l.opt.RandomPairs); err != nil {
 			return err
 		}
 		m.Training.CandidatePairs = l.res.CandidatePairs
+		l.res.ModelFrom = "fitted"
 	}
 	if m.LinkThreshold == 0 && m.ReviewThreshold == 0 {
 		m.LinkThreshold, m.ReviewThreshold = DefaultLinkThreshold, DefaultReviewThreshold
@@ -241,8 +282,8 @@ func (l *linker) model(ctx context.Context) error {
 		m.ReviewThreshold = m.LinkThreshold
 	}
 	l.m = m
-	l.logf("link: model: lambda %.4g, EM %d iterations, converged %v", m.Lambda, m.Training.Iterations, m.Training.Converged)
-	return nil
+	l.logf("link: model (%s): lambda %.4g, EM %d iterations, converged %v", l.res.ModelFrom, m.Lambda, m.Training.Iterations, m.Training.Converged)
+	return saveModel(ctx, l.db, m)
 }
 
 func (l *linker) score(ctx context.Context) error { return score(ctx, l.db, l.m, "gammas", "scores") }

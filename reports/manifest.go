@@ -12,13 +12,17 @@ import (
 // Manifest is manifest.json: what a run read, did and wrote. It holds counts
 // and file facts, never a patient's value.
 type Manifest struct {
-	RunID       string           `json:"run_id"`
-	Started     time.Time        `json:"started"`
-	Finished    time.Time        `json:"finished"`
-	Status      string           `json:"status"` // succeeded | failed
-	Error       string           `json:"error,omitempty"`
-	ToolVersion string           `json:"tool_version"`
-	Config      ManifestConfig   `json:"config"`
+	RunID       string         `json:"run_id"`
+	Started     time.Time      `json:"started"`
+	Finished    time.Time      `json:"finished"`
+	Status      string         `json:"status"` // succeeded | failed
+	Error       string         `json:"error,omitempty"`
+	ToolVersion string         `json:"tool_version"`
+	Config      ManifestConfig `json:"config"`
+	// Mode is how the night linked, incremental or full, and ModeReason
+	// why it was full.
+	Mode        string           `json:"mode,omitempty"`
+	ModeReason  string           `json:"mode_reason,omitempty"`
 	Sources     []ManifestSource `json:"sources"`
 	Counts      map[string]int64 `json:"counts"`                // per stage: rows_read, records, persons, …
 	Exceptions  map[string]int64 `json:"exceptions"`            // per kind
@@ -56,6 +60,11 @@ type ManifestLinkage struct {
 	Namesakes       int64 `json:"namesakes"`
 	GuardsLifted    int64 `json:"guards_lifted"`
 	TyposLifted     int64 `json:"typo_guards_lifted"`
+	// ModelFrom is where the night's model came from: fitted tonight,
+	// held from the previous night, or a configured file; ModelReason why
+	// one was fitted where one was to be held.
+	ModelFrom   string `json:"model_from"`
+	ModelReason string `json:"model_reason,omitempty"`
 }
 
 // Resources is what the run cost the machine.

@@ -47,7 +47,8 @@ func addLinkage(m *reports.Manifest, res *linkage.Result) {
 		NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, PairsPerRecord: perRecord(res.CandidatePairs, res.Records), Blocking: res.Rules, Quarantined: res.Quarantined,
 		LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
 		EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged,
-		NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted, TyposLifted: res.TyposLifted}
+		NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted, TyposLifted: res.TyposLifted,
+		ModelFrom: res.ModelFrom, ModelReason: res.ModelReason}
 	for k, d := range res.Timings {
 		m.TimingsMS["link_"+k] = d.Milliseconds()
 	}

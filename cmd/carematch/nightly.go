@@ -23,6 +23,9 @@ import (
 type nightlyOptions struct {
 	Now      func() time.Time // default time.Now
 	Progress *progress
+	// Full recomputes every pair with the held model; Retrain fits a new
+	// model (and is full).
+	Full, Retrain bool
 	// stopAfter, for tests, fails the run with errStopped after the named
 	// stage, as a kill would.
 	stopAfter string
@@ -84,6 +87,9 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			}
 		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
+	}
+	if err == nil {
+		err = n.db.WriteNightInfo(ctx, n.nightInfo())
 	}
 	for _, s := range []struct {
 		name string
@@ -225,6 +231,16 @@ func (n *night) changes(ctx context.Context) error {
 // link runs linkage and saves its model beside the run.
 func (n *night) link(ctx context.Context) error {
 	cfg, m := n.cfg, n.m
+	mode, reason, err := n.chooseMode(ctx)
+	if err != nil {
+		return store.InStep("link", "mode", err)
+	}
+	m.Mode, m.ModeReason = mode, reason
+	n.p.logf("link: %s night: %s", mode, reason)
+	hold := ""
+	if !n.opt.Retrain {
+		hold = publish.PreviousState(cfg.Run.StateDir)
+	}
 	var extra []linkage.ExtraField
 	for _, e := range cfg.Linkage.ExtraComparison {
 		extra = append(extra, linkage.ExtraField{Field: e.Field, Method: e.Method})
@@ -237,6 +253,7 @@ func (n *night) link(ctx context.Context) error {
 		ExtraComparisons: extra,
 		ExtraFields:      cfg.ExtraFields(),
 		Model:            cfg.Linkage.Model,
+		Hold:             hold,
 		QuarantineAt:     cfg.Run.QuarantineAt,
 		Guards:           cfg.Linkage.Guards,
 		Progress:         n.p.logf,

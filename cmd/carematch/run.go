@@ -26,13 +26,16 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			configFlag("configuration `FILE` (TOML)"),
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
+			&cli.BoolFlag{Name: "full", Usage: "recompute every pair, with the model held from the last night"},
+			&cli.BoolFlag{Name: "retrain", Usage: "fit a new model tonight (and recompute every pair)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			m, err := nightly(ctx, cfg, nightlyOptions{Progress: newProgress(cmd.Root().ErrWriter, cmd.Bool("quiet"))})
+			m, err := nightly(ctx, cfg, nightlyOptions{Progress: newProgress(cmd.Root().ErrWriter, cmd.Bool("quiet")),
+				Full: cmd.Bool("full"), Retrain: cmd.Bool("retrain")})
 			if err != nil {
 				return err
 			}

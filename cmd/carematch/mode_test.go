@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/fixtures"
+	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/publish"
+	"github.com/selondon/carematch/store"
+)
+
+// A night says how it linked and why; the model fitted on the first night
+// is held by the nights after it (the same m and u, no training) until
+// --retrain, and a changed configuration or carematch makes a night full.
+func TestModeAndHeldModel(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := fixtures.Generate(fixtures.Options{Persons: 1_500, Seed: 11, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "carematch.toml")
+	load := func() *config.Config {
+		cfg, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	model := func(runID string) *linkage.Model {
+		m, err := linkage.LoadModel(filepath.Join(dir, "var", "publish", runID, "model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	steps := []struct {
+		name      string
+		opt       nightlyOptions
+		edit      func()
+		reason    string // part of the manifest's mode_reason
+		modelFrom string
+		why       string // part of the linkage's model_reason
+	}{
+		{name: "first night", reason: "first night", modelFrom: "fitted"},
+		{name: "second night", reason: "not built yet", modelFrom: "held"},
+		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
+		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
+		{name: "configuration changed", edit: func() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(b, "\n# a comment changes the file\n"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, reason: "configuration changed", modelFrom: "held"},
+		{name: "no model kept", edit: func() {
+			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(context.Background(), "DROP TABLE model"); err != nil {
+				t.Fatal(err)
+			}
+		}, reason: "not built yet", modelFrom: "fitted", why: "kept no model"},
+	}
+	var prevFitted *linkage.Model
+	for _, st := range steps {
+		if st.edit != nil {
+			st.edit()
+		}
+		m, err := nightly(context.Background(), load(), st.opt)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if m.Mode != modeFull || !strings.Contains(m.ModeReason, st.reason) {
+			t.Errorf("%s: mode %q (%q), want full because of %q", st.name, m.Mode, m.ModeReason, st.reason)
+		}
+		if m.Linkage.ModelFrom != st.modelFrom || !strings.Contains(m.Linkage.ModelReason, st.why) {
+			t.Errorf("%s: model %s (%q), want %s (%q)", st.name, m.Linkage.ModelFrom, m.Linkage.ModelReason, st.modelFrom, st.why)
+		}
+		_, trained := m.TimingsMS["link_train"]
+		if trained != (st.modelFrom == "fitted") {
+			t.Errorf("%s: trained %v with a model %s", st.name, trained, st.modelFrom)
+		}
+		got := model(m.RunID)
+		switch {
+		case st.modelFrom == "held":
+			if !reflect.DeepEqual(got.M, prevFitted.M) || !reflect.DeepEqual(got.U, prevFitted.U) || got.Lambda != prevFitted.Lambda {
+				t.Errorf("%s: the held model is not the last one fitted", st.name)
+			}
+		default:
+			prevFitted = got
+		}
+	}
+}
