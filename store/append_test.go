@@ -21,6 +21,17 @@ func testDB(t testing.TB) *DB {
 	return db
 }
 
+// schemaDB is a test database with a night's schema, the records' extra
+// fields extras.
+func schemaDB(t testing.TB, extras ...string) *DB {
+	t.Helper()
+	db := testDB(t)
+	if err := db.CreateSchema(context.Background(), extras); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // Every column type the stages append, and NULLs, arrive as they were given.
 func TestAppenderRoundTrip(t *testing.T) {
 	ctx := context.Background()
@@ -99,10 +110,7 @@ func testRecord() *Record {
 // column name: the schema and the row order are one definition.
 func TestRecordRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	db := testDB(t)
-	if err := db.CreateSchema(ctx, []string{"ref"}); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaDB(t, "ref")
 	r := testRecord()
 	r.DateOfDeath = time.Date(1931, 12, 31, 0, 0, 0, 0, time.UTC) // before 1970: days count back from the epoch
 	w, err := db.NewRecordWriter(ctx, []string{"ref"})
@@ -204,10 +212,7 @@ func TestCountThenDropRecords(t *testing.T) {
 // row group: the short batches are gathered until they make one.
 func TestRecordLoadWriters(t *testing.T) {
 	ctx := context.Background()
-	db := testDB(t)
-	if err := db.CreateSchema(ctx, []string{"ref"}); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaDB(t, "ref")
 	load, err := db.NewRecordLoad(ctx, []string{"ref"})
 	if err != nil {
 		t.Fatal(err)
@@ -254,10 +259,7 @@ func TestRecordLoadWriters(t *testing.T) {
 // (file, line) does not move it, any value does, an extra field's too.
 func TestRecordPrints(t *testing.T) {
 	ctx := context.Background()
-	db := testDB(t)
-	if err := db.CreateSchema(ctx, []string{"ref"}); err != nil {
-		t.Fatal(err)
-	}
+	db := schemaDB(t, "ref")
 	w, err := db.NewRecordWriter(ctx, []string{"ref"})
 	if err != nil {
 		t.Fatal(err)
