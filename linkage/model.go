@@ -34,6 +34,7 @@ type Model struct {
 // Training says how the model was fitted.
 type Training struct {
 	Reused         string  `json:"reused_from,omitempty"` // a model file reused instead of training
+	HeldFrom       string  `json:"held_from,omitempty"`   // the state database of the night it was held from
 	CandidatePairs int64   `json:"candidate_pairs"`
 	Patterns       int     `json:"patterns"`
 	LabelPairs     int64   `json:"label_pairs"`  // pairs linked by verified NHS number, used to seed m

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/selondon/carematch/store"
@@ -257,10 +258,15 @@ func (l *linker) model(ctx context.Context) error {
 		m.Training.Reused = l.opt.Model
 		l.res.ModelFrom = "file"
 	} else if l.held != nil {
-		// The held model keeps its training record, which says where and
-		// when it was fitted, and the thresholds are tonight's.
-		m = l.held
-		m.LinkThreshold, m.ReviewThreshold = 0, 0
+		// The held model keeps its training record, which says how it was
+		// fitted, and the thresholds are tonight's.
+		// Guards and blocking rules are configuration, not training:
+		// tonight's, as a fitted model would have them.
+		held := l.held
+		held.Guards, held.Blocking = m.Guards, m.Blocking
+		held.LinkThreshold, held.ReviewThreshold = 0, 0
+		held.Training.HeldFrom = filepath.Base(l.opt.Hold)
+		m = held
 		l.res.ModelFrom = "held"
 	} else {
 		if err := train(ctx, l.db, m, l.brs, l.opt.RandomPairs); err != nil {

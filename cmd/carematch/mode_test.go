@@ -45,6 +45,7 @@ func TestModeAndHeldModel(t *testing.T) {
 		reason    string // part of the manifest's mode_reason
 		modelFrom string
 		why       string // part of the linkage's model_reason
+		noGuards  bool
 	}{
 		{name: "first night", reason: "first night", modelFrom: "fitted"},
 		{name: "second night", reason: "not built yet", modelFrom: "held"},
@@ -59,6 +60,16 @@ func TestModeAndHeldModel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, reason: "configuration changed", modelFrom: "held"},
+		// Guards are configuration: a held model takes tonight's.
+		{name: "guards off", edit: func() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(b, "\n[linkage]\nguards = false\n"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, reason: "configuration changed", modelFrom: "held", noGuards: true},
 		{name: "no model kept", edit: func() {
 			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
 			if err != nil {
@@ -68,7 +79,7 @@ func TestModeAndHeldModel(t *testing.T) {
 			if _, err := db.ExecContext(context.Background(), "DROP TABLE model"); err != nil {
 				t.Fatal(err)
 			}
-		}, reason: "not built yet", modelFrom: "fitted", why: "kept no model"},
+		}, reason: "not built yet", modelFrom: "fitted", why: "kept no model", noGuards: true},
 	}
 	var prevFitted *linkage.Model
 	for _, st := range steps {
@@ -90,6 +101,12 @@ func TestModeAndHeldModel(t *testing.T) {
 			t.Errorf("%s: trained %v with a model %s", st.name, trained, st.modelFrom)
 		}
 		got := model(m.RunID)
+		if (len(got.Guards) == 0) != st.noGuards {
+			t.Errorf("%s: %d guards in the model", st.name, len(got.Guards))
+		}
+		if st.modelFrom == "held" && got.Training.HeldFrom == "" {
+			t.Errorf("%s: a held model that does not say where from", st.name)
+		}
 		switch {
 		case st.modelFrom == "held":
 			if !reflect.DeepEqual(got.M, prevFitted.M) || !reflect.DeepEqual(got.U, prevFitted.U) || got.Lambda != prevFitted.Lambda {
