@@ -28,9 +28,15 @@ func TestReportHTML(t *testing.T) {
 		`id="review">` + strconv.FormatInt(m.Counts["review_pairs"], 10) + `<`,
 		`id="change-created">`, "Data quality by source", "gp_lewisham", "ooh_greenwich_bexley",
 		`aria-label="match weight histogram"`, `aria-label="records by link method"`, "nhs_number_conflict",
+		"A full night: the first night",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, src := range m.Sources {
+		if want := `id="records-` + src.ID + `-new">` + strconv.FormatInt(src.RowsLoaded, 10) + `<`; !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q: the first night's records are all new", want)
 		}
 	}
 	if strings.Count(page, "<rect") < 20 {
