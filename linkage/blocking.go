@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -44,12 +45,21 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 		st.Seconds = time.Since(start).Seconds()
 		stats = append(stats, st)
 	}
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks`); err != nil {
+	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks;
+		CREATE OR REPLACE TABLE blocking_rules (rule SMALLINT, text VARCHAR, dropped BOOLEAN)`); err != nil {
 		return nil, err
 	}
-	// The union: each pair once, with the first rule that found it.
+	// Which rule each bit of pair_rules is, for the next night.
+	if err := db.AppendEach(ctx, "blocking_rules", len(stats), func(i int) []driver.Value {
+		return []driver.Value{int16(i), stats[i].Rule, stats[i].Dropped}
+	}); err != nil {
+		return nil, err
+	}
+	// The union: each pair once, with the first rule that found it and
+	// every rule that did (bit i for rule i: what a later night needs to
+	// know whether a pair is still found when one of its blocks changed).
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs AS
-		SELECT rid_l, rid_r, min(rule) AS rule FROM pairs_all GROUP BY rid_l, rid_r;
+		SELECT rid_l, rid_r, min(rule) AS rule, bit_or(1 << rule)::INTEGER AS rules FROM pairs_all GROUP BY rid_l, rid_r;
 		DROP TABLE pairs_all`); err != nil {
 		return nil, err
 	}
@@ -72,54 +82,76 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 // blockRule adds rule i's pairs to pairs_all.
 func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) (RuleStats, error) {
 	st := RuleStats{Rule: br.String()}
-	limit := maxBlock
-	if br.MaxBlock > 0 && br.MaxBlock < limit {
-		limit = br.MaxBlock
-	}
-	// Keys of each side (one column for a rule that is not crossed), and
-	// the blocks with their sizes.
-	var q string
-	if br.Right == nil {
-		q = fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr FROM prep WHERE NOT withheld AND %[2]s;
-			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
-			keyList(br.Left, false), notNull(br.Left))
-	} else {
-		q = fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
-			CREATE OR REPLACE TEMP TABLE blocks AS
-				SELECT k, nl, nr, nl * nr AS pairs FROM (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
-				JOIN (SELECT kr AS k, count(*) AS nr FROM bk WHERE kr IS NOT NULL GROUP BY kr) USING (k);`,
-			keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right))
-	}
-	if _, err := db.ExecContext(ctx, q); err != nil {
+	if _, err := db.ExecContext(ctx, ruleKeysSQL(br)); err != nil {
 		return st, err
 	}
+	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil || st.Dropped {
+		return st, err
+	}
+	_, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), ""))
+	return st, err
+}
+
+// ruleLimit is the most records a block of the rule may hold.
+func ruleLimit(br BlockingRule, maxBlock int64) int64 {
+	if br.MaxBlock > 0 && br.MaxBlock < maxBlock {
+		return br.MaxBlock
+	}
+	return maxBlock
+}
+
+// splitAndCount splits the rule's big blocks (bk and blocks made), counts
+// its pairs and the blocks left out, and marks the rule dropped when it
+// would make more than maxPairs.
+func splitAndCount(ctx context.Context, db *store.DB, br BlockingRule, maxBlock, maxPairs int64, st *RuleStats) error {
+	limit := ruleLimit(br, maxBlock)
 	if br.SplitOver > 0 {
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM blocks WHERE nl > ?`, br.SplitOver).Scan(&st.SplitBlocks); err != nil {
-			return st, err
+			return err
 		}
 		if st.SplitBlocks > 0 {
 			if _, err := db.ExecContext(ctx, splitBlocks(br)); err != nil {
-				return st, err
+				return err
 			}
 		}
 	}
-	var skippedBlocks int64
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(sum(pairs) FILTER (greatest(nl, nr) <= ?), 0)::BIGINT,
 		count(*) FILTER (greatest(nl, nr) > ?), coalesce(sum(pairs) FILTER (greatest(nl, nr) > ?), 0)::BIGINT FROM blocks`,
-		limit, limit, limit).Scan(&st.Pairs, &skippedBlocks, &st.SkippedPairs); err != nil {
-		return st, err
+		limit, limit, limit).Scan(&st.Pairs, &st.SkippedBlocks, &st.SkippedPairs); err != nil {
+		return err
 	}
-	st.SkippedBlocks = skippedBlocks
-	if skippedBlocks > 0 && limit == maxBlock {
-		st.Warning = fmt.Sprintf("%d blocks over %d records left out (%d pairs)", skippedBlocks, maxBlock, st.SkippedPairs)
+	if st.SkippedBlocks > 0 && limit == maxBlock {
+		st.Warning = fmt.Sprintf("%d blocks over %d records left out (%d pairs)", st.SkippedBlocks, maxBlock, st.SkippedPairs)
 	}
 	if st.Pairs > maxPairs {
 		st.Dropped = true
 		st.Warning = fmt.Sprintf("would make %d pairs, over the cap of %d: rule dropped", st.Pairs, maxPairs)
-		return st, nil
 	}
+	return nil
+}
+
+// ruleKeysSQL makes bk (rid, kl, kr: the rule's key on each side, one
+// value for a rule that is not crossed) and blocks (k, nl, nr, pairs: each
+// key's records on each side and the pairs they make).
+func ruleKeysSQL(br BlockingRule) string {
+	if br.Right == nil {
+		return fmt.Sprintf(`
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr FROM prep WHERE NOT withheld AND %[2]s;
+			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
+			keyList(br.Left, false), notNull(br.Left))
+	}
+	return fmt.Sprintf(`
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
+			CREATE OR REPLACE TEMP TABLE blocks AS
+				SELECT k, nl, nr, nl * nr AS pairs FROM (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
+				JOIN (SELECT kr AS k, count(*) AS nr FROM bk WHERE kr IS NOT NULL GROUP BY kr) USING (k);`,
+		keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right))
+}
+
+// pairsSQL adds rule i's pairs to pairs_all: every pair of records in a
+// block of at most limit records (on either side), of the blocks whose key
+// passes the condition only, if one is given (SQL over kept.k).
+func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 	// Within one side each pair once; across sides a record may meet itself
 	// (so a crossed rule's count is an upper bound) and a pair may come
 	// both ways, which the union folds.
@@ -127,13 +159,15 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 	if br.Right != nil {
 		other = "a.rid <> b.rid"
 	}
-	_, err := db.ExecContext(ctx, fmt.Sprintf(`
+	if only != "" {
+		other += " AND " + only
+	}
+	return fmt.Sprintf(`
 		INSERT INTO pairs_all
 		SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
 		FROM (SELECT k FROM blocks WHERE greatest(nl, nr) <= %d) kept
 		JOIN bk a ON a.kl = kept.k JOIN bk b ON b.kr = kept.k
-		WHERE %s`, i, limit, other))
-	return st, err
+		WHERE %s`, i, limit, other)
 }
 
 // splitBlocks splits a rule's blocks over SplitOver records, one split key

@@ -140,9 +140,10 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		n, what := st.work()
 		l.logf("link: %s took %.1fs (%d %s, %.0f a second)", st.name, d.Seconds(), n, what, float64(n)/max(d.Seconds(), 0.001))
 	}
-	// scores holds every candidate pair with its levels: pairs and gammas
-	// need not be written to the state database.
-	if _, err := db.ExecContext(ctx, "DROP TABLE pairs; DROP TABLE gammas"); err != nil {
+	// scores holds every candidate pair with its levels: gammas need not be
+	// written to the state database, and of pairs only which rules found
+	// each (pair_rules), for the next night.
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE pair_rules AS SELECT rid_l, rid_r, rules FROM pairs; DROP TABLE pairs; DROP TABLE gammas"); err != nil {
 		return nil, store.InStep("link", "drop pairs", err)
 	}
 	l.res.Model = l.m

@@ -1,0 +1,202 @@
+package linkage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/selondon/carematch/store"
+)
+
+// ErrNoDelta says tonight's candidate pairs cannot be built from the
+// previous night's: it kept no pair_rules, or a rule was dropped (over its
+// pair cap) on one night and not the other.
+var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
+
+// blockDelta builds pairs_delta(rid_l, rid_r, rule, rules) — the candidate
+// pairs block would build tonight — from the previous night's state
+// database (prevPath: its prep and pair_rules) and tonight's prep, doing
+// the blocking work only where records changed (docs/INCREMENTAL.md):
+//
+//   - a record is dirty when it is new, or any prep column but rid, file
+//     and line differs from last night's (its fields, or a flag computed
+//     across records: quarantined, nhs_disputed, stale, withheld);
+//   - for each rule, a block (records sharing the rule's key, before any
+//     split) is dirty when it holds a dirty record tonight or held a dirty
+//     or gone record last night. Dirty blocks are rebuilt whole, tonight's
+//     way (splits and size caps included); a pair of two clean records
+//     found by the rule last night in a clean block is carried, under
+//     tonight's rids.
+//
+// A pair's rule is the first rule that finds it; rules has a bit for each.
+func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64, prevPath string) error {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevblk (READ_ONLY)", store.QuoteString(prevPath))); err != nil {
+		return fmt.Errorf("the previous night's pairs: %w", err)
+	}
+	defer db.ExecContext(ctx, "DETACH prevblk")
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevblk' AND table_name IN ('prep', 'pair_rules', 'blocking_rules')`).Scan(&n); err != nil {
+		return err
+	}
+	if n != 3 {
+		return ErrNoDelta
+	}
+	// A bit of pair_rules is a rule by its place: last night's rules must be
+	// tonight's, in the same order, none dropped.
+	var same int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM prevblk.blocking_rules WHERE NOT dropped AND rule = list_position(`+rulesText(brs)+`, text) - 1`).Scan(&same); err != nil {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM prevblk.blocking_rules`).Scan(&n); err != nil {
+		return err
+	}
+	if same != len(brs) || n != len(brs) {
+		return ErrNoDelta
+	}
+	print, err := prepPrint(ctx, db)
+	if err != nil {
+		return err
+	}
+	q := fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE print_now AS SELECT rid, source_id, local_id, %[1]s AS h FROM prep;
+		CREATE OR REPLACE TEMP TABLE print_prev AS SELECT rid, source_id, local_id, %[1]s AS h FROM prevblk.prep;
+		-- Clean records under both nights' rids.
+		CREATE OR REPLACE TEMP TABLE clean AS
+			SELECT p.rid AS prev_rid, n.rid FROM print_prev p JOIN print_now n USING (source_id, local_id) WHERE n.h = p.h;
+		CREATE OR REPLACE TEMP TABLE dirty_now AS SELECT rid FROM print_now ANTI JOIN clean USING (rid);
+		CREATE OR REPLACE TEMP TABLE dirty_prev AS SELECT p.rid FROM print_prev p ANTI JOIN clean c ON c.prev_rid = p.rid;
+		DROP TABLE print_now; DROP TABLE print_prev;
+		CREATE OR REPLACE TEMP TABLE pairs_all (rid_l INTEGER, rid_r INTEGER, rule SMALLINT);
+		-- Last night's pairs of two clean records, under tonight's rids.
+		CREATE OR REPLACE TEMP TABLE carried AS
+			SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r, p.rules
+			FROM prevblk.pair_rules p JOIN clean a ON a.prev_rid = p.rid_l JOIN clean b ON b.prev_rid = p.rid_r;`, print)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("dirty records: %w", err)
+	}
+	for i, br := range brs {
+		if err := blockRuleDelta(ctx, db, i, br, maxBlock, maxPairs); err != nil {
+			return fmt.Errorf("blocking rule %q: %w", br, err)
+		}
+	}
+	_, err = db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs_delta AS
+		SELECT rid_l, rid_r, min(rule) AS rule, bit_or(1 << rule)::INTEGER AS rules FROM pairs_all GROUP BY rid_l, rid_r;
+		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE clean; DROP TABLE dirty_now; DROP TABLE dirty_prev;
+		DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS dirty_keys`)
+	return err
+}
+
+// rulesText is an SQL list of the rules as blocking_rules.text holds them.
+func rulesText(brs []BlockingRule) string {
+	out := make([]string, len(brs))
+	for i, br := range brs {
+		out[i] = store.QuoteString(br.String())
+	}
+	return "[" + strings.Join(out, ", ") + "]::VARCHAR[]"
+}
+
+// BlockSince builds pairs_delta(rid_l, rid_r, rule, rules), tonight's
+// candidate pairs under the configured rules (opt.BlockingRules, or the
+// defaults), from the previous night's state database at prevPath and
+// tonight's prep: see blockDelta. It returns ErrNoDelta when last night's
+// pairs cannot be carried.
+func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string) error {
+	opt = opt.withDefaults()
+	var brs []BlockingRule
+	for _, s := range opt.BlockingRules {
+		br, err := ParseBlockingRule(s)
+		if err != nil {
+			return err
+		}
+		brs = append(brs, br)
+	}
+	return blockDelta(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule, prevPath)
+}
+
+// prepPrint is a hash of a prep row's every column but rid, file and line.
+func prepPrint(ctx context.Context, db *store.DB) (string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'prep' ORDER BY column_index`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return "", err
+		}
+		if c != "rid" && c != "file" && c != "line" {
+			cols = append(cols, store.QuoteIdent(c))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(cols) == 0 {
+		return "", fmt.Errorf("prep has no columns")
+	}
+	return "hash(" + strings.Join(cols, ", ") + ")", nil
+}
+
+// blockRuleDelta adds rule i's pairs to pairs_all: its dirty blocks rebuilt,
+// its clean blocks' pairs carried.
+func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) error {
+	crossed := br.Right != nil
+	// Tonight's keys, and the dirty blocks: the keys, before any split, of
+	// the dirty records tonight and last night, on either side; and the
+	// records of those blocks tonight.
+	q := ruleKeysSQL(br) + fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE dirty_keys AS
+			SELECT kl AS k FROM bk SEMI JOIN dirty_now USING (rid) WHERE kl IS NOT NULL
+			UNION SELECT kr FROM bk SEMI JOIN dirty_now USING (rid) WHERE kr IS NOT NULL
+			UNION SELECT kl FROM (SELECT %[1]s AS kl FROM prevblk.prep SEMI JOIN dirty_prev USING (rid) WHERE NOT withheld) WHERE kl IS NOT NULL
+			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prevblk.prep SEMI JOIN dirty_prev USING (rid) WHERE NOT withheld) WHERE kr IS NOT NULL;
+		CREATE OR REPLACE TEMP TABLE top_keys AS SELECT rid, kl, kr FROM bk;
+		CREATE OR REPLACE TEMP TABLE dirty_members AS
+			SELECT rid FROM bk WHERE kl IN (SELECT k FROM dirty_keys) OR kr IN (SELECT k FROM dirty_keys);`,
+		keyList(br.Left, crossed), keyList(rightOr(br), crossed))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	var st RuleStats
+	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil {
+		return err
+	}
+	if st.Dropped {
+		return ErrNoDelta
+	}
+	limit := ruleLimit(br, maxBlock)
+	// Dirty blocks, whole: for a rule that splits, every part of a dirty
+	// block (its records' keys after the split).
+	only := "kept.k IN (SELECT k FROM dirty_keys)"
+	if br.SplitOver > 0 {
+		only = "kept.k IN (SELECT kl FROM bk SEMI JOIN dirty_members USING (rid))"
+	}
+	if _, err := db.ExecContext(ctx, pairsSQL(i, br, limit, only)); err != nil {
+		return err
+	}
+	// Clean blocks: last night's pairs of the rule whose block is clean. A
+	// plain rule's pair has one block, its records' key, and the rule found
+	// it there last night: clean, it still does. A crossed rule's pair may
+	// meet in either direction; it is carried if it meets in a clean block
+	// that is not over the size cap.
+	var carry string
+	if !crossed {
+		carry = fmt.Sprintf(`
+		INSERT INTO pairs_all
+		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN top_keys a ON a.rid = c.rid_l
+		WHERE c.rules & (1 << %[1]d) <> 0 AND a.kl NOT IN (SELECT k FROM dirty_keys)`, i)
+	} else {
+		carry = fmt.Sprintf(`
+		INSERT INTO pairs_all
+		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN top_keys a ON a.rid = c.rid_l JOIN top_keys b ON b.rid = c.rid_r
+		WHERE c.rules & (1 << %[1]d) <> 0 AND (
+			(a.kl = b.kr AND a.kl NOT IN (SELECT k FROM dirty_keys) AND a.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)) OR
+			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)))`, i, limit)
+	}
+	_, err := db.ExecContext(ctx, carry+`;
+		DROP TABLE top_keys; DROP TABLE dirty_members`)
+	return err
+}
