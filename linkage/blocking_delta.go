@@ -39,7 +39,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevblk' AND table_name IN ('prep', 'pair_rules', 'blocking_rules')`).Scan(&n); err != nil {
 		return err
 	}
-	if n != 3 {
+	if n != 3 || len(brs) > 30 { // a rule is a bit of an INTEGER
 		return ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
@@ -65,8 +65,12 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 		CREATE OR REPLACE TEMP TABLE clean AS
 			SELECT p.rid AS prev_rid, n.rid FROM print_prev p JOIN print_now n USING (source_id, local_id) WHERE n.h = p.h;
 		CREATE OR REPLACE TEMP TABLE dirty_now AS SELECT rid FROM print_now ANTI JOIN clean USING (rid);
-		CREATE OR REPLACE TEMP TABLE dirty_prev AS SELECT p.rid FROM print_prev p ANTI JOIN clean c ON c.prev_rid = p.rid;
+		-- Last night's rows of its dirty and gone records, read once.
+		CREATE OR REPLACE TEMP TABLE prep_prev_dirty AS
+			SELECT * FROM prevblk.prep WHERE rid IN (SELECT p.rid FROM print_prev p ANTI JOIN clean c ON c.prev_rid = p.rid) AND NOT withheld;
 		DROP TABLE print_now; DROP TABLE print_prev;
+		-- Each clean record's rules whose block of it is dirty (bit i).
+		CREATE OR REPLACE TEMP TABLE dirty_bits (rid INTEGER, bit INTEGER);
 		CREATE OR REPLACE TEMP TABLE pairs_all (rid_l INTEGER, rid_r INTEGER, rule SMALLINT);
 		-- Last night's pairs of two clean records, under tonight's rids.
 		CREATE OR REPLACE TEMP TABLE carried AS
@@ -80,10 +84,29 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 			return fmt.Errorf("blocking rule %q: %w", br, err)
 		}
 	}
-	_, err = db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs_delta AS
-		SELECT rid_l, rid_r, min(rule) AS rule, bit_or(1 << rule)::INTEGER AS rules FROM pairs_all GROUP BY rid_l, rid_r;
-		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE clean; DROP TABLE dirty_now; DROP TABLE dirty_prev;
-		DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS dirty_keys`)
+	// A pair of a plain rule has one block, its two records' key, in which
+	// the rule found it last night: where that block is clean, it still
+	// does. So a carried pair keeps the plain rules' bits its first record's
+	// dirty blocks do not clear; the crossed rules' pairs were carried one
+	// rule at a time (blockRuleDelta).
+	var plain int64
+	for i, br := range brs {
+		if br.Right == nil {
+			plain |= 1 << i
+		}
+	}
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE pairs_delta AS
+		SELECT rid_l, rid_r, bit_or(bits)::INTEGER AS rules,
+			round(log2((bit_or(bits) & -bit_or(bits))::DOUBLE))::SMALLINT AS rule
+		FROM (SELECT rid_l, rid_r, 1 << rule AS bits FROM pairs_all
+			UNION ALL
+			SELECT c.rid_l, c.rid_r, c.rules & %[1]d & ~coalesce(d.mask, 0)
+			FROM carried c LEFT JOIN (SELECT rid, bit_or(1 << bit) AS mask FROM dirty_bits GROUP BY rid) d ON d.rid = c.rid_l
+			WHERE c.rules & %[1]d & ~coalesce(d.mask, 0) <> 0)
+		GROUP BY rid_l, rid_r;
+		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE clean; DROP TABLE dirty_now; DROP TABLE prep_prev_dirty;
+		DROP TABLE dirty_bits; DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS dirty_keys`, plain))
 	return err
 }
 
@@ -151,12 +174,15 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 		CREATE OR REPLACE TEMP TABLE dirty_keys AS
 			SELECT kl AS k FROM bk SEMI JOIN dirty_now USING (rid) WHERE kl IS NOT NULL
 			UNION SELECT kr FROM bk SEMI JOIN dirty_now USING (rid) WHERE kr IS NOT NULL
-			UNION SELECT kl FROM (SELECT %[1]s AS kl FROM prevblk.prep SEMI JOIN dirty_prev USING (rid) WHERE NOT withheld) WHERE kl IS NOT NULL
-			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prevblk.prep SEMI JOIN dirty_prev USING (rid) WHERE NOT withheld) WHERE kr IS NOT NULL;
-		CREATE OR REPLACE TEMP TABLE top_keys AS SELECT rid, kl, kr FROM bk;
+			UNION SELECT kl FROM (SELECT %[1]s AS kl FROM prep_prev_dirty) WHERE kl IS NOT NULL
+			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prep_prev_dirty) WHERE kr IS NOT NULL;
 		CREATE OR REPLACE TEMP TABLE dirty_members AS
 			SELECT rid FROM bk WHERE kl IN (SELECT k FROM dirty_keys) OR kr IN (SELECT k FROM dirty_keys);`,
 		keyList(br.Left, crossed), keyList(rightOr(br), crossed))
+	if !crossed {
+		q += fmt.Sprintf(`
+		INSERT INTO dirty_bits SELECT rid, %d FROM dirty_members;`, i)
+	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return err
 	}
@@ -177,26 +203,21 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 	if _, err := db.ExecContext(ctx, pairsSQL(i, br, limit, only)); err != nil {
 		return err
 	}
-	// Clean blocks: last night's pairs of the rule whose block is clean. A
-	// plain rule's pair has one block, its records' key, and the rule found
-	// it there last night: clean, it still does. A crossed rule's pair may
-	// meet in either direction; it is carried if it meets in a clean block
-	// that is not over the size cap.
-	var carry string
 	if !crossed {
-		carry = fmt.Sprintf(`
+		// Its clean blocks' pairs are carried with the other plain rules'
+		// (blockDelta).
+		_, err := db.ExecContext(ctx, `DROP TABLE dirty_members`)
+		return err
+	}
+	// A crossed rule's pair may meet in either direction; it is carried if
+	// it meets in a clean block that is not over the size cap (the rule
+	// does not split, so bk holds each record's keys once).
+	_, err := db.ExecContext(ctx, fmt.Sprintf(`
 		INSERT INTO pairs_all
-		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN top_keys a ON a.rid = c.rid_l
-		WHERE c.rules & (1 << %[1]d) <> 0 AND a.kl NOT IN (SELECT k FROM dirty_keys)`, i)
-	} else {
-		carry = fmt.Sprintf(`
-		INSERT INTO pairs_all
-		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN top_keys a ON a.rid = c.rid_l JOIN top_keys b ON b.rid = c.rid_r
+		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN bk a ON a.rid = c.rid_l JOIN bk b ON b.rid = c.rid_r
 		WHERE c.rules & (1 << %[1]d) <> 0 AND (
 			(a.kl = b.kr AND a.kl NOT IN (SELECT k FROM dirty_keys) AND a.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)) OR
-			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)))`, i, limit)
-	}
-	_, err := db.ExecContext(ctx, carry+`;
-		DROP TABLE top_keys; DROP TABLE dirty_members`)
+			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)));
+		DROP TABLE dirty_members`, i, limit))
 	return err
 }
