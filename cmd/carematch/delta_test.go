@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
-	"github.com/selondon/carematch/config"
-	"github.com/selondon/carematch/fixtures"
 	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/store"
@@ -18,22 +15,14 @@ import (
 // nights 2 and 3 (records gone, corrected, moved and new).
 func TestBlockingSinceLastNight(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := fixtureNight(t, dir, 3_000, 5, 1)
 	ctx := context.Background()
 	if _, err := nightly(ctx, cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for night := 2; night <= 3; night++ {
 		prev := publish.PreviousState(cfg.Run.StateDir)
-		if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir, Night: night}); err != nil {
-			t.Fatal(err)
-		}
+		fixtureNight(t, dir, 3_000, 5, night)
 		if _, err := nightly(ctx, cfg, nightlyOptions{}); err != nil {
 			t.Fatal(err)
 		}

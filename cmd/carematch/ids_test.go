@@ -134,13 +134,7 @@ func equalMaps(a, b map[string]string) bool {
 // the same keeps their ID.
 func TestFixtureNights(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := fixtureNight(t, dir, 3_000, 5, 1)
 	persons := func() map[string][]string {
 		byPerson := map[string][]string{}
 		for _, r := range readCSV(t, filepath.Join(cfg.Run.PublishDir, "current", "index", "xref.csv")) {
@@ -170,9 +164,7 @@ func TestFixtureNights(t *testing.T) {
 	}
 	for night := 2; night <= 3; night++ {
 		before, laterBefore, last := persons(), later(), m
-		if _, err := fixtures.Generate(fixtures.Options{Persons: 3_000, Seed: 5, Out: dir, Night: night}); err != nil {
-			t.Fatal(err)
-		}
+		fixtureNight(t, dir, 3_000, 5, night)
 		m, err = nightly(context.Background(), cfg, nightlyOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -292,4 +284,19 @@ func TestGoldenRecordAddress(t *testing.T) {
 	if b := byNHS["4000000632"]; b["postcode"] != "SE9 1AA" || b["address_source"] != "hospital" {
 		t.Errorf("Bilal: %v", b)
 	}
+}
+
+// fixtureNight writes the extracts of a fixture night into dir (its first
+// night, or a later one over the last) and loads their configuration, whose
+// state and publication are in dir.
+func fixtureNight(t *testing.T, dir string, persons int, seed uint64, night int) *config.Config {
+	t.Helper()
+	if _, err := fixtures.Generate(fixtures.Options{Persons: persons, Seed: seed, Out: dir, Night: night}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "carematch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/selondon/carematch/config"
-	"github.com/selondon/carematch/fixtures"
 	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/store"
@@ -20,10 +19,19 @@ import (
 // --retrain, and a changed configuration or carematch makes a night full.
 func TestModeAndHeldModel(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := fixtures.Generate(fixtures.Options{Persons: 1_500, Seed: 11, Out: dir}); err != nil {
-		t.Fatal(err)
-	}
+	fixtureNight(t, dir, 1_500, 11, 1)
 	path := filepath.Join(dir, "carematch.toml")
+	appendConfig := func(text string) func() {
+		return func() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(b, text...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	load := func() *config.Config {
 		cfg, err := config.Load(path)
 		if err != nil {
@@ -51,25 +59,9 @@ func TestModeAndHeldModel(t *testing.T) {
 		{name: "second night", reason: "not built yet", modelFrom: "held"},
 		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
 		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
-		{name: "configuration changed", edit: func() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, append(b, "\n# a comment changes the file\n"...), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}, reason: "configuration changed", modelFrom: "held"},
+		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
 		// Guards are configuration: a held model takes tonight's.
-		{name: "guards off", edit: func() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, append(b, "\n[linkage]\nguards = false\n"...), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}, reason: "configuration changed", modelFrom: "held", noGuards: true},
+		{name: "guards off", edit: appendConfig("\n[linkage]\nguards = false\n"), reason: "configuration changed", modelFrom: "held", noGuards: true},
 		{name: "no model kept", edit: func() {
 			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
 			if err != nil {
