@@ -45,14 +45,10 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 		st.Seconds = time.Since(start).Seconds()
 		stats = append(stats, st)
 	}
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks;
-		CREATE OR REPLACE TABLE blocking_rules (rule SMALLINT, text VARCHAR, dropped BOOLEAN)`); err != nil {
+	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks`); err != nil {
 		return nil, err
 	}
-	// Which rule each bit of pair_rules is, for the next night.
-	if err := db.AppendEach(ctx, "blocking_rules", len(stats), func(i int) []driver.Value {
-		return []driver.Value{int16(i), stats[i].Rule, stats[i].Dropped}
-	}); err != nil {
+	if err := writeBlockingRules(ctx, db, stats); err != nil {
 		return nil, err
 	}
 	// The union: each pair once, with the first rule that found it and
@@ -77,6 +73,17 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 		stats[rule].NewPairs = n
 	}
 	return stats, rows.Err()
+}
+
+// writeBlockingRules keeps which rule each bit of pair_rules is, and
+// whether it was dropped, for the next night.
+func writeBlockingRules(ctx context.Context, db *store.DB, stats []RuleStats) error {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE blocking_rules (rule SMALLINT, text VARCHAR, dropped BOOLEAN)`); err != nil {
+		return err
+	}
+	return db.AppendEach(ctx, "blocking_rules", len(stats), func(i int) []driver.Value {
+		return []driver.Value{int16(i), stats[i].Rule, stats[i].Dropped}
+	})
 }
 
 // blockRule adds rule i's pairs to pairs_all.

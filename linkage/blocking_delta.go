@@ -30,16 +30,15 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 //     tonight's rids.
 //
 // A pair's rule is the first rule that finds it; rules has a bit for each.
-func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64, prevPath string) error {
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevblk (READ_ONLY)", store.QuoteString(prevPath))); err != nil {
-		return fmt.Errorf("the previous night's pairs: %w", err)
-	}
-	defer db.ExecContext(ctx, "DETACH prevblk")
+// The table clean (prev_rid, rid: the clean records under both nights'
+// rids) is left for compareDelta.
+// The previous night's state database is attached as prevblk (attachPrevious).
+func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) error {
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevblk' AND table_name IN ('prep', 'pair_rules', 'blocking_rules')`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevblk' AND table_name IN ('prep', 'pair_rules', 'blocking_rules', 'scores')`).Scan(&n); err != nil {
 		return err
 	}
-	if n != 3 || len(brs) > 30 { // a rule is a bit of an INTEGER
+	if n != 4 || len(brs) > 30 { // a rule is a bit of an INTEGER
 		return ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
@@ -105,7 +104,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 			FROM carried c LEFT JOIN (SELECT rid, bit_or(1 << bit) AS mask FROM dirty_bits GROUP BY rid) d ON d.rid = c.rid_l
 			WHERE c.rules & %[1]d & ~coalesce(d.mask, 0) <> 0)
 		GROUP BY rid_l, rid_r;
-		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE clean; DROP TABLE dirty_now; DROP TABLE prep_prev_dirty;
+		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE dirty_now; DROP TABLE prep_prev_dirty;
 		DROP TABLE dirty_bits; DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS dirty_keys`, plain))
 	return err
 }
@@ -134,7 +133,21 @@ func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string)
 		}
 		brs = append(brs, br)
 	}
-	return blockDelta(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule, prevPath)
+	detach, err := attachPrevious(ctx, db, prevPath)
+	if err != nil {
+		return err
+	}
+	defer detach()
+	return blockDelta(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
+}
+
+// attachPrevious attaches the previous night's state database, read only,
+// as prevblk.
+func attachPrevious(ctx context.Context, db *store.DB, path string) (detach func(), err error) {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevblk (READ_ONLY)", store.QuoteString(path))); err != nil {
+		return nil, fmt.Errorf("the previous night's state: %w", err)
+	}
+	return func() { db.ExecContext(ctx, "DETACH prevblk") }, nil
 }
 
 // prepPrint is a hash of a prep row's every column but rid, file and line.
@@ -220,4 +233,35 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)));
 		DROP TABLE dirty_members`, i, limit))
 	return err
+}
+
+// compareDelta makes gammas for pairs, tonight's candidate pairs built by
+// blockDelta: a pair of two clean records that was a candidate last night
+// keeps last night's levels (a level is a function of the two records'
+// prep rows, the nicknames and whether the NHS stage linked them: all the
+// same for clean records), every other pair is compared. It returns how
+// many pairs were compared.
+func compareDelta(ctx context.Context, db *store.DB, comps []Comparison) (int64, error) {
+	levels := levelColumns(comps)
+	q := fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE gammas_carried AS
+			SELECT a.rid AS rid_l, b.rid AS rid_r, %[1]s
+			FROM prevblk.scores s JOIN clean a ON a.prev_rid = s.rid_l JOIN clean b ON b.prev_rid = s.rid_r
+			SEMI JOIN pairs p ON p.rid_l = a.rid AND p.rid_r = b.rid;
+		CREATE OR REPLACE TEMP TABLE pairs_compared AS SELECT p.* FROM pairs p ANTI JOIN gammas_carried g USING (rid_l, rid_r);`,
+		"s."+strings.Join(levels, ", s."))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return 0, fmt.Errorf("carried levels: %w", err)
+	}
+	if err := compare(ctx, db, comps, "pairs_compared", "gammas_compared"); err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM gammas_compared`).Scan(&n); err != nil {
+		return 0, err
+	}
+	_, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE gammas AS
+		SELECT * FROM gammas_carried UNION ALL BY NAME SELECT * FROM gammas_compared;
+		DROP TABLE gammas_carried; DROP TABLE gammas_compared; DROP TABLE pairs_compared`)
+	return n, err
 }

@@ -38,7 +38,13 @@ type Options struct {
 	// frequencies to hold instead of fitting new ones (see held.go). When
 	// it has none, or the configuration's comparisons are not its, a new
 	// model is fitted and Result.ModelReason says why.
-	Hold         string
+	Hold string
+	// Since is the previous night's state database to link from: only the
+	// pairs of changed records are blocked and compared, the rest carried
+	// (blocking_delta.go). It needs the model held from the same night;
+	// when last night's pairs cannot be carried, the night links in full
+	// and Result.FullReason says why.
+	Since        string
 	RandomPairs  int   // default DefaultRandomPairs
 	QuarantineAt int64 // records sharing one key before they are quarantined; default DefaultQuarantineAt
 	Guards       *bool // the household and namesake guards (DefaultGuards); default on
@@ -80,7 +86,13 @@ type Result struct {
 	// Options.Hold) or "file" (Options.Model); ModelReason why, when a
 	// model was fitted though one was to be held.
 	ModelFrom, ModelReason string
-	Timings                map[string]time.Duration
+	// Incremental is set when pairs were carried from Options.Since;
+	// FullReason says why not when they were to be. PairsCompared are the
+	// candidate pairs compared tonight (all of them on a full night).
+	Incremental   bool
+	FullReason    string
+	PairsCompared int64
+	Timings       map[string]time.Duration
 }
 
 // linker is one linkage run: its settings, the model and the result, built
@@ -94,6 +106,9 @@ type linker struct {
 	m     *Model
 	held  *Model // the model held from Options.Hold, if any
 	res   *Result
+	// detach, when set, detaches the previous night's state, attached for
+	// an incremental night.
+	detach func()
 }
 
 // Run links the records table: it builds prep, det_links, nhs_conflicts,
@@ -127,6 +142,9 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	} {
 		t := time.Now()
 		if err := st.f(ctx); err != nil {
+			if l.detach != nil {
+				l.detach()
+			}
 			return nil, store.InStep("link", st.name, err)
 		}
 		d := time.Since(t)
@@ -139,6 +157,12 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		l.res.Timings[st.name] = d
 		n, what := st.work()
 		l.logf("link: %s took %.1fs (%d %s, %.0f a second)", st.name, d.Seconds(), n, what, float64(n)/max(d.Seconds(), 0.001))
+	}
+	if l.detach != nil {
+		l.detach()
+	}
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS clean"); err != nil {
+		return nil, store.InStep("link", "drop clean", err)
 	}
 	// scores holds every candidate pair with its levels: gammas need not be
 	// written to the state database, and of pairs only which rules found
@@ -208,6 +232,13 @@ func (l *linker) deterministic(ctx context.Context) error {
 }
 
 func (l *linker) blocking(ctx context.Context) error {
+	if l.opt.Since != "" {
+		ok, err := l.blockSince(ctx)
+		if err != nil || ok {
+			return err
+		}
+		l.logf("link: a full night: %s", l.res.FullReason)
+	}
 	st, err := block(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
 	l.res.Rules = st
 	if err != nil {
@@ -233,7 +264,72 @@ func (l *linker) blocking(ctx context.Context) error {
 }
 
 func (l *linker) compare(ctx context.Context) error {
+	if l.res.Incremental {
+		n, err := compareDelta(ctx, l.db, l.comps)
+		l.res.PairsCompared = n
+		l.detach()
+		l.detach = nil
+		if err == nil {
+			l.logf("link: %d of %d candidate pairs compared, the rest carried from the last night", n, l.res.CandidatePairs)
+		}
+		return err
+	}
+	l.res.PairsCompared = l.res.CandidatePairs
 	return compare(ctx, l.db, l.comps, "pairs", "gammas")
+}
+
+// blockSince builds tonight's pairs from the previous night's (Options.Since)
+// when it can: the model must be the one held from that night. It reports
+// false, with Result.FullReason, when it cannot.
+func (l *linker) blockSince(ctx context.Context) (bool, error) {
+	if l.held == nil || l.opt.Hold != l.opt.Since {
+		l.res.FullReason = "tonight's model is not the one held from the last night"
+		return false, nil
+	}
+	detach, err := attachPrevious(ctx, l.db, l.opt.Since)
+	if err != nil {
+		return false, err
+	}
+	err = blockDelta(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
+	if errors.Is(err, ErrNoDelta) {
+		detach()
+		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules kept, or the blocking rules changed or one was dropped)"
+		return false, nil
+	}
+	if err != nil {
+		detach()
+		return false, err
+	}
+	l.detach, l.res.Incremental = detach, true
+	if _, err := l.db.ExecContext(ctx, `ALTER TABLE pairs_delta RENAME TO pairs`); err != nil {
+		return false, err
+	}
+	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&l.res.CandidatePairs); err != nil {
+		return false, err
+	}
+	// Each rule's pairs no earlier rule found, as a full night counts them.
+	l.res.Rules = make([]RuleStats, len(l.brs))
+	for i, br := range l.brs {
+		l.res.Rules[i].Rule = br.String()
+	}
+	rows, err := l.db.QueryContext(ctx, "SELECT rule, count(*) FROM pairs GROUP BY rule")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rule int
+		var n int64
+		if err := rows.Scan(&rule, &n); err != nil {
+			return false, err
+		}
+		l.res.Rules[rule].NewPairs = n
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	l.logf("link: blocking from the last night's pairs: %d candidate pairs", l.res.CandidatePairs)
+	return true, writeBlockingRules(ctx, l.db, l.res.Rules) // no rule was dropped, or it would be a full night
 }
 
 // model fits the model, or reuses a saved one, and sets the thresholds.

@@ -53,6 +53,7 @@ func addLinkage(m *reports.Manifest, res *linkage.Result) {
 		m.TimingsMS["link_"+k] = d.Milliseconds()
 	}
 	m.Counts["candidate_pairs"] = res.CandidatePairs
+	m.Counts["pairs_compared"] = res.PairsCompared
 }
 
 // resources reads the process's peak memory and CPU time so far.

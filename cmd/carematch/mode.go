@@ -16,9 +16,9 @@ const (
 
 // chooseMode decides whether tonight may build on last night's state, and
 // says why not when it may not: the first reason that applies, in the
-// order a person on call would look for it. Every night is full until
-// incremental linking is built; the reasons are already the ones it will
-// honour.
+// order a person on call would look for it. An incremental night may still
+// turn full in linkage (the model was not held, or last night's pairs
+// cannot be carried), which then says why.
 func (n *night) chooseMode(ctx context.Context) (mode, reason string, err error) {
 	switch {
 	case n.opt.Retrain:
@@ -42,7 +42,7 @@ func (n *night) chooseMode(ctx context.Context) (mode, reason string, err error)
 	case info.ConfigSHA256 != n.cfg.SHA256:
 		return modeFull, "the configuration changed since the previous night", nil
 	}
-	return modeFull, "incremental linking is not built yet", nil
+	return modeIncremental, "", nil
 }
 
 // nightInfo is what tonight records of itself for the next night.

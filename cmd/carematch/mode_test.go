@@ -16,7 +16,8 @@ import (
 
 // A night says how it linked and why; the model fitted on the first night
 // is held by the nights after it (the same m and u, no training) until
-// --retrain, and a changed configuration or carematch makes a night full.
+// --retrain; a night links from the last night's pairs unless asked not to
+// or the configuration, carematch or the model changed.
 func TestModeAndHeldModel(t *testing.T) {
 	dir := t.TempDir()
 	fixtureNight(t, dir, 1_500, 11, 1)
@@ -54,9 +55,11 @@ func TestModeAndHeldModel(t *testing.T) {
 		modelFrom string
 		why       string // part of the linkage's model_reason
 		noGuards  bool
+		// incremental: the night links from last night's pairs.
+		incremental bool
 	}{
 		{name: "first night", reason: "first night", modelFrom: "fitted"},
-		{name: "second night", reason: "not built yet", modelFrom: "held"},
+		{name: "second night", incremental: true, modelFrom: "held"},
 		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
 		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
 		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
@@ -71,7 +74,7 @@ func TestModeAndHeldModel(t *testing.T) {
 			if _, err := db.ExecContext(context.Background(), "DROP TABLE model"); err != nil {
 				t.Fatal(err)
 			}
-		}, reason: "not built yet", modelFrom: "fitted", why: "kept no model", noGuards: true},
+		}, reason: "model is not the one held", modelFrom: "fitted", why: "kept no model", noGuards: true},
 	}
 	var prevFitted *linkage.Model
 	for _, st := range steps {
@@ -82,7 +85,10 @@ func TestModeAndHeldModel(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		if m.Mode != modeFull || !strings.Contains(m.ModeReason, st.reason) {
+		switch {
+		case st.incremental && (m.Mode != modeIncremental || m.ModeReason != ""):
+			t.Errorf("%s: mode %q (%q), want incremental", st.name, m.Mode, m.ModeReason)
+		case !st.incremental && (m.Mode != modeFull || !strings.Contains(m.ModeReason, st.reason)):
 			t.Errorf("%s: mode %q (%q), want full because of %q", st.name, m.Mode, m.ModeReason, st.reason)
 		}
 		if m.Linkage.ModelFrom != st.modelFrom || !strings.Contains(m.Linkage.ModelReason, st.why) {

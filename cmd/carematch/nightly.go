@@ -235,11 +235,14 @@ func (n *night) link(ctx context.Context) error {
 	if err != nil {
 		return store.InStep("link", "mode", err)
 	}
-	m.Mode, m.ModeReason = mode, reason
-	n.p.logf("link: %s night: %s", mode, reason)
-	hold := ""
+	hold, since := "", ""
 	if !n.opt.Retrain {
 		hold = publish.PreviousState(cfg.Run.StateDir)
+	}
+	if mode == modeIncremental {
+		since = hold
+	} else {
+		n.p.logf("link: a full night: %s", reason)
 	}
 	var extra []linkage.ExtraField
 	for _, e := range cfg.Linkage.ExtraComparison {
@@ -254,6 +257,7 @@ func (n *night) link(ctx context.Context) error {
 		ExtraFields:      cfg.ExtraFields(),
 		Model:            cfg.Linkage.Model,
 		Hold:             hold,
+		Since:            since,
 		QuarantineAt:     cfg.Run.QuarantineAt,
 		Guards:           cfg.Linkage.Guards,
 		Progress:         n.p.logf,
@@ -262,6 +266,10 @@ func (n *night) link(ctx context.Context) error {
 		return err
 	}
 	n.model = res.Model
+	m.Mode, m.ModeReason = mode, reason
+	if mode == modeIncremental && !res.Incremental {
+		m.Mode, m.ModeReason = modeFull, res.FullReason
+	}
 	addLinkage(m, res)
 	if err := n.db.DropRecords(ctx); err != nil {
 		return store.InStep("link", "drop records", err)

@@ -271,7 +271,9 @@ func TestStoppedRunLeavesPreviousIntact(t *testing.T) {
 		return b.String()
 	}
 	before := snapshot()
-	for _, stage := range []string{"load", "report", "manifest"} {
+	// Each of these nights is incremental (the same extracts and
+	// configuration as the night before): a stop in any of its stages.
+	for _, stage := range []string{"load", "link", "index", "portal", "report", "manifest"} {
 		_, err := nightly(ctx, cfg, nightlyOptions{stopAfter: stage})
 		if !errors.Is(err, errStopped) {
 			t.Fatalf("stop after %s: %v", stage, err)
@@ -289,6 +291,9 @@ func TestStoppedRunLeavesPreviousIntact(t *testing.T) {
 	}
 	if publish.Current(cfg.Run.PublishDir) != filepath.Join(cfg.Run.PublishDir, second.RunID) {
 		t.Fatalf("current does not point at the new run")
+	}
+	if second.Mode != modeIncremental {
+		t.Errorf("the night after the stopped ones is %s (%s), want incremental from the committed state", second.Mode, second.ModeReason)
 	}
 }
 
