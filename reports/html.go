@@ -219,7 +219,8 @@ svg text{font-size:11px;fill:#334}
 <text x="40" y="205">{{.HistLo}}</text><text x="{{hx (len .Histogram)}}" y="205">+{{printf "%.0f" (add .HistLo (mul .HistStep (len .Histogram)))}}</text></svg>
 
 <h2>Change since the last night</h2>
-{{if .M.Mode}}<p class="meta">A {{.M.Mode}} night: {{.M.ModeReason}}.</p>{{end}}
+{{if eq .M.Mode "incremental"}}<p class="meta">An incremental night: only the candidate pairs of new and changed records were built and compared ({{index .M.Counts "pairs_compared"}} of {{index .M.Counts "candidate_pairs"}}); the rest were carried from the last night.</p>
+{{else if .M.Mode}}<p class="meta">A {{.M.Mode}} night: {{.M.ModeReason}}.</p>{{end}}
 <p class="meta">Records by source, against last night's by their fingerprints (on the first night, all are new).</p>
 <table><tr><th>source</th><th>new</th><th>changed</th><th>unchanged</th><th>gone</th></tr>
 {{range .M.Sources}}{{if .Changes}}<tr><td>{{.ID}}</td><td id="records-{{.ID}}-new">{{.Changes.New}}</td><td id="records-{{.ID}}-changed">{{.Changes.Changed}}</td><td>{{.Changes.Unchanged}}</td><td id="records-{{.ID}}-gone">{{.Changes.Gone}}</td></tr>

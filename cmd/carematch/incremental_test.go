@@ -75,6 +75,10 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 			}
 		}
+		page, err := os.ReadFile(filepath.Join(a, "report.html"))
+		if err != nil || !bytes.Contains(page, []byte("An incremental night: only the candidate pairs")) {
+			t.Errorf("night %d: report.html does not say the night was incremental (%v)", night, err)
+		}
 		if files < 20 {
 			t.Errorf("night %d: only %d files compared", night, files)
 		}
