@@ -59,20 +59,26 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 		DROP TABLE pairs_all`); err != nil {
 		return nil, err
 	}
+	return stats, countNewPairs(ctx, db, stats)
+}
+
+// countNewPairs sets each rule's NewPairs: the pairs of table pairs whose
+// first rule it is.
+func countNewPairs(ctx context.Context, db *store.DB, stats []RuleStats) error {
 	rows, err := db.QueryContext(ctx, "SELECT rule, count(*) FROM pairs GROUP BY rule")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var rule int
 		var n int64
 		if err := rows.Scan(&rule, &n); err != nil {
-			return nil, err
+			return err
 		}
 		stats[rule].NewPairs = n
 	}
-	return stats, rows.Err()
+	return rows.Err()
 }
 
 // writeBlockingRules keeps which rule each bit of pair_rules is, and

@@ -312,20 +312,7 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 	for i, br := range l.brs {
 		l.res.Rules[i].Rule = br.String()
 	}
-	rows, err := l.db.QueryContext(ctx, "SELECT rule, count(*) FROM pairs GROUP BY rule")
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var rule int
-		var n int64
-		if err := rows.Scan(&rule, &n); err != nil {
-			return false, err
-		}
-		l.res.Rules[rule].NewPairs = n
-	}
-	if err := rows.Err(); err != nil {
+	if err := countNewPairs(ctx, l.db, l.res.Rules); err != nil {
 		return false, err
 	}
 	l.logf("link: blocking from the last night's pairs: %d candidate pairs", l.res.CandidatePairs)
