@@ -55,6 +55,12 @@ func printRunSummary(w io.Writer, cfg *config.Config, m *reports.Manifest) {
 	}
 	fmt.Fprintf(w, "took %.1fs (load %.1fs, %.0f rows/s), cpu %.1fs, peak memory %d MiB\n", m.Resources.WallSeconds,
 		float64(m.TimingsMS["load"])/1000, rps, m.Resources.CPUSeconds, m.Resources.PeakRSSBytes>>20)
+	switch {
+	case m.Mode == modeIncremental:
+		fmt.Fprintf(w, "incremental night: %d of %d candidate pairs compared, the rest carried from the last night\n", m.Counts["pairs_compared"], m.Counts["candidate_pairs"])
+	case m.Mode != "":
+		fmt.Fprintf(w, "%s night: %s\n", m.Mode, m.ModeReason)
+	}
 	if m.Linkage != nil {
 		var methods []string
 		for _, k := range slices.Sorted(maps.Keys(m.LinkMethods)) {
