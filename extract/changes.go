@@ -31,16 +31,13 @@ func DetectChanges(ctx context.Context, db *store.DB, extraFields []string, prev
 	}
 	before := "(SELECT NULL::VARCHAR AS source_id, NULL::VARCHAR AS local_id, NULL::UBIGINT AS print WHERE false)"
 	if previousDB != "" {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevprints (READ_ONLY)", store.QuoteString(previousDB))); err != nil {
+		detach, err := db.AttachReadOnly(ctx, previousDB, "prevprints")
+		if err != nil {
 			return nil, false, fmt.Errorf("last night's fingerprints: %w", err)
 		}
-		defer db.ExecContext(ctx, "DETACH prevprints")
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevprints' AND table_name = 'record_prints'`).Scan(&n); err != nil {
+		defer detach()
+		if ok, err := db.HasTables(ctx, "prevprints", "record_prints"); err != nil || !ok {
 			return nil, false, err
-		}
-		if n == 0 {
-			return nil, false, nil
 		}
 		before = "prevprints.record_prints"
 	}

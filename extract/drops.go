@@ -18,10 +18,11 @@ func CheckDrops(ctx context.Context, db *store.DB, previousDB string, minRatio f
 	if previousDB == "" {
 		return 0, nil
 	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevrows (READ_ONLY)", store.QuoteString(previousDB))); err != nil {
+	detach, err := db.AttachReadOnly(ctx, previousDB, "prevrows")
+	if err != nil {
 		return 0, fmt.Errorf("previous night's row counts: %w", err)
 	}
-	defer db.ExecContext(ctx, "DETACH prevrows")
+	defer detach()
 	q := fmt.Sprintf(`
 		INSERT INTO exceptions
 		WITH now AS (SELECT source_id, sum(rows_loaded) AS n FROM source_files GROUP BY 1),

@@ -30,24 +30,22 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 //     tonight's rids.
 //
 // A pair's rule is the first rule that finds it; rules has a bit for each.
-// The table clean (prev_rid, rid: the clean records under both nights'
-// rids) is left for compareDelta.
-// The previous night's state database is attached as prevblk (attachPrevious).
+// The previous night's state database is attached as prevblk
+// (attachPrevious). The table clean (prev_rid, rid: the clean records
+// under both nights' rids) is left for compareDelta.
 func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) error {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevblk' AND table_name IN ('prep', 'pair_rules', 'blocking_rules', 'scores')`).Scan(&n); err != nil {
+	ok, err := db.HasTables(ctx, "prevblk", "prep", "pair_rules", "blocking_rules", "scores")
+	if err != nil {
 		return err
 	}
-	if n != 4 || len(brs) > 30 { // a rule is a bit of an INTEGER
+	if !ok || len(brs) > 30 { // a rule is a bit of an INTEGER
 		return ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
 	// tonight's, in the same order, none dropped.
-	var same int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM prevblk.blocking_rules WHERE NOT dropped AND rule = list_position(`+rulesText(brs)+`, text) - 1`).Scan(&same); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM prevblk.blocking_rules`).Scan(&n); err != nil {
+	var same, n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (NOT dropped AND rule = list_position(`+rulesText(brs)+`, text) - 1), count(*)
+		FROM prevblk.blocking_rules`).Scan(&same, &n); err != nil {
 		return err
 	}
 	if same != len(brs) || n != len(brs) {
@@ -144,10 +142,7 @@ func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string)
 // attachPrevious attaches the previous night's state database, read only,
 // as prevblk.
 func attachPrevious(ctx context.Context, db *store.DB, path string) (detach func(), err error) {
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevblk (READ_ONLY)", store.QuoteString(path))); err != nil {
-		return nil, fmt.Errorf("the previous night's state: %w", err)
-	}
-	return func() { db.ExecContext(ctx, "DETACH prevblk") }, nil
+	return db.AttachReadOnly(ctx, path, "prevblk")
 }
 
 // prepPrint is a hash of a prep row's every column but rid, file and line.

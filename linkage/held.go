@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/selondon/carematch/store"
 )
@@ -38,21 +37,20 @@ var ErrNoHeldModel = fmt.Errorf("the previous night kept no model")
 // holdModel reads the model of the state database at path and copies its
 // term-frequency tables for the columns tf into this night's.
 func holdModel(ctx context.Context, db *store.DB, path string, tf []string) (*Model, error) {
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS heldstate (READ_ONLY)", store.QuoteString(path))); err != nil {
+	detach, err := db.AttachReadOnly(ctx, path, "heldstate")
+	if err != nil {
 		return nil, fmt.Errorf("the held model's night: %w", err)
 	}
-	defer db.ExecContext(ctx, "DETACH heldstate")
-	want := []string{store.QuoteString(modelTable)}
+	defer detach()
+	want := []string{modelTable}
 	for _, c := range tf {
-		want = append(want, store.QuoteString(tfTable(c)))
+		want = append(want, tfTable(c))
 	}
-	var n int
-	if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM duckdb_tables() WHERE database_name = 'heldstate' AND table_name IN (%s)`,
-		strings.Join(want, ", "))).Scan(&n); err != nil {
+	if ok, err := db.HasTables(ctx, "heldstate", want...); err != nil || !ok {
+		if err == nil {
+			err = ErrNoHeldModel
+		}
 		return nil, err
-	}
-	if n != len(want) {
-		return nil, ErrNoHeldModel
 	}
 	var js string
 	if err := db.QueryRowContext(ctx, "SELECT json FROM heldstate."+modelTable).Scan(&js); err != nil {

@@ -117,15 +117,16 @@ func masterIDsSQL(last lastNight, runID string) []string {
 func assignMasterIDs(ctx context.Context, db *store.DB, opt IndexOptions) error {
 	last := firstNight
 	if opt.PreviousDB != "" {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prev (READ_ONLY)", store.QuoteString(opt.PreviousDB))); err != nil {
+		detach, err := db.AttachReadOnly(ctx, opt.PreviousDB, "prev")
+		if err != nil {
 			return fmt.Errorf("previous night's index: %w", err)
 		}
-		defer db.ExecContext(ctx, "DETACH prev")
-		var tables int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND table_name IN ('xref', 'master_ids', 'id_seq', 'history')`).Scan(&tables); err != nil {
+		defer detach()
+		ok, err := db.HasTables(ctx, "prev", "xref", "master_ids", "id_seq", "history")
+		if err != nil {
 			return err
 		}
-		if tables == 4 {
+		if ok {
 			last = fromPrev
 		}
 	}

@@ -310,3 +310,35 @@ func TestRecordPrints(t *testing.T) {
 		}
 	}
 }
+
+// A previous night's file is attached read only under an alias, asked which
+// tables it holds, and let go of: the alias is free again after.
+func TestAttachReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	prev, err := Open(filepath.Join(dir, "prev.duckdb"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prev.ExecContext(ctx, "CREATE TABLE xref AS SELECT 1 AS x"); err != nil {
+		t.Fatal(err)
+	}
+	prev.Close()
+	db := testDB(t)
+	for range 2 {
+		detach, err := db.AttachReadOnly(ctx, filepath.Join(dir, "prev.duckdb"), "prev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.HasTables(ctx, "prev", "xref"); !ok || err != nil {
+			t.Errorf("HasTables(xref) = %v, %v", ok, err)
+		}
+		if ok, err := db.HasTables(ctx, "prev", "xref", "history"); ok || err != nil {
+			t.Errorf("HasTables(xref, history) = %v, %v: there is no history", ok, err)
+		}
+		if _, err := db.ExecContext(ctx, "CREATE TABLE prev.y (a INTEGER)"); err == nil {
+			t.Error("wrote to a file attached read only")
+		}
+		detach()
+	}
+}

@@ -34,19 +34,16 @@ func (db *DB) WriteNightInfo(ctx context.Context, n NightInfo) error {
 // recorded of itself; nil if it recorded nothing (a state written before
 // night_info was kept).
 func (db *DB) ReadNightInfo(ctx context.Context, path string) (*NightInfo, error) {
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS prevnight (READ_ONLY)", QuoteString(path))); err != nil {
+	detach, err := db.AttachReadOnly(ctx, path, "prevnight")
+	if err != nil {
 		return nil, fmt.Errorf("the previous night's state: %w", err)
 	}
-	defer db.ExecContext(ctx, "DETACH prevnight")
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prevnight' AND table_name = 'night_info'`).Scan(&n); err != nil {
+	defer detach()
+	if ok, err := db.HasTables(ctx, "prevnight", "night_info"); err != nil || !ok {
 		return nil, err
 	}
-	if n == 0 {
-		return nil, nil
-	}
 	var info NightInfo
-	err := db.QueryRowContext(ctx, "SELECT run_id, tool_version, config_sha256 FROM prevnight.night_info").Scan(&info.RunID, &info.ToolVersion, &info.ConfigSHA256)
+	err = db.QueryRowContext(ctx, "SELECT run_id, tool_version, config_sha256 FROM prevnight.night_info").Scan(&info.RunID, &info.ToolVersion, &info.ConfigSHA256)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
