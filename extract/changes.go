@@ -10,11 +10,8 @@ import (
 
 // Changes are one source's records compared with last night's.
 type Changes struct {
-	Source    string `json:"-"`
-	New       int64  `json:"new"`
-	Changed   int64  `json:"changed"`
-	Unchanged int64  `json:"unchanged"`
-	Gone      int64  `json:"gone"`
+	Source                        string
+	New, Changed, Unchanged, Gone int64
 }
 
 // DetectChanges fingerprints tonight's loaded records (record_prints, kept
