@@ -27,7 +27,9 @@
 //	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)
 //	gammas       the level of every comparison for every candidate pair
 //	scores       every candidate pair: its levels (LevelColumn), match weight, guard
-//	             (the reason) and guard_blocks (it keeps the pair from ever linking)
+//	             (the reason) and guard_blocks (it keeps the pair from ever linking);
+//	             clustering adds the pairs within a person that no rule compared
+//	             (ScorePairs)
 //	             (pairs and gammas are temporary, dropped once it is made: writing
 //	             7 million rows to the database file that nobody reads cost 1 s)
 //	guards_lifted namesake guards lifted, and why
@@ -38,6 +40,7 @@
 //
 // Reads: records (extract), and a previous night's model and tf_<column>
 // when it holds them (held.go). Writes, beside the tables above: nicknames,
+// short_forms (rules' name lists, for the given name's levels),
 // tf_<column> (term frequencies), model (the night's model as JSON, for the
 // nights that hold it), and exceptions of kind quarantined.
 // One file per job; run.go gives their order (see docs/LAYOUT.md).

@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -66,4 +67,47 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 		return fmt.Errorf("score: %w", err)
 	}
 	return nil
+}
+
+// ScoredPair is a pair of records (rid_l < rid_r) and its match weight.
+type ScoredPair struct {
+	L, R   int32
+	Weight float64
+}
+
+// ScorePairs compares and scores, with model m, the pairs of table from
+// (rid_l, rid_r; rid_l < rid_r, none of them in scores yet), adds them to
+// scores as a candidate pair is scored (levels, weight and the guard its
+// levels and records give; guards are not lifted for them) and returns
+// them. It is how clustering learns what the model says of two records no
+// blocking rule paired but a chain of links would put in one person.
+func ScorePairs(ctx context.Context, db *store.DB, m *Model, from string) ([]ScoredPair, error) {
+	scored := store.Staged("scored_pairs")
+	if err := compare(ctx, db, m.Comparisons, from, "scored_gammas"); err != nil {
+		return nil, err
+	}
+	if err := score(ctx, db, m, "scored_gammas", scored); err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO scores BY NAME SELECT * FROM "+scored+"; DROP TABLE scored_gammas"); err != nil {
+		return nil, err
+	}
+	var out []ScoredPair
+	err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, weight FROM "+scored+" ORDER BY rid_l, rid_r", func(b store.Batch) error {
+		l, errL := b.Int32s(0)
+		r, errR := b.Int32s(1)
+		w, errW := b.Float64s(2)
+		if err := errors.Join(errL, errR, errW); err != nil {
+			return err
+		}
+		for i := range b.Len() {
+			out = append(out, ScoredPair{l[i], r[i], w[i]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, err = db.ExecContext(ctx, "DROP TABLE "+scored)
+	return out, err
 }

@@ -28,12 +28,36 @@ type Clusters struct {
 	Weight []float64 // the weight of the link that did it (NaN for none or deterministic)
 	Cut    []Edge    // links refused because they would join two different NHS numbers
 	Held   []Edge    // links refused because an analyst said the two are not one person
+	// Chain holds the probabilistic links refused because the person they
+	// would make does not hang together: two of its records are a clear
+	// non-match, or it would pass the size limit.
+	Chain []Refused
 }
 
-// Constraints are analysts' decisions as clustering sees them.
+// Refused is a probabilistic link clustering refused to keep a person
+// coherent, and why.
+type Refused struct {
+	Edge
+	// Against is a pair of records, one each side of the link, that score
+	// below the review band (both 0 when the link was refused for size).
+	Against [2]int32
+	// Size is the person's size the link would have made, when it was
+	// refused for that.
+	Size int
+}
+
+// Constraints are analysts' decisions, and what keeps a person coherent, as
+// clustering sees them.
 type Constraints struct {
 	Apart    [][2]int32     // no_link: these two records' persons never join
 	Detached map[int32]bool // detach: no machine link touches these records
+	// NonMatch are pairs of records that score below the review band: no
+	// probabilistic link may put both in one person (an NHS-number or an
+	// analyst's link may: they come first).
+	NonMatch [][2]int32
+	// MaxSize, when above 0, is the most records a probabilistic link may
+	// make a person of.
+	MaxSize int
 }
 
 // methodRank orders links of equal weight: an analyst's first.
@@ -51,7 +75,7 @@ func methodRank(m string) int {
 // It sorts edges in place (a copy of millions of edges was a tenth of a
 // gigabyte at two million records).
 func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
-	u := newPersons(n, nhs, con.Apart)
+	u := newPersons(n, nhs, con.Apart, con.NonMatch)
 	c := &Clusters{Root: make([]int32, n+1), Method: make([]string, n+1), Weight: make([]float64, n+1)}
 	for i := range c.Weight {
 		c.Weight[i] = math.NaN()
@@ -75,8 +99,14 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 		case e.Method != MethodAnalyst && u.number[a] != "" && u.number[b] != "" && u.number[a] != u.number[b]:
 			c.Cut = append(c.Cut, e)
 			continue
-		case u.apart[a][b]:
+		case u.apart.has(a, b):
 			c.Held = append(c.Held, e)
+			continue
+		case e.Method == MethodProbabilistic && u.against.has(a, b):
+			c.Chain = append(c.Chain, Refused{Edge: e, Against: u.witness(a, b)})
+			continue
+		case e.Method == MethodProbabilistic && con.MaxSize > 0 && u.size[a]+u.size[b] > int32(con.MaxSize):
+			c.Chain = append(c.Chain, Refused{Edge: e, Size: int(u.size[a] + u.size[b])})
 			continue
 		default:
 			u.join(a, b)
@@ -91,7 +121,7 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 		}
 	}
 	// A record in a person of one is a singleton, whatever edges it had.
-	size := make(map[int32]int)
+	size := make([]int32, n+1)
 	for i := 1; i <= n; i++ {
 		size[c.Root[i]]++
 	}
@@ -105,33 +135,55 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 
 // strongestFirst sorts edges in the order links are taken in: by weight,
 // an analyst's first among equals, then by record.
+// Clustering runs in rounds (coherent.go) over the same edges: sorted once,
+// they are checked, not sorted again.
 func strongestFirst(edges []Edge) {
-	slices.SortFunc(edges, func(a, b Edge) int {
-		return cmp.Or(cmp.Compare(b.Weight, a.Weight), cmp.Compare(methodRank(a.Method), methodRank(b.Method)),
-			cmp.Compare(a.L, b.L), cmp.Compare(a.R, b.R))
-	})
+	if !slices.IsSortedFunc(edges, edgeOrder) {
+		slices.SortFunc(edges, edgeOrder)
+	}
+}
+
+// edgeOrder is the order links are taken in.
+func edgeOrder(a, b Edge) int {
+	return cmp.Or(cmp.Compare(b.Weight, a.Weight), cmp.Compare(methodRank(a.Method), methodRank(b.Method)),
+		cmp.Compare(a.L, b.L), cmp.Compare(a.R, b.R))
 }
 
 // persons is a union–find over records: each person's root (its smallest
-// rid), its valid NHS number, and the persons it must stay apart from.
+// rid), its size, its valid NHS number, the persons it must stay apart from
+// (analysts' no_link) and those it holds a clear non-match with.
 type persons struct {
-	parent []int32
-	number []string
-	apart  map[int32]map[int32]bool
+	parent  []int32
+	size    []int32
+	number  []string
+	apart   marks
+	against marks
+	// pairs keeps each non-match pair by its records, to name one when a
+	// link is refused.
+	pairs map[[2]int32]bool
+	// members lists each root's records while it has non-match marks, to
+	// find the pair that refused a link.
+	members map[int32][]int32
 }
 
-func newPersons(n int, nhs []string, apart [][2]int32) *persons {
-	u := &persons{parent: make([]int32, n+1), number: make([]string, n+1), apart: map[int32]map[int32]bool{}}
+func newPersons(n int, nhs []string, apart, nonMatch [][2]int32) *persons {
+	u := &persons{parent: make([]int32, n+1), size: make([]int32, n+1), number: make([]string, n+1),
+		apart: marks{}, against: marks{}, pairs: map[[2]int32]bool{}, members: map[int32][]int32{}}
 	for i := range u.parent {
 		u.parent[i] = int32(i)
+		u.size[i] = 1
 		if i < len(nhs) {
 			u.number[i] = nhs[i]
 		}
 	}
 	for _, p := range apart {
+		u.apart.pair(p[0], p[1])
+	}
+	for _, p := range nonMatch {
 		if p[0] != p[1] {
-			u.mark(p[0], p[1])
-			u.mark(p[1], p[0])
+			u.against.pair(p[0], p[1])
+			u.pairs[[2]int32{min(p[0], p[1]), max(p[0], p[1])}] = true
+			u.members[p[0]], u.members[p[1]] = []int32{p[0]}, []int32{p[1]}
 		}
 	}
 	return u
@@ -145,27 +197,67 @@ func (u *persons) find(x int32) int32 {
 	return x
 }
 
-func (u *persons) mark(a, b int32) {
-	if u.apart[a] == nil {
-		u.apart[a] = map[int32]bool{}
-	}
-	u.apart[a][b] = true
-}
-
 // join makes persons a and b one, rooted at the smaller rid; it carries the
-// number and the apart marks.
+// size, the number and the marks.
 func (u *persons) join(a, b int32) {
 	if b < a {
 		a, b = b, a
 	}
 	u.parent[b] = a
-	for x := range u.apart[b] {
-		delete(u.apart[x], b)
-		u.mark(x, a)
-		u.mark(a, x)
+	u.size[a] += u.size[b]
+	u.apart.merge(a, b)
+	u.against.merge(a, b)
+	if mb, ok := u.members[b]; ok {
+		u.members[a] = append(u.members[a], mb...)
+		delete(u.members, b)
 	}
-	delete(u.apart, b)
 	if u.number[a] == "" {
 		u.number[a] = u.number[b]
 	}
+}
+
+// witness names a non-match pair between persons a and b, the lower first.
+func (u *persons) witness(a, b int32) [2]int32 {
+	best := [2]int32{}
+	for _, x := range u.members[a] {
+		for _, y := range u.members[b] {
+			p := [2]int32{min(x, y), max(x, y)}
+			if u.pairs[p] && (best[0] == 0 || p[0] < best[0] || p[0] == best[0] && p[1] < best[1]) {
+				best = p
+			}
+		}
+	}
+	return best
+}
+
+// marks are symmetric marks between persons, kept on their roots.
+type marks map[int32]map[int32]bool
+
+func (m marks) has(a, b int32) bool { return m[a][b] }
+
+func (m marks) pair(a, b int32) {
+	if a != b {
+		m.mark(a, b)
+		m.mark(b, a)
+	}
+}
+
+func (m marks) mark(a, b int32) {
+	if m[a] == nil {
+		m[a] = map[int32]bool{}
+	}
+	m[a][b] = true
+}
+
+// merge moves b's marks to a, b having joined a.
+func (m marks) merge(a, b int32) {
+	for x := range m[b] {
+		delete(m[x], b)
+		if x == a {
+			continue
+		}
+		m.mark(x, a)
+		m.mark(a, x)
+	}
+	delete(m, b)
 }

@@ -111,3 +111,100 @@ func TestClusterDecisions(t *testing.T) {
 		t.Errorf("an analyst's link across two numbers: roots %v methods %v", c.Root, c.Method)
 	}
 }
+
+// A person must hang together: a probabilistic link that would put two
+// records scoring below the review band in one person is refused and kept
+// as a chain link, whichever side of it they are; an NHS-number link is
+// not refused, and neither is a probabilistic link inside one person.
+func TestClusterRefusesChains(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		name    string
+		nhs     []string
+		edges   []Edge
+		con     Constraints
+		roots   []int32
+		refused []Refused
+	}{
+		{name: "a chain of four: the weakest bridge is refused",
+			edges: []Edge{{1, 2, MethodProbabilistic, 19}, {3, 4, MethodProbabilistic, 18}, {2, 3, MethodProbabilistic, 5}},
+			con:   Constraints{NonMatch: [][2]int32{{1, 4}, {2, 4}}},
+			roots: []int32{0, 1, 1, 3, 3}, refused: []Refused{{Edge: Edge{2, 3, MethodProbabilistic, 5}, Against: [2]int32{1, 4}}}},
+		{name: "the non-match is inside one side, joined by a number: nothing to refuse",
+			nhs:   []string{"", "A", "A", ""},
+			edges: []Edge{{1, 2, MethodNHSNumber, inf}, {2, 3, MethodProbabilistic, 5}},
+			con:   Constraints{NonMatch: [][2]int32{{1, 2}}},
+			roots: []int32{0, 1, 1, 1}},
+		{name: "a verified number joins them: the NHS link is taken",
+			nhs:   []string{"", "A", "", "A"},
+			edges: []Edge{{1, 3, MethodNHSNumber, inf}, {1, 2, MethodProbabilistic, 9}},
+			con:   Constraints{NonMatch: [][2]int32{{1, 3}, {2, 3}}},
+			roots: []int32{0, 1, 2, 1}, refused: []Refused{{Edge: Edge{1, 2, MethodProbabilistic, 9}, Against: [2]int32{2, 3}}}},
+		{name: "an analyst's link is taken",
+			edges: []Edge{{1, 2, MethodAnalyst, inf}},
+			con:   Constraints{NonMatch: [][2]int32{{1, 2}}},
+			roots: []int32{0, 1, 1}},
+		{name: "over-large: the link that would pass the size is refused",
+			edges: []Edge{{1, 2, MethodProbabilistic, 20}, {2, 3, MethodProbabilistic, 19}, {3, 4, MethodProbabilistic, 18}},
+			con:   Constraints{MaxSize: 3},
+			roots: []int32{0, 1, 1, 1, 4}, refused: []Refused{{Edge: Edge{3, 4, MethodProbabilistic, 18}, Size: 4}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Cluster(len(tc.roots)-1, tc.nhs, tc.edges, tc.con)
+			if !reflect.DeepEqual(c.Root, tc.roots) {
+				t.Errorf("roots %v, want %v", c.Root, tc.roots)
+			}
+			if !reflect.DeepEqual(c.Chain, tc.refused) {
+				t.Errorf("refused %+v, want %+v", c.Chain, tc.refused)
+			}
+		})
+	}
+}
+
+// Clustering again only the components that hold a new non-match gives
+// what clustering everything again gives: clusters, refused links and their
+// order.
+func TestReclusterEqualsFull(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 400
+	nhs := make([]string, n+1)
+	for i := 1; i <= n; i++ {
+		if r.IntN(4) == 0 {
+			nhs[i] = string(rune('A' + r.IntN(30)))
+		}
+	}
+	var edges []Edge
+	for range 700 {
+		a, b := int32(1+r.IntN(n)), int32(1+r.IntN(n))
+		if a != b {
+			edges = append(edges, Edge{min(a, b), max(a, b), MethodProbabilistic, float64(r.IntN(40))})
+		}
+	}
+	nonMatch := func(k int) [][2]int32 {
+		var out [][2]int32
+		for range k {
+			out = append(out, [2]int32{int32(1 + r.IntN(n)), int32(1 + r.IntN(n))})
+		}
+		return out
+	}
+	con := Constraints{NonMatch: nonMatch(40), MaxSize: 6}
+	c := Cluster(n, nhs, edges, con)
+	comp := components(n, edges)
+	added := nonMatch(30)
+	affected := map[int32]bool{}
+	for _, p := range added {
+		affected[comp[p[0]]] = true
+	}
+	con.NonMatch = append(con.NonMatch, added...)
+	got := recluster(c, n, nhs, edges, con, comp, affected)
+	want := Cluster(n, nhs, edges, con)
+	if !reflect.DeepEqual(got.Root, want.Root) || !reflect.DeepEqual(got.Method, want.Method) {
+		t.Error("persons differ from clustering everything again")
+	}
+	if !reflect.DeepEqual(got.Cut, want.Cut) || !reflect.DeepEqual(got.Chain, want.Chain) {
+		t.Errorf("refused links differ: cut %d/%d, chain %d/%d", len(got.Cut), len(want.Cut), len(got.Chain), len(want.Chain))
+	}
+	if len(want.Chain) == 0 || len(affected) == 0 {
+		t.Error("the case refuses no link")
+	}
+}

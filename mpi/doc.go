@@ -8,6 +8,8 @@
 //
 //	index.go     BuildIndex: the order of the jobs below, and the index's counts
 //	cluster.go   constrained clustering (pure Go)
+//	coherent.go  persons that hang together: clustering in rounds, scoring
+//	             the pairs within a person that blocking never compared
 //	decisions.go analysts' decisions: fingerprints, applying them, stale ones
 //	ids.go       stable master IDs and their history, in SQL over tonight's
 //	             clusters and last night's registry
@@ -18,7 +20,7 @@
 //
 // Tables read: prep, det_links, nhs_conflicts, scores (linkage), exceptions
 // (extract), and last night's xref, master_ids, id_seq and history. Tables
-// written: cut_links, decided_pairs, master_ids, id_seq, history, xref,
+// written: cut_links, chain_links, decided_pairs, master_ids, id_seq, history, xref,
 // review_pairs and rows of exceptions in the state file; clusters,
 // person_ids and master_index in the stage catalog (store.Staged: the night
 // needs them, no later night or command does).
@@ -26,7 +28,12 @@
 // Clustering is greedy and exact: links are taken strongest first (verified
 // NHS number and date of birth before any probabilistic link, then by match
 // weight, ties by record id), and a link is accepted unless it would join
-// two persons holding different valid NHS numbers. Taking the strongest
-// first is what makes "cut the weaker link" well defined, and the fixed
-// order makes the result independent of thread count and row order.
+// two persons holding different valid NHS numbers, or — a probabilistic
+// link — two records that score below the review band, or make a person of
+// more than MaxClusterSize records (coherent.go; such a link becomes a
+// review item of kind chain). Taking the strongest first is what makes "cut
+// the weaker link" well defined, and the fixed order makes the result
+// independent of thread count and row order. Pairs within a person that no
+// blocking rule compared are scored with tonight's model (rows added to
+// scores), so every pair of records in a person the model made has a score.
 package mpi

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/store"
 )
 
@@ -25,6 +26,10 @@ type IndexOptions struct {
 	// Decisions are analysts' decisions in force, applied as hard
 	// constraints.
 	Decisions []Decision
+	// Model is tonight's model: clustering scores with it the pairs of
+	// records in one person that no blocking rule compared (coherent.go).
+	// Without one, persons are checked against the scored pairs only.
+	Model *linkage.Model
 	// UnreadableDecisions are lines of the decision log that could not be
 	// applied; they are reported with the stale decisions, and the rest apply.
 	UnreadableDecisions []UnreadableDecision
@@ -46,6 +51,8 @@ type IndexStats struct {
 	Records     int64            `json:"records"`
 	Methods     map[string]int64 `json:"link_methods"`
 	CutLinks    int              `json:"cut_links"`
+	ChainLinks  int              `json:"chain_links"`
+	Coherence   *Coherence       `json:"coherence"`
 	Large       int64            `json:"large_clusters"`
 	Chained     int64            `json:"chained_clusters"`
 	ReviewPairs int64            `json:"review_pairs"`
@@ -65,6 +72,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		edges []Edge
 		con   Constraints
 		c     *Clusters
+		co    *Coherence
 	)
 	steps := []store.Step{
 		{Name: "linked pairs", Go: func(ctx context.Context) (err error) {
@@ -77,15 +85,17 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			}
 			return reportUnreadable(ctx, db, opt.UnreadableDecisions)
 		}},
-		{Name: "clusters", Go: func(ctx context.Context) error {
-			c = Cluster(n, nhs, edges, con)
+		{Name: "clusters", Go: func(ctx context.Context) (err error) {
+			if c, co, err = coherentClusters(ctx, db, n, nhs, edges, con, opt); err != nil {
+				return err
+			}
 			return writeClusters(ctx, db, c)
 		}},
 		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, opt) }},
 		{Name: "xref", SQL: xrefSQL},
 	}
 	steps = append(steps, goldenRecordSteps(runDate(opt.RunID))...)
-	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold)...)
+	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold, opt.MaxClusterSize)...)
 	steps = append(steps, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
 	if err := db.RunSteps(ctx, "index", steps...); err != nil {
 		return nil, err
@@ -94,6 +104,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	if err != nil {
 		return nil, store.InStep("index", "counts", err)
 	}
+	st.ChainLinks, st.Coherence = len(c.Chain), co
 	// Clustering's working tables are done with: xref and master_index say
 	// everything later stages need.
 	_, err = db.ExecContext(ctx, "DROP TABLE clusters; DROP TABLE person_ids")
@@ -177,8 +188,9 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 	return n, nhs, edges, nil
 }
 
-// writeClusters writes clusters (rid, root, link_method, match_weight) and
-// cut_links, the links clustering refused.
+// writeClusters writes clusters (rid, root, link_method, match_weight),
+// cut_links (the links clustering refused for two NHS numbers) and
+// chain_links (those it refused to keep a person coherent, and why).
 func writeClusters(ctx context.Context, db *store.DB, c *Clusters) error {
 	n := len(c.Root) - 1
 	rids := make([]int32, n)
@@ -192,8 +204,23 @@ func writeClusters(ctx context.Context, db *store.DB, c *Clusters) error {
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE cut_links (rid_l INTEGER, rid_r INTEGER, weight DOUBLE)`); err != nil {
 		return err
 	}
-	return db.AppendEach(ctx, "cut_links", len(c.Cut), func(i int) []driver.Value {
+	if err := db.AppendEach(ctx, "cut_links", len(c.Cut), func(i int) []driver.Value {
 		return []driver.Value{c.Cut[i].L, c.Cut[i].R, c.Cut[i].Weight}
+	}); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE chain_links (rid_l INTEGER, rid_r INTEGER, weight DOUBLE, against_l INTEGER, against_r INTEGER, size INTEGER)`); err != nil {
+		return err
+	}
+	return db.AppendEach(ctx, "chain_links", len(c.Chain), func(i int) []driver.Value {
+		e := c.Chain[i]
+		var al, ar, size any
+		if e.Against[0] != 0 {
+			al, ar = e.Against[0], e.Against[1]
+		} else {
+			size = int32(e.Size)
+		}
+		return []driver.Value{e.L, e.R, e.Weight, al, ar, size}
 	})
 }
 

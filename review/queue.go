@@ -10,12 +10,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/selondon/carematch/mpi"
 )
 
 // Item is one open question from a night's review queue.
 type Item struct {
 	ID          string
-	Kind        string // review (in the review band, or held back by a guard) | nhs_number_conflict (store.ExcNHSConflict)
+	Kind        string // mpi.ReviewBand, mpi.ReviewChain or mpi.ReviewNHSConflict
 	Left, Right Record
 	Weight      float64
 	Guard       string
@@ -82,8 +84,8 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 		return nil, err
 	}
 	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].Kind != items[j].Kind {
-			return items[i].Kind > items[j].Kind // review first, then conflicts
+		if ri, rj := kindRank(items[i].Kind), kindRank(items[j].Kind); ri != rj {
+			return ri < rj
 		}
 		if items[i].Records != items[j].Records {
 			return items[i].Records > items[j].Records
@@ -91,6 +93,20 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 		return items[i].Weight > items[j].Weight
 	})
 	return items, nil
+}
+
+// kindRank orders the kinds of item: pairs the model could not decide,
+// then links refused to keep a person coherent, then NHS-number conflicts.
+func kindRank(kind string) int {
+	switch kind {
+	case mpi.ReviewBand:
+		return 0
+	case mpi.ReviewChain:
+		return 1
+	case mpi.ReviewNHSConflict:
+		return 2
+	}
+	return 3
 }
 
 // FindItem looks an item up by ID.

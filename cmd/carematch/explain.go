@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/mpi"
 	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/store"
 )
@@ -61,6 +62,13 @@ func explainPair(ctx context.Context, cmd *cli.Command, run, l, r string) error 
 	e, err := linkage.Explain(ctx, db, model, left, right)
 	if err != nil {
 		return err
+	}
+	refused, err := mpi.RefusedLink(ctx, db, left, right)
+	if err != nil {
+		return err
+	}
+	if refused != "" {
+		e.Decision = "not linked: clustering refused the link, " + refused + " (a review item)"
 	}
 	e.Print(cmd.Root().Writer)
 	return nil

@@ -286,7 +286,7 @@ func (n *night) index(ctx context.Context) error {
 	if len(unreadable) > 0 {
 		n.p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/%s.csv)", len(unreadable), store.ExcStaleDecision)
 	}
-	st, err := mpi.BuildIndex(ctx, n.db, mpi.IndexOptions{LinkThreshold: n.model.LinkThreshold, ReviewThreshold: n.model.ReviewThreshold,
+	st, err := mpi.BuildIndex(ctx, n.db, mpi.IndexOptions{LinkThreshold: n.model.LinkThreshold, ReviewThreshold: n.model.ReviewThreshold, Model: n.model,
 		RunID: n.run.ID, PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable})
 	if err != nil {
 		return err
@@ -294,7 +294,11 @@ func (n *night) index(ctx context.Context) error {
 	n.m.Counts["persons"] = st.Persons
 	n.m.Counts["indexed_records"] = st.Records
 	n.m.Counts["review_pairs"] = st.ReviewPairs
+	n.m.Counts["chain_links"] = int64(st.ChainLinks)
+	n.m.Counts["pairs_scored_in_persons"] = st.Coherence.PairsScored
 	n.m.LinkMethods = st.Methods
+	n.p.logf("index: persons kept coherent: %d links refused (review items of kind %s), %d pairs within persons scored, %d rounds",
+		st.ChainLinks, mpi.ReviewChain, st.Coherence.PairsScored, st.Coherence.Rounds)
 	n.p.logf("index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
 	return store.InStep("index", "index files", reports.WriteIndex(ctx, n.db, filepath.Join(n.run.Dir(), "index")))
 }
