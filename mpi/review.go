@@ -6,32 +6,68 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
+// Kinds of review item (review_pairs.kind).
+const (
+	// ReviewBand: a pair in the review band, or one a guard kept from
+	// linking.
+	ReviewBand = "review"
+	// ReviewChain: a link clustering refused to keep a person coherent (the
+	// person it would make holds a clear non-match, or too many records).
+	ReviewChain = "chain"
+	// ReviewNHSConflict: records sharing a valid NHS number that the NHS
+	// stage would not link (store.ExcNHSConflict).
+	ReviewNHSConflict = string(store.ExcNHSConflict)
+)
+
 // reviewPairsSQL makes review_pairs, the review queue: one item per two
-// persons the model could not decide between — a pair in the review band,
-// or one a guard kept from linking — unless the two persons hold different
-// valid NHS numbers (two people; nothing to decide), and the NHS-number
-// conflicts still in two persons. An item shows the pair of records with the
-// strongest evidence; a pair an analyst decided does not come back.
-func reviewPairsSQL(reviewThreshold, linkThreshold float64) []store.Step {
+// persons the model could not decide between — a link refused to keep a
+// person coherent, a pair in the review band, or one a guard kept from
+// linking — unless the two persons hold different valid NHS numbers (two
+// people; nothing to decide), and the NHS-number conflicts still in two
+// persons, one item per two persons as well. An item shows the refused
+// link, else the pair of records with the strongest evidence; once an
+// analyst decided a pair, no pair of the same two persons comes back.
+func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) []store.Step {
 	return []store.Step{{Name: "persons' numbers", SQL: `CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`},
 		{Name: "review queue", SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
-		SELECT 'review' AS kind, * EXCLUDE (root_l, root_r, k) FROM (
-			SELECT s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
-				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC, s.rid_l, s.rid_r) AS k
-			FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
-			JOIN person_nhs na ON na.root = a.root JOIN person_nhs nb ON nb.root = b.root
-			WHERE a.root <> b.root AND (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
+		SELECT * EXCLUDE (root_l, root_r, k, prio) FROM (
+			SELECT i.*, row_number() OVER (PARTITION BY root_l, root_r ORDER BY prio, weight DESC, rid_l, rid_r) AS k
+			FROM (SELECT '`+ReviewBand+`' AS kind, 1 AS prio, s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+			      FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
+			      WHERE a.root <> b.root
+			        AND ((s.guard IS NULL AND s.weight >= %[1]g AND s.weight < %[2]g) OR (s.guard IS NOT NULL AND NOT s.guard_blocks AND s.weight >= %[1]g))
+			      UNION ALL BY NAME
+			      SELECT '`+ReviewChain+`' AS kind, 0 AS prio,
+			        s.* REPLACE (CASE WHEN c.size IS NOT NULL
+			            THEN 'over-large: linking them would make a person of ' || c.size || ' records (the most a probabilistic link may make is %[3]d)'
+			            ELSE 'chain: linking them would put ' || pl.source_id || ':' || pl.local_id || ' and ' || pr.source_id || ':' || pr.local_id ||
+			                 ' in one person, and those two score ' || round(ns.weight, 1) || ', below the review band' END AS guard),
+			        least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+			      FROM chain_links c JOIN scores s USING (rid_l, rid_r)
+			      JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
+			      LEFT JOIN prep pl ON pl.rid = c.against_l LEFT JOIN prep pr ON pr.rid = c.against_r
+			      LEFT JOIN scores ns ON ns.rid_l = c.against_l AND ns.rid_r = c.against_r
+			      WHERE a.root <> b.root) i
+			JOIN person_nhs na ON na.root = i.root_l JOIN person_nhs nb ON nb.root = i.root_r
+			WHERE (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
 			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
-			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
-			  AND ((s.guard IS NULL AND s.weight >= %g AND s.weight < %g) OR (s.guard IS NOT NULL AND NOT s.guard_blocks AND s.weight >= %g)))
+			                  WHERE least(da.root, db.root) = i.root_l AND greatest(da.root, db.root) = i.root_r))
 		WHERE k = 1
 		UNION ALL BY NAME
 		-- NHS number conflicts still in two persons and not yet decided: an
-		-- analyst says whether the number or the demographics are wrong.
-		SELECT `+store.ExcNHSConflict.SQL()+` AS kind, k.rid_l, k.rid_r, s.* EXCLUDE (rid_l, rid_r)
-		FROM nhs_conflicts k LEFT JOIN scores s USING (rid_l, rid_r)
-		JOIN clusters a ON a.rid = k.rid_l JOIN clusters b ON b.rid = k.rid_r
-		WHERE a.root <> b.root
-		  AND NOT EXISTS (SELECT 1 FROM decided_pairs d WHERE d.rid_l = k.rid_l AND d.rid_r = k.rid_r)`,
-			reviewThreshold, linkThreshold, linkThreshold)}}
+		-- analyst says whether the number or the demographics are wrong. One
+		-- item per two persons, however many of their records conflict (a
+		-- record with someone else's number conflicts with each of that
+		-- person's records).
+		SELECT * EXCLUDE (root_l, root_r, k) FROM (
+			SELECT '`+ReviewNHSConflict+`' AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
+				least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
+				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC NULLS LAST, c.rid_l, c.rid_r) AS k
+			FROM nhs_conflicts c LEFT JOIN scores s USING (rid_l, rid_r)
+			JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
+			WHERE a.root <> b.root
+			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
+			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root)))
+		WHERE k = 1`,
+			reviewThreshold, linkThreshold, maxClusterSize)}}
 }
