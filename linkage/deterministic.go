@@ -40,8 +40,7 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 		WHERE NOT a.withheld AND NOT b.withheld;
 		CREATE OR REPLACE TEMP TABLE nhs_eval AS
 		SELECT p.rid_l, p.rid_r, %s AS g_given, %s AS g_family, %s AS g_dob, %s AS g_sex
-		FROM nhs_pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r
-		LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name;
+		FROM nhs_pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r `+nameListJoins+`;
 		CREATE OR REPLACE TEMP TABLE nhs_judged AS
 		SELECT rid_l, rid_r,
 			g_dob IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}, {date_of_birth:day and month swapped}, {date_of_birth:1 January placeholder}) AS dob_ok,

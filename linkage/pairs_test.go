@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/selondon/carematch/rules"
 	"github.com/selondon/carematch/store"
 )
 
@@ -162,4 +163,31 @@ func pairOutcome(t *testing.T, db *store.DB, m *Model, l, r int) map[string]stri
 		out["blocks"] = "yes"
 	}
 	return out
+}
+
+// The given name's "short form" level in SQL and rules.IsShortForm in Go
+// say the same of every pair of a list of names: listed pairs, starts and
+// ends of names, and near misses.
+func TestShortFormLevelAgreesWithRules(t *testing.T) {
+	names := []string{"Oluwaseun", "Seun", "Funmilayo", "Funmi", "Olufunmilayo", "Katarzyna", "Kasia", "Kate",
+		"Chukwuemeka", "Emeka", "Adeola", "Deola", "Dana", "Dan", "Daniel", "Tamara", "Amara", "Jo", "John",
+		"Małgorzata", "Gosia", "Mehmet", "Memo", "Robert", "Bob", "Abdi", "Abdirahman", "Ali", "Alice", "Ifeoma", "Ife"}
+	var recs []rec
+	var pairs [][2]int
+	for _, n := range names {
+		recs = append(recs, rec{given: n, family: "Okafor", dob: "1980-01-02", sex: "female"})
+	}
+	for i := range names {
+		for j := i + 1; j < len(names); j++ {
+			pairs = append(pairs, [2]int{i, j})
+		}
+	}
+	db, m := guardedDB(t, recs, pairs)
+	for _, p := range pairs {
+		a, b := rules.StandardiseName(names[p[0]]), rules.StandardiseName(names[p[1]])
+		want := rules.IsShortForm(a, b) && !rules.AreNicknames(a, b)
+		if got := pairOutcome(t, db, m, p[0]+1, p[1]+1)["given_name"] == "short form"; got != want {
+			t.Errorf("%s and %s: short form level %v, rules.IsShortForm %v", a, b, got, want)
+		}
+	}
 }

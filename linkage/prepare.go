@@ -57,11 +57,16 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id);
 		DROP TABLE rids; DROP TABLE latest`},
 		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
-		store.Step{Name: "nicknames", Go: func(ctx context.Context) error {
-			return db.AppendEach(ctx, "nicknames", len(pairs), func(i int) []driver.Value {
-				return []driver.Value{pairs[i][0], pairs[i][1]}
-			})
-		}})
+		store.Step{Name: "nicknames", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "nicknames", pairs) }},
+		store.Step{Name: "short forms", SQL: `CREATE OR REPLACE TABLE short_forms (a VARCHAR, b VARCHAR)`},
+		store.Step{Name: "short forms", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "short_forms", rules.ShortFormPairs()) }})
+}
+
+// appendPairs writes pairs of names into a table (a, b).
+func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]string) error {
+	return db.AppendEach(ctx, table, len(pairs), func(i int) []driver.Value {
+		return []driver.Value{pairs[i][0], pairs[i][1]}
+	})
 }
 
 // tfTable is the name of the term-frequency table of a column.

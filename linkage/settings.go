@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/selondon/carematch/rules"
 )
 
 // The match settings as data, in Splink's vocabulary: blocking rules say
@@ -278,6 +280,15 @@ func nullLevel(col string) Level {
 const swappedLoose = "(l.given_name = r.family_name AND (jaro_winkler_similarity(l.family_name, r.given_name) >= 0.8 OR l.previous_family_name = r.given_name))" +
 	" OR (l.family_name = r.given_name AND (jaro_winkler_similarity(l.given_name, r.family_name) >= 0.8 OR r.previous_family_name = l.given_name))"
 
+// shortFormSQL: one given name is a short form of the other, listed
+// (short_forms) or the start or end of the longer name — rules.IsShortForm
+// in SQL (TestShortFormLevelAgreesWithRules holds them equal). The twin
+// guard does not read it: twins are seldom named so.
+var shortFormSQL = fmt.Sprintf(`sf.a IS NOT NULL OR (length(l.given_name) >= %[1]d AND length(r.given_name) >= length(l.given_name) + %[2]d
+	AND (starts_with(r.given_name, l.given_name) OR ends_with(r.given_name, l.given_name)))
+	OR (length(r.given_name) >= %[1]d AND length(l.given_name) >= length(r.given_name) + %[2]d
+	AND (starts_with(l.given_name, r.given_name) OR ends_with(l.given_name, r.given_name)))`, rules.ShortFormMinLength, rules.ShortFormMinExtra)
+
 // DefaultComparisons are carematch's comparisons for NHS demographics.
 func DefaultComparisons() []Comparison {
 	jw := func(col string, t float64) string {
@@ -288,6 +299,7 @@ func DefaultComparisons() []Comparison {
 			nullLevel("given_name"),
 			{Label: "exact", SQL: "l.given_name = r.given_name", TF: "given_name"},
 			{Label: "nickname", SQL: "nk.a IS NOT NULL"},
+			{Label: "short form", SQL: shortFormSQL},
 			{Label: "swapped with family name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
 			{Label: "swapped with family name, one of them inexact", SQL: swappedLoose},
 			{Label: "middle name as given name", SQL: "list_contains(string_split(r.middle_names, ' '), l.given_name) OR list_contains(string_split(l.middle_names, ' '), r.given_name)"},
@@ -464,10 +476,14 @@ func ExtraComparison(field, method string) Comparison {
 // of pairs (rid_l, rid_r) aliased p, the two records l and r, and the joins
 // that give the pair facts above.
 func PairJoins(pairs string) string {
-	return pairs + ` p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r
-		LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name
+	return pairs + ` p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r ` + nameListJoins + `
 		LEFT JOIN det_links dl ON dl.rid_l = p.rid_l AND dl.rid_r = p.rid_r`
 }
+
+// nameListJoins join a pair's records l and r to the name lists the given
+// name's levels read: nk (nicknames) and sf (short forms).
+const nameListJoins = `LEFT JOIN nicknames nk ON nk.a = l.given_name AND nk.b = r.given_name
+		LEFT JOIN short_forms sf ON sf.a = l.given_name AND sf.b = r.given_name`
 
 // BlockedComparisons names the comparisons a blocking rule's keys use: in a
 // training session on that rule's pairs they agree by construction and

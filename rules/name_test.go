@@ -100,3 +100,34 @@ func TestAddressKey(t *testing.T) {
 		t.Errorf("empty: %q %q", k, n)
 	}
 }
+
+func TestIsShortForm(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"OLUWASEUN", "SEUN", true},    // the end of the name
+		{"FUNMI", "FUNMILAYO", true},   // the start
+		{"KATARZYNA", "KASIA", true},   // listed
+		{"MALGORZATA", "GOSIA", true},  // listed as Małgorzata, Gosia
+		{"KWABENA", "KOBBY", true},     // listed
+		{"ADEOLA", "DEOLA", true},      // listed: one letter shorter
+		{"DAN", "DANA", false},         // one letter longer, not listed
+		{"JO", "JOHN", false},          // too short to tell
+		{"SEUN", "SEUN", false},        // the same name is not a short form
+		{"EMEKA", "CHUKWUEMEKA", true}, // Igbo, by rule
+		{"AMARA", "TAMARA", false},     // the end, but only one letter more
+		{"MEHMET", "MEMO", true},       // Turkish, listed
+		{"", "SEUN", false},
+	} {
+		if got := IsShortForm(tc.a, tc.b); got != tc.want {
+			t.Errorf("IsShortForm(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if IsShortForm(tc.a, tc.b) != IsShortForm(tc.b, tc.a) {
+			t.Errorf("IsShortForm(%s, %s) is not symmetric", tc.a, tc.b)
+		}
+	}
+	if got := ShortForms("OLUWADAMILOLA"); len(got) != 3 || got[0] != "DAMI" {
+		t.Errorf("ShortForms(OLUWADAMILOLA) = %v", got)
+	}
+}

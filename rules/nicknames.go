@@ -59,8 +59,13 @@ func AreNicknames(a, b string) bool {
 // NicknamePairs returns every name/nickname pair in both orders, sorted.
 func NicknamePairs() [][2]string {
 	nickOnce.Do(loadNicknames)
-	out := make([][2]string, 0, len(nickSet))
-	for p := range nickSet {
+	return sortedPairs(nickSet)
+}
+
+// sortedPairs lists a set of name pairs, sorted.
+func sortedPairs(set map[[2]string]bool) [][2]string {
+	out := make([][2]string, 0, len(set))
+	for p := range set {
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool {
