@@ -217,8 +217,10 @@ func TestFixtureNights(t *testing.T) {
 		for _, e := range tonight {
 			counts[e]++
 		}
-		// About 19 new persons (0.625% of 3,000) and 0.5% of records gone.
-		if counts["created"] < 10 || counts["retired"] < 3 {
+		// About 19 new persons (0.625% of 3,000) and 0.5% of records gone:
+		// a person retires when every record of theirs is gone (2–7 a night
+		// over the fixture seeds seen).
+		if counts["created"] < 10 || counts["retired"] < 1 {
 			t.Errorf("night %d events %v: expected new people and retired IDs", night, counts)
 		}
 		afterBySet := map[string]string{}

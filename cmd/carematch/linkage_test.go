@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/store"
 )
@@ -50,10 +51,10 @@ func runFixtures20k(t *testing.T) (string, *config.Config, *reports.Manifest) {
 }
 
 // Accuracy on the fixtures (20,000 persons, ten sources, default config),
-// pinned just under what the engine reaches (docs/BENCHMARKS.md): the issue
-// asks for precision ≥ 0.999, recall ≥ 0.995 and under 1% of records in
-// the review queue. Twins, parent/child namesakes and same-name strangers
-// are never merged.
+// pinned just under what the engine reaches (docs/BENCHMARKS.md): precision
+// ≥ 0.9999 and under 0.4% of records in the review queue, as issue 13 asks;
+// recall's floor is under its 0.997 (docs/LINKAGE.md, "Open problems").
+// Twins, parent/child namesakes and same-name strangers are never merged.
 func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	dir, cfg, m := runFixtures20k(t)
 	ev, err := evaluate(context.Background(), filepath.Join(cfg.Run.PublishDir, "current"), filepath.Join(dir, "truth.csv"), "")
@@ -72,8 +73,8 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if ev.ByMethod["nhs_number"] == nil || ev.ByMethod["nhs_number"].Precision < 0.99995 {
 		t.Errorf("NHS-number links: %+v", ev.ByMethod["nhs_number"])
 	}
-	if share := float64(m.Counts["review_pairs"]) / float64(m.Counts["indexed_records"]); share >= 0.01 {
-		t.Errorf("%d review items for %d records: %.2f%%, want under 1%%", m.Counts["review_pairs"], m.Counts["indexed_records"], 100*share)
+	if share := float64(m.Counts["review_pairs"]) / float64(m.Counts["indexed_records"]); share >= 0.004 {
+		t.Errorf("%d review items for %d records: %.2f%%, want under 0.4%%", m.Counts["review_pairs"], m.Counts["indexed_records"], 100*share)
 	}
 	for _, kind := range []string{"twins", "parent_child_same_name", "same_name_same_dob"} {
 		v := ev.HardNegatives[kind]
@@ -86,6 +87,9 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 		if v[1] > 0 {
 			t.Errorf("%d of %d %s pairs merged", v[1], v[0], kind)
 		}
+	}
+	if unscored, below := incoherentPairs(t, cfg.Run.StateDir, m.Linkage.ReviewThreshold); unscored != 0 || below != 0 {
+		t.Errorf("%d pairs in one person unscored, %d below the review band", unscored, below)
 	}
 	if !m.Linkage.EMConverged {
 		t.Error("EM did not converge")
@@ -133,7 +137,10 @@ func TestLinkageAccuracyOnPublicData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("public data sets")
 	}
-	floors := map[string]float64{"febrl1": 0.995, "febrl2": 0.998, "febrl3": 0.998, "fake_1000": 0.92}
+	// Since persons must hang together (no two records below the review
+	// band), FEBRL 2 and 3 and fake_1000 give up recall for it: their
+	// duplicates are corrupted apart from each other (docs/LINKAGE.md).
+	floors := map[string]float64{"febrl1": 0.995, "febrl2": 0.995, "febrl3": 0.993, "fake_1000": 0.87}
 	names := make([]string, 0, len(floors))
 	for n := range floors {
 		names = append(names, n)
@@ -161,6 +168,11 @@ func TestLinkageAccuracyOnPublicData(t *testing.T) {
 			t.Logf("%s: precision %.4f recall %.4f F1 %.4f", name, ev.Precision, ev.Recall, ev.F1)
 			if ev.F1 < floors[name] {
 				t.Errorf("F1 %.4f, floor %.3f", ev.F1, floors[name])
+			}
+			// No published person holds two records that score below the
+			// review band, or two never scored.
+			if unscored, below := incoherentPairs(t, cfg.Run.StateDir, linkage.DefaultReviewThreshold); unscored != 0 || below != 0 {
+				t.Errorf("%d pairs in one person unscored, %d below the review band", unscored, below)
 			}
 		})
 	}
