@@ -28,13 +28,16 @@ type Config struct {
 	Run     Run
 	Sources []Source
 	Linkage Linkage
+	// Optouts are the opt-out forms, from [optouts] or run.optouts; nil when
+	// the configuration has none.
+	Optouts *Optouts
 }
 
 // Run holds the [run] table.
 type Run struct {
 	StateDir   string `toml:"state_dir"`   // default "var/state"
 	PublishDir string `toml:"publish_dir"` // default "var/publish"
-	Optouts    string `toml:"optouts"`     // optional CSV with an nhs_number column
+	Optouts    string `toml:"optouts"`     // optional CSV of opt-out forms, its header the canonical names (see Optouts)
 	KeepRuns   int    `toml:"keep_runs"`   // publications kept; default 14
 	// MinRowRatio: a source whose rows fall below this fraction of the last
 	// successful night's is reported as an unexpected drop; default 0.9.
@@ -82,6 +85,7 @@ type file struct {
 	Run     Run      `toml:"run"`
 	Source  []Source `toml:"source"`
 	Linkage Linkage  `toml:"linkage"`
+	Optouts *Optouts `toml:"optouts"`
 }
 
 // Load reads and checks a configuration file. Every error wraps ErrConfig and
@@ -118,7 +122,7 @@ func Parse(data []byte, path string) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	dir := filepath.Dir(path)
-	cfg := &Config{File: path, SHA256: hex.EncodeToString(sum[:]), Run: f.Run, Sources: f.Source, Linkage: f.Linkage}
+	cfg := &Config{File: path, SHA256: hex.EncodeToString(sum[:]), Run: f.Run, Sources: f.Source, Linkage: f.Linkage, Optouts: f.Optouts}
 
 	if err := cfg.Run.check(dir); err != nil {
 		return nil, fail("%v", err)
@@ -128,6 +132,17 @@ func Parse(data []byte, path string) (*Config, error) {
 	}
 	if err := cfg.Linkage.check(cfg.Sources, dir); err != nil {
 		return nil, fail("%v", err)
+	}
+	switch {
+	case cfg.Optouts != nil && cfg.Run.Optouts != "":
+		return nil, fail("run.optouts and [optouts] both name opt-out forms: keep one")
+	case cfg.Run.Optouts != "":
+		cfg.Optouts = &Optouts{Path: cfg.Run.Optouts, FromHeader: true}
+	}
+	if cfg.Optouts != nil {
+		if err := cfg.Optouts.check(dir); err != nil {
+			return nil, fail("%v", err)
+		}
 	}
 	return cfg, nil
 }

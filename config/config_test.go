@@ -145,3 +145,40 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The opt-out forms: run.optouts (the header names the fields), or an
+// [optouts] table mapping them like a source's columns; not both, and only
+// the fields a form carries.
+func TestOptoutsConfig(t *testing.T) {
+	src := "\n[[source]]\nid = \"gp\"\nkind = \"gp\"\npath = \"gp.csv\"\n  [source.columns]\n  local_id = \"id\"\n"
+	for _, tc := range []struct {
+		name, text, err string
+		check           func(*Config) bool
+	}{
+		{"none", src, "", func(c *Config) bool { return c.Optouts == nil }},
+		{"run.optouts", "[run]\noptouts = \"forms.csv\"\n" + src, "", func(c *Config) bool {
+			return c.Optouts.FromHeader && filepath.Base(c.Optouts.Path) == "forms.csv" && c.Optouts.Source.ID == OptoutsID
+		}},
+		{"[optouts]", src + "\n[optouts]\npath = \"forms.csv\"\ndate_format = \"%d/%m/%Y\"\n  [optouts.columns]\n  nhs_number = \"NHS\"\n  given_name = \"First\"\n  address = [\"A1\", \"A2\"]\n", "",
+			func(c *Config) bool {
+				return !c.Optouts.FromHeader && c.Optouts.Source.Columns.GivenName == "First" && len(c.Optouts.Source.Columns.Address) == 2 && c.Optouts.Source.DateLayout != nil
+			}},
+		{"both", "[run]\noptouts = \"a.csv\"\n" + src + "\n[optouts]\npath = \"b.csv\"\n  [optouts.columns]\n  nhs_number = \"NHS\"\n", "run.optouts and [optouts] both", nil},
+		{"a field a form does not carry", src + "\n[optouts]\npath = \"b.csv\"\n  [optouts.columns]\n  sex = \"Sex\"\n", "optouts.columns.sex: a form is read for", nil},
+		{"no columns", src + "\n[optouts]\npath = \"b.csv\"\n", "optouts.columns: map at least", nil},
+		{"no path", src + "\n[optouts]\n  [optouts.columns]\n  nhs_number = \"NHS\"\n", "optouts.path is required", nil},
+		{"a source called optouts", strings.Replace(src, `id = "gp"`, `id = "optouts"`, 1), "names the opt-out forms", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.text), "/cfg/carematch.toml")
+			switch {
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("error %v, want %q", err, tc.err)
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.check != nil && !tc.check(c):
+				t.Errorf("%+v", c.Optouts)
+			}
+		})
+	}
+}

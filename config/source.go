@@ -151,6 +151,12 @@ func checkSources(sources []Source, dir string) error {
 		if err := s.check(dir); err != nil {
 			return fmt.Errorf("%s: %v", where, err)
 		}
+		if s.Columns.LocalID == "" {
+			return fmt.Errorf("%s: columns.local_id is required", where)
+		}
+		if s.ID == OptoutsID {
+			return fmt.Errorf("%s: the id %q names the opt-out forms; choose another", where, OptoutsID)
+		}
 	}
 	return nil
 }
@@ -207,9 +213,6 @@ func (s *Source) check(dir string) error {
 		return fmt.Errorf("date_format: %v", err)
 	}
 	s.DateLayout = df
-	if s.Columns.LocalID == "" {
-		return errors.New("columns.local_id is required")
-	}
 	for field := range s.Values {
 		switch field {
 		case "sex", "sensitive", "consent", "deleted", "nhs_number_status":
