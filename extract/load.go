@@ -186,6 +186,10 @@ type loader struct {
 	m      mapping
 	work   rowWork // the row being standardised, reused
 	done   int64   // rows read so far, for progress
+	// forms is set for the opt-out forms: they have no local_id (a form is
+	// named by its line), may be none, and their columns may come from
+	// the header (config.Optouts.FromHeader).
+	forms, formsFromHeader bool
 	// firstReject is the source's first rejected row, for the error when
 	// none loads.
 	firstReject struct {
@@ -224,7 +228,7 @@ func (l *loader) loadFile(ctx context.Context, db *store.DB, path string) (FileR
 			return fr, l.inFile(path, err)
 		}
 	}
-	if fr.Read == 0 {
+	if fr.Read == 0 && !l.forms {
 		return fr, l.inFile(path, &SourceError{Err: ErrEmptyFile, Detail: "a header and no rows"})
 	}
 	fr.SHA256 = hexSum(h)
@@ -274,6 +278,14 @@ func (l *loader) open(ctx context.Context, db *store.DB, f *os.File, h hash.Hash
 	}
 	if err != nil {
 		return nil, err
+	}
+	if l.formsFromHeader {
+		cols, ok := config.ColumnsFromHeader(rs.header())
+		if !ok {
+			return nil, &SourceError{Line: 1, Field: "nhs_number", Column: "nhs_number", Err: ErrMissingColumn,
+				Detail: fmt.Sprintf("the forms' header names none of %v", config.OptoutFields)}
+		}
+		l.src.Columns = cols
 	}
 	if err := l.m.bind(l.src, rs.header()); err != nil {
 		return nil, err

@@ -2,106 +2,81 @@ package extract
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
-	"github.com/selondon/carematch/rules"
+	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/store"
 )
 
-// LoadOptouts reads the opt-out list (a CSV with an nhs_number column) into
-// table optouts. A configured list that is missing or unreadable fails the
-// run — publishing without it could show people who asked not to be shown.
-// An invalid number in the list is reported (kind invalid_nhs_number, source
-// "optouts") and cannot match anyone. It returns the count loaded.
-func LoadOptouts(ctx context.Context, db *store.DB, path string) (int64, error) {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE optouts (nhs_number VARCHAR)`); err != nil {
+// OptoutForms is the table of opt-out forms (stage catalog), with the
+// records table's columns: one row per distinct form, standardised as a
+// record is, its source_id "optouts" and its local_id a fingerprint of its
+// details ("F" and 12 hex digits: the same every night the form is on the
+// list, whatever its line), file and line where it was first read.
+// linkage matches the forms to records; mpi to persons.
+const OptoutForms = "optout_forms"
+
+// LoadOptouts reads the opt-out forms (none when o is nil) into
+// OptoutForms, and their valid NHS numbers into table optouts. A form is
+// read as a source's row is: a value a rule rejects is reported (source
+// "optouts", its line) and the rest of the form still counts — a form whose
+// number fails modulus 11 is matched on its name, date of birth and
+// address. A configured list that is missing or unreadable fails the run:
+// publishing without it could show people who asked not to be shown. An
+// empty list (a header, no forms) is not an error. It returns the forms
+// loaded.
+func LoadOptouts(ctx context.Context, db *store.DB, o *config.Optouts, opt Options) (int64, error) {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE optouts (nhs_number VARCHAR);
+		CREATE OR REPLACE TABLE `+store.Staged("optout_records")+` AS SELECT * FROM records LIMIT 0`); err != nil {
 		return 0, err
 	}
-	if path == "" {
-		return 0, nil
-	}
-	fail := func(line int, err error, detail string) error {
-		return &SourceError{Source: "optouts", File: path, Line: line, Err: err, Detail: detail}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fail(0, ErrUnreadable, errDetail(err))
-	}
-	defer f.Close()
-	r := newCSVReader(f, ',', nil)
-	hdr, _, err := r.Read()
-	if err == io.EOF {
-		return 0, fail(0, ErrEmptyFile, "no header line")
-	}
-	if err != nil {
-		return 0, fail(1, ErrUnreadable, err.Error())
-	}
-	col := -1
-	for i, h := range hdr {
-		if strings.TrimSpace(string(h)) == "nhs_number" {
-			col = i
-		}
-	}
-	if col < 0 {
-		return 0, &SourceError{Source: "optouts", File: path, Line: 1, Field: "nhs_number", Column: "nhs_number", Err: ErrMissingColumn}
-	}
-	r.want = len(hdr)
-	app, err := db.NewAppender(ctx, "optouts")
-	if err != nil {
-		return 0, err
-	}
-	exc, err := db.NewAppender(ctx, "exceptions")
-	if err != nil {
-		app.Close()
-		return 0, err
-	}
-	var n int64
-	for {
-		fields, line, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		if errors.As(err, &re) {
-			if err := exc.Append(string(store.ExcRejectedRow), "optouts", nil, int64(re.Line), nil, re.Reason, truncate(re.Raw, 500), "optouts"); err != nil {
-				app.Close()
-				exc.Close()
-				return 0, err
-			}
-			continue
-		}
-		if err != nil {
-			app.Close()
-			exc.Close()
-			return 0, fail(line, ErrUnreadable, err.Error())
-		}
-		raw := strings.TrimSpace(string(fields[col]))
-		v := rules.ParseNHSNumber(raw)
-		if !v.Valid() {
-			if err := exc.Append(string(store.ExcInvalidNHS), "optouts", nil, int64(line), "nhs_number", string(v.Reason), raw, "optouts"); err != nil {
-				app.Close()
-				exc.Close()
-				return 0, err
-			}
-			continue
-		}
-		if err := app.Append(v.Number); err != nil {
-			app.Close()
-			exc.Close()
+	if o != nil {
+		if err := loadForms(ctx, db, o, opt); err != nil {
 			return 0, err
 		}
-		n++
 	}
-	if err := app.Close(); err != nil {
-		exc.Close()
-		return 0, err
+	// Identical forms (sent twice) are one; a form is named by its details.
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE `+store.Staged(OptoutForms)+` AS
+		SELECT * EXCLUDE (form_id, k) REPLACE (form_id AS local_id) FROM (
+			SELECT *, row_number() OVER (PARTITION BY form_id ORDER BY file, line) AS k FROM (
+				SELECT *, 'F' || left(sha256(concat_ws(chr(31), coalesce(nhs_number, ''), coalesce(given_name, ''), coalesce(family_name, ''),
+					coalesce(strftime(date_of_birth, '%Y-%m-%d'), ''), coalesce(postcode, ''), coalesce(address, ''))), 12) AS form_id
+				FROM optout_records))
+		WHERE k = 1 ORDER BY file, line;
+		INSERT INTO optouts SELECT DISTINCT nhs_number FROM optout_forms WHERE nhs_number IS NOT NULL;
+		DROP TABLE optout_records`); err != nil {
+		return 0, fmt.Errorf("optouts: %w", err)
 	}
-	if err := exc.Close(); err != nil {
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+OptoutForms).Scan(&n); err != nil {
 		return 0, fmt.Errorf("optouts: %w", err)
 	}
 	return n, nil
+}
+
+// loadForms reads the forms' file into optout_records.
+func loadForms(ctx context.Context, db *store.DB, o *config.Optouts, opt Options) error {
+	recs, err := db.NewRecordLoadInto(ctx, store.Staged("optout_records"))
+	if err != nil {
+		return err
+	}
+	src := o.Source
+	l := &loader{src: &src, opt: opt, seen: map[string]int64{}, forms: true, formsFromHeader: o.FromHeader}
+	l.recs = recs.NewWriter()
+	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {
+		l.recs.Close()
+		recs.Close()
+		return err
+	}
+	_, err = l.loadFile(ctx, db, o.Path)
+	if cerr := l.recs.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := l.excs.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := recs.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,9 @@ func get(vals [][]byte, i int) string {
 func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 	m, src := &l.m, l.src
 	localID := get(vals, m.localID)
+	if l.forms {
+		localID = strconv.FormatInt(line, 10) // a form has no id of its own
+	}
 	if localID == "" {
 		return false, l.exception(store.ExcRejectedRow, "", line, "local_id", "missing local_id", "")
 	}

@@ -22,6 +22,7 @@ const (
 	ExcDuplicate      ExceptionKind = "within_source_duplicate"
 	ExcSeveralNumbers ExceptionKind = "several_nhs_numbers"
 	ExcStaleDecision  ExceptionKind = "stale_decision"
+	ExcOptoutUnmatch  ExceptionKind = "optout_unmatched" // an opt-out form that matches no person
 )
 
 // ExceptionKinds are the kinds a run always writes, each to <kind>.csv even
@@ -29,6 +30,7 @@ const (
 var ExceptionKinds = []ExceptionKind{
 	ExcRejectedRow, ExcInvalidNHS, ExcInvalidDOB, ExcInvalidPost, ExcInvalidValue,
 	ExcNHSConflict, ExcSuspicious, ExcDuplicate, ExcSeveralNumbers, ExcRowDrop, ExcStaleDecision, ExcQuarantined,
+	ExcOptoutUnmatch,
 }
 
 // SQL is the kind as an SQL string literal.

@@ -37,6 +37,7 @@ const recordBatchRows = 122_880
 // Close inserts what remains, the table's only short row group.
 type RecordLoad struct {
 	ctx    context.Context
+	table  string // Staged("records"), unless NewRecordLoadInto named another
 	schema *arrow.Schema
 	extras int
 
@@ -64,14 +65,26 @@ func (db *DB) NewRecordLoad(ctx context.Context, extraFields []string) (*RecordL
 	if err != nil {
 		return nil, err
 	}
-	return &RecordLoad{ctx: ctx, conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
+	return &RecordLoad{ctx: ctx, table: Staged("records"), conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
+}
+
+// NewRecordLoadInto starts a load of records, without extra fields, into
+// another table with the records table's columns (the opt-out forms are
+// read as records and matched to persons, never linked or published).
+func (db *DB) NewRecordLoadInto(ctx context.Context, table string) (*RecordLoad, error) {
+	l, err := db.NewRecordLoad(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	l.table = table
+	return l, nil
 }
 
 // insert inserts rec into the records table.
 func (l *RecordLoad) insert(rec arrow.RecordBatch) error {
 	l.inserted = append(l.inserted, rec.NumRows())
 	return l.conn.Raw(func(dc any) error {
-		return insertArrow(l.ctx, dc.(driver.Conn), "INSERT INTO "+Staged("records")+" BY NAME", l.schema, rec)
+		return insertArrow(l.ctx, dc.(driver.Conn), "INSERT INTO "+l.table+" BY NAME", l.schema, rec)
 	})
 }
 
