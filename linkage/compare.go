@@ -15,11 +15,17 @@ func LevelColumn(c Comparison) string { return "g_" + c.Name }
 // compare evaluates every comparison for every pair in from (rid_l, rid_r),
 // into table to.
 func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to string) error {
+	return compareWith(ctx, db, comps, "prep", from, to)
+}
+
+// compareWith is compare with the left records taken from table left (prep's
+// columns): the opt-out forms are compared with records so.
+func compareWith(ctx context.Context, db *store.DB, comps []Comparison, left, from, to string) error {
 	var cols strings.Builder
 	for _, c := range comps {
 		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", c.CaseSQL(), LevelColumn(c))
 	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), PairJoins(from))
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), pairJoins(from, left))
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}

@@ -30,7 +30,27 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		FROM records WHERE NOT deleted AND NOT nhs_test_number;
 		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(rid_updated) AS latest FROM rids GROUP BY source_id`},
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
-		SELECT rids.rid,
+		SELECT rids.rid, ` + prepColumns + extraCols.String() + `
+		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id);
+		DROP TABLE rids; DROP TABLE latest`},
+		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
+		store.Step{Name: "nicknames", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "nicknames", pairs) }},
+		store.Step{Name: "short forms", SQL: `CREATE OR REPLACE TABLE short_forms (a VARCHAR, b VARCHAR)`},
+		store.Step{Name: "short forms", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "short_forms", rules.ShortFormPairs()) }})
+}
+
+// appendPairs writes pairs of names into a table (a, b).
+func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]string) error {
+	return db.AppendEach(ctx, table, len(pairs), func(i int) []driver.Value {
+		return []driver.Value{pairs[i][0], pairs[i][1]}
+	})
+}
+
+// prepColumns are prep's columns but rid and the extra fields, over a
+// relation with the records table's columns and latest (its source's
+// latest update): one projection for the records and the opt-out forms
+// (optouts.go).
+const prepColumns = `
 			source_id, local_id, file, line, source_kind, nhs_number, nhs_verified, nhs_number_status,
 			-- Set by the NHS-number stage: an unverified number that clashes
 			-- with the number's other holders and agrees with none of them.
@@ -52,22 +72,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) || ' ' || left(split_part(postcode, ' ', 2), 1) END AS sector,
 			CASE WHEN postcode_kind = 'standard' THEN split_part(postcode, ' ', 1) END AS district,
 			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_key END AS address_key,
-			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number
-			` + extraCols.String() + `
-		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id);
-		DROP TABLE rids; DROP TABLE latest`},
-		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
-		store.Step{Name: "nicknames", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "nicknames", pairs) }},
-		store.Step{Name: "short forms", SQL: `CREATE OR REPLACE TABLE short_forms (a VARCHAR, b VARCHAR)`},
-		store.Step{Name: "short forms", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "short_forms", rules.ShortFormPairs()) }})
-}
-
-// appendPairs writes pairs of names into a table (a, b).
-func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]string) error {
-	return db.AppendEach(ctx, table, len(pairs), func(i int) []driver.Value {
-		return []driver.Value{pairs[i][0], pairs[i][1]}
-	})
-}
+			CASE WHEN postcode_kind IS DISTINCT FROM 'pseudo' THEN address_number END AS address_number`
 
 // tfTable is the name of the term-frequency table of a column.
 func tfTable(col string) string { return "tf_" + col }

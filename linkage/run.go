@@ -92,7 +92,10 @@ type Result struct {
 	Incremental   bool
 	FullReason    string
 	PairsCompared int64
-	Timings       map[string]time.Duration
+	// OptoutForms are the opt-out forms read (extract.OptoutForms), and
+	// OptoutPairs the pairs of a form and a record scored (OptoutScores).
+	OptoutForms, OptoutPairs int64
+	Timings                  map[string]time.Duration
 }
 
 // linker is one linkage run: its settings, the model and the result, built
@@ -139,6 +142,7 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 		{"prepare", l.prepare, records}, {"deterministic", l.deterministic, records}, {"blocking", l.blocking, records},
 		{"compare", l.compare, pairs}, {"model", l.model, pairs}, {"score", l.score, pairs}, {"lift_guards", l.liftGuards, pairs},
 		{"ambiguous", l.ambiguous, pairs},
+		{"optouts", l.optouts, func() (int64, string) { return l.res.OptoutPairs, "form pairs" }},
 	} {
 		t := time.Now()
 		if err := st.f(ctx); err != nil {
@@ -396,6 +400,15 @@ func (l *linker) ambiguous(ctx context.Context) error {
 	}
 	l.logf("link: %d records with no date of birth match two people kept apart: their %d links go to review", l.res.AmbiguousRecords, l.res.AmbiguousLinks)
 	return nil
+}
+
+// optouts scores the opt-out forms against the records (optouts.go).
+func (l *linker) optouts(ctx context.Context) (err error) {
+	l.res.OptoutForms, l.res.OptoutPairs, err = matchForms(ctx, l.db, l.m, l.opt.ExtraFields)
+	if err == nil && l.res.OptoutForms > 0 {
+		l.logf("link: %d opt-out forms scored against %d records they could be", l.res.OptoutForms, l.res.OptoutPairs)
+	}
+	return err
 }
 
 func sameComparisons(a, b []Comparison) error {

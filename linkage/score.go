@@ -37,6 +37,12 @@ func guardSQL(m *Model) (reason, blocks string, err error) {
 
 // score computes every candidate pair's match weight into table to.
 func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
+	return scoreWith(ctx, db, m, "prep", from, to)
+}
+
+// scoreWith is score with the left records from table left (prep's
+// columns).
+func scoreWith(ctx context.Context, db *store.DB, m *Model, left, from, to string) error {
 	var terms []string
 	var joins strings.Builder
 	for c, cmp := range m.Comparisons {
@@ -61,8 +67,8 @@ func score(ctx context.Context, db *store.DB, m *Model, from, to string) error {
 	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
 		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard, %s AS guard_blocks
-		FROM %s g JOIN prep l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r %s`,
-		to, m.Prior(), strings.Join(terms, " + "), guard, blocks, from, joins.String())
+		FROM %s g JOIN %s l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r %s`,
+		to, m.Prior(), strings.Join(terms, " + "), guard, blocks, from, left, joins.String())
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}

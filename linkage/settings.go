@@ -475,8 +475,11 @@ func ExtraComparison(field, method string) Comparison {
 // PairJoins is the FROM clause every comparison is evaluated over: a table
 // of pairs (rid_l, rid_r) aliased p, the two records l and r, and the joins
 // that give the pair facts above.
-func PairJoins(pairs string) string {
-	return pairs + ` p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r ` + nameListJoins + `
+func PairJoins(pairs string) string { return pairJoins(pairs, "prep") }
+
+// pairJoins is PairJoins with the left records from table left.
+func pairJoins(pairs, left string) string {
+	return pairs + ` p JOIN ` + left + ` l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r ` + nameListJoins + `
 		LEFT JOIN det_links dl ON dl.rid_l = p.rid_l AND dl.rid_r = p.rid_r`
 }
 
