@@ -53,6 +53,7 @@ type IndexStats struct {
 	CutLinks    int              `json:"cut_links"`
 	ChainLinks  int              `json:"chain_links"`
 	Coherence   *Coherence       `json:"coherence"`
+	Optouts     *OptoutStats     `json:"optouts"`
 	Large       int64            `json:"large_clusters"`
 	Chained     int64            `json:"chained_clusters"`
 	ReviewPairs int64            `json:"review_pairs"`
@@ -80,7 +81,11 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			return err
 		}},
 		{Name: "analysts' decisions", Go: func(ctx context.Context) (err error) {
-			if con, err = applyDecisions(ctx, db, opt.Decisions, &edges); err != nil {
+			records, err := formDecisions(ctx, db, opt.Decisions)
+			if err != nil {
+				return err
+			}
+			if con, err = applyDecisions(ctx, db, records, &edges); err != nil {
 				return err
 			}
 			return reportUnreadable(ctx, db, opt.UnreadableDecisions)
@@ -96,6 +101,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	}
 	steps = append(steps, goldenRecordSteps(runDate(opt.RunID))...)
 	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold, opt.MaxClusterSize)...)
+	steps = append(steps, optoutSteps(opt.ReviewThreshold, opt.LinkThreshold)...)
 	steps = append(steps, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
 	if err := db.RunSteps(ctx, "index", steps...); err != nil {
 		return nil, err
@@ -105,6 +111,9 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		return nil, store.InStep("index", "counts", err)
 	}
 	st.ChainLinks, st.Coherence = len(c.Chain), co
+	if st.Optouts, err = optoutStats(ctx, db); err != nil {
+		return nil, store.InStep("index", "opt-out counts", err)
+	}
 	// Clustering's working tables are done with: xref and master_index say
 	// everything later stages need.
 	_, err = db.ExecContext(ctx, "DROP TABLE clusters; DROP TABLE person_ids")

@@ -74,8 +74,8 @@ func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path 
 			r.source_id AS right_source_id, r.local_id AS right_local_id,
 			round(s.weight, 2) AS match_weight, round(1 / (1 + pow(2, -s.weight)), 4) AS probability, s.guard,
 			%s, %s
-		FROM review_pairs s JOIN prep l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
+		FROM review_pairs s JOIN (SELECT * FROM prep UNION ALL BY NAME SELECT * FROM %s) l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
 		ORDER BY s.kind DESC, s.weight DESC NULLS LAST, l.source_id, l.local_id, r.source_id, r.local_id`,
-		strings.Join(values, ", "), strings.Join(cols, ", "))
+		strings.Join(values, ", "), strings.Join(cols, ", "), linkage.OptoutPrep)
 	return writeCSV(ctx, db, q, path)
 }

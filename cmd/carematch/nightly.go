@@ -175,11 +175,14 @@ func (n *night) load(ctx context.Context) error {
 			p.logf("load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
 		}
 	}
-	optouts, err := extract.LoadOptouts(ctx, n.db, cfg.Run.Optouts)
+	optouts, err := extract.LoadOptouts(ctx, n.db, cfg.Optouts, extract.Options{Today: n.run.Started})
 	if err != nil {
 		return store.InStep("load", "opt-out list", err)
 	}
 	m.Counts["optouts"] = optouts
+	if cfg.Optouts != nil {
+		p.logf("load: %s: %d opt-out forms", config.OptoutsID, optouts)
+	}
 	drops, err := extract.CheckDrops(ctx, n.db, publish.PreviousState(cfg.Run.StateDir), cfg.Run.MinRowRatio)
 	if err != nil {
 		return store.InStep("load", "row drops", err)
@@ -296,6 +299,13 @@ func (n *night) index(ctx context.Context) error {
 	n.m.Counts["review_pairs"] = st.ReviewPairs
 	n.m.Counts["chain_links"] = int64(st.ChainLinks)
 	n.m.Counts["pairs_scored_in_persons"] = st.Coherence.PairsScored
+	if o := st.Optouts; o.Forms > 0 {
+		n.m.Counts["optout_persons_withheld"] = o.Withheld
+		n.m.Counts["optout_in_doubt"] = o.InDoubt
+		n.m.Counts["optout_unmatched"] = o.Unmatched
+		n.p.logf("index: opt-out forms: %d persons withheld for %d forms, %d of them in doubt until an analyst decides (review items of kind %s); %d forms match no person (see exceptions/%s.csv)",
+			o.Withheld, o.Forms, o.InDoubt, mpi.ReviewOptout, o.Unmatched, store.ExcOptoutUnmatch)
+	}
 	n.m.LinkMethods = st.Methods
 	n.p.logf("index: persons kept coherent: %d links refused (review items of kind %s), %d pairs within persons scored, %d rounds",
 		st.ChainLinks, mpi.ReviewChain, st.Coherence.PairsScored, st.Coherence.Rounds)
