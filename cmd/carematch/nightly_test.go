@@ -488,7 +488,7 @@ func configCopy(t *testing.T, dir string, cfg *config.Config) string {
 	text := strings.Replace(string(data), `state_dir   = "var/state"`, `state_dir   = "`+cfg.Run.StateDir+`"`, 1)
 	text = strings.Replace(text, `publish_dir = "var/publish"`, `publish_dir = "`+cfg.Run.PublishDir+`"`, 1)
 	text = strings.ReplaceAll(text, `path         = "`, `path         = "`+dir+`/`)
-	text = strings.Replace(text, `optouts     = "`, `optouts     = "`+dir+`/`, 1)
+	text = strings.Replace(text, `path        = "optouts.csv"`, `path        = "`+dir+`/optouts.csv"`, 1)
 	path := filepath.Join(t.TempDir(), "carematch.toml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
