@@ -22,10 +22,14 @@ const (
 )
 
 // optoutKeys are the keys that put a form and a record together: the same
-// NHS number, or a date of birth or postcode and one sound-alike name, or
-// both names. A form carries few details, so the keys are loose; there are
-// few forms, and each key is an equi-join (a join on an OR of them would
-// pair every form with every record).
+// NHS number; a date of birth and one sound-alike name (a typo or a new
+// family name in the other); a postcode and one name (no date of birth on
+// the form, or a wrong one); both names and the year of birth (a day or
+// month mistyped, at an address the person has left). Each key is an
+// equi-join: a join on an OR of them would pair every form with every
+// record. Both names alone paired each of 11,378 forms with 685 records on
+// average at two million records (7.8 M pairs, 11.4 s): "John Smith" is
+// everywhere; with the year, few.
 var optoutKeys = []string{
 	"p.nhs_number = f.nhs_number",
 	"p.dob = f.dob AND p.given_phonetic = f.given_phonetic",
@@ -33,7 +37,7 @@ var optoutKeys = []string{
 	"p.dob = f.dob AND p.given_phonetic = f.family_phonetic",
 	"p.postcode = f.postcode AND p.family_phonetic = f.family_phonetic",
 	"p.postcode = f.postcode AND p.given_phonetic = f.given_phonetic",
-	"p.given_phonetic = f.given_phonetic AND p.family_phonetic = f.family_phonetic",
+	"p.given_phonetic = f.given_phonetic AND p.family_phonetic = f.family_phonetic AND year(p.dob) = year(f.dob)",
 }
 
 // matchForms scores every opt-out form against the records it could be,
