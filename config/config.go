@@ -115,6 +115,9 @@ func Parse(data []byte, path string) (*Config, error) {
 		if errors.As(err, &pe) {
 			return nil, fail("line %d: %s", pe.Position.Line, pe.Message)
 		}
+		if msg, ok := friendlyTypeError(err); ok {
+			return nil, fail("%s", msg)
+		}
 		return nil, fail("%v", err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {

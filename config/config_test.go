@@ -182,3 +182,19 @@ func TestOptoutsConfig(t *testing.T) {
 		})
 	}
 }
+
+// A value of the wrong type names its line and key, what it must be and
+// what it is — in a user's words, not Go's.
+func TestTypeErrors(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[run]\nkeep_runs = \"ten\"\n", `line 2: run.keep_runs must be a whole number (no quotes), not a string`},
+		{"[run]\nstate_dir = \"x\"\n[source]\nid = \"gp\"\n", `line 3: source: each extract is a [[source]] table (two brackets), not [source]`},
+		{"[[source]]\nid = \"gp\"\n[source.columns]\nlocal_id = 5\n", `line 4: source.columns.local_id must be a string in quotes, not a whole number`},
+		{"[linkage]\nguards = \"no\"\n", `line 2: linkage.guards must be true or false, not a string`},
+	} {
+		_, err := Parse([]byte(tc.text), "/cfg/carematch.toml")
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) || strings.Contains(err.Error(), "map[") {
+			t.Errorf("%q: %v, want …%s", tc.text, err, tc.want)
+		}
+	}
+}

@@ -35,16 +35,26 @@ func (e *SourceError) Error() string {
 	if e.File != "" {
 		fmt.Fprintf(&b, ": %s", e.File)
 	}
+	b.WriteString(": ")
+	b.WriteString(e.Problem())
+	return b.String()
+}
+
+// Problem is the error without its source and file: where in the file, and
+// what is wrong (carematch check prints it beside the source and file).
+func (e *SourceError) Problem() string {
+	var b strings.Builder
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ": line %d", e.Line)
+		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
 	if e.Field != "" {
-		fmt.Fprintf(&b, ": field %s", e.Field)
+		fmt.Fprintf(&b, "field %s", e.Field)
 		if e.Column != "" {
 			fmt.Fprintf(&b, " (column %q)", e.Column)
 		}
+		b.WriteString(": ")
 	}
-	fmt.Fprintf(&b, ": %v", e.Err)
+	fmt.Fprintf(&b, "%v", e.Err)
 	if e.Detail != "" {
 		fmt.Fprintf(&b, ": %s", e.Detail)
 	}

@@ -34,6 +34,9 @@ type Options struct {
 	Parallel int
 	// Progress, if set, is called now and then with a source's rows so far.
 	Progress func(source string, rows int64)
+	// FirstRows, when above 0, reads only each file's first rows (carematch
+	// check: the header and a sample, not the night).
+	FirstRows int64
 }
 
 // FileResult is what was read from one file.
@@ -299,6 +302,9 @@ func (l *loader) open(ctx context.Context, db *store.DB, f *os.File, h hash.Hash
 // rows reads every row of rs: each is loaded or rejected, and counted.
 func (l *loader) rows(ctx context.Context, rs rowSource, fr *FileResult) error {
 	for {
+		if l.opt.FirstRows > 0 && fr.Read >= l.opt.FirstRows {
+			return nil
+		}
 		vals, line, err := rs.next()
 		if err == io.EOF {
 			return nil

@@ -42,6 +42,9 @@ func (m *mapping) bind(src *config.Source, header []string) *SourceError {
 				detail = fmt.Sprintf("the header has %q: column names are matched exactly", h)
 			}
 		}
+		if detail == "" {
+			detail = columnsHint(col, header)
+		}
 		return -1, &SourceError{Line: 1, Field: field, Column: col, Err: ErrMissingColumn, Detail: detail}
 	}
 	c := &src.Columns
@@ -102,6 +105,62 @@ func (m *mapping) bindExtras(src *config.Source, header []string, extras []strin
 		m.extras = append(m.extras, j)
 	}
 	return nil
+}
+
+// columnsHint lists a header's columns for a configured column it lacks,
+// and the likeliest one meant (a column name is no patient's value).
+func columnsHint(col string, header []string) string {
+	const most = 40
+	quoted := make([]string, 0, min(len(header), most))
+	best, bestD := "", 0
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'A' && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+				return r
+			}
+			return -1
+		}, s)
+	}
+	for i, h := range header {
+		if i < most {
+			quoted = append(quoted, fmt.Sprintf("%q", h))
+		}
+		if d := editDistance(norm(col), norm(h)); best == "" || d < bestD {
+			best, bestD = h, d
+		}
+	}
+	more := ""
+	if len(header) > most {
+		more = fmt.Sprintf(" and %d more", len(header)-most)
+	}
+	hint := "the file's columns are " + strings.Join(quoted, ", ") + more
+	if best != "" && bestD <= max(2, len(norm(col))/3) {
+		hint += fmt.Sprintf("; did you mean %q?", best)
+	}
+	return hint
+}
+
+// editDistance is the Levenshtein distance between two short strings.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // duplicateColumn is the error for a configured column the header names

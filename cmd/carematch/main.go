@@ -83,12 +83,18 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		Version: toolVersion(),
 		Commands: []*cli.Command{
 			runCommand(),
+			checkCommand(),
 			demoCommand(),
 			fixturesCommand(),
 			nhsNumberCommand(),
 			evaluateCommand(),
 			explainCommand(),
 			reviewCommand(),
+		},
+		// Global flags, for every command that reports progress.
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
+			&cli.StringFlag{Name: "log-format", Value: logText, Usage: "progress lines as `FORMAT`: text (clock time, elapsed, message) or json (one object a line: time, level, stage, message, elapsed_s, counts)"},
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,
