@@ -251,17 +251,17 @@ func (l *linker) blocking(ctx context.Context) error {
 	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&l.res.CandidatePairs); err != nil {
 		return err
 	}
-	for _, r := range l.res.Rules {
-		split := ""
+	for i, r := range l.res.Rules {
+		split, label := "", RuleLabel(i, r.Rule)
 		if r.SplitBlocks > 0 {
 			split = fmt.Sprintf(", %d blocks split", r.SplitBlocks)
 		}
-		l.logf("link: blocking %q: %d pairs, %d new%s (%.1fs)", r.Rule, r.Pairs, r.NewPairs, split, r.Seconds)
+		l.logf("link: blocking %s: %d pairs, %d new%s (%.1fs)", label, r.Pairs, r.NewPairs, split, r.Seconds)
 		switch {
 		case r.Warning != "":
-			l.logf("link: blocking %q: WARNING %s", r.Rule, r.Warning)
+			l.logf("link: blocking %s: WARNING %s", label, r.Warning)
 		case r.SkippedBlocks > 0:
-			l.logf("link: blocking %q: %d blocks over the rule's max_block left out (%d pairs)", r.Rule, r.SkippedBlocks, r.SkippedPairs)
+			l.logf("link: blocking %s: %d blocks over the rule's max_block left out (%d pairs)", label, r.SkippedBlocks, r.SkippedPairs)
 		}
 	}
 	return nil

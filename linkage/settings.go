@@ -193,6 +193,35 @@ var DefaultBlockingRules = []string{
 	"nhs_number",
 }
 
+// defaultRuleFor says what each default blocking rule is for, for the log
+// (the rules' keys are SQL; the manifest and docs/LINKAGE.md have them).
+var defaultRuleFor = map[string]string{
+	DefaultBlockingRules[0]:  "family name changed or misspelt",
+	DefaultBlockingRules[1]:  "nickname or misspelt given name",
+	DefaultBlockingRules[2]:  "both names changed",
+	DefaultBlockingRules[3]:  "marriage recorded on one record",
+	DefaultBlockingRules[4]:  "day of birth mistyped",
+	DefaultBlockingRules[5]:  "year of birth one off",
+	DefaultBlockingRules[6]:  "year of birth one off across a decade",
+	DefaultBlockingRules[7]:  "year of birth ten off",
+	DefaultBlockingRules[8]:  "month of birth mistyped",
+	DefaultBlockingRules[9]:  "day and month of birth swapped",
+	DefaultBlockingRules[10]: "1 January placeholder",
+	DefaultBlockingRules[11]: "date of birth wrong at one address",
+	DefaultBlockingRules[12]: "given and family name swapped",
+	DefaultBlockingRules[13]: "no date of birth",
+	DefaultBlockingRules[14]: "a shared NHS number",
+}
+
+// RuleLabel names blocking rule i (0-based) of rules for people: its
+// number and, for a default rule, what it is for — never its SQL.
+func RuleLabel(i int, rule string) string {
+	if f, ok := defaultRuleFor[strings.TrimSpace(rule)]; ok {
+		return fmt.Sprintf("rule %d (%s)", i+1, f)
+	}
+	return fmt.Sprintf("rule %d", i+1)
+}
+
 // Level is one comparison level.
 type Level struct {
 	Label string `json:"label"`

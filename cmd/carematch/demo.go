@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -30,7 +32,11 @@ func demoCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := nightly(ctx, cfg, nightlyOptions{Progress: newProgress(cmd.Root().ErrWriter, false)})
+			p, err := progressFor(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := nightly(ctx, cfg, nightlyOptions{Progress: p})
 			if err != nil {
 				return err
 			}
@@ -43,11 +49,40 @@ func demoCommand() *cli.Command {
 			}
 			fmt.Fprintln(w, "\naccuracy against the generator's ground truth:")
 			ev.Print(w)
+			self, current := invokedAs(), filepath.Join(cfg.Run.PublishDir, "current")
+			cfgPath := relative(cfg.File)
 			fmt.Fprintf(w, "\nextracts and ground truth: %s\n", dir)
-			fmt.Fprintf(w, "latest publication:        %s\n", filepath.Join(cfg.Run.PublishDir, "current"))
-			fmt.Fprintf(w, "exception reports:         %s\n", filepath.Join(cfg.Run.PublishDir, "current", "exceptions"))
-			fmt.Fprintf(w, "run it again yourself:     carematch run --config %s\n", cfg.File)
+			fmt.Fprintf(w, "latest publication:        %s\n", relative(current))
+			fmt.Fprintf(w, "the analysts' report:      %s\n", relative(filepath.Join(current, "report.html")))
+			fmt.Fprintf(w, "exception reports:         %s\n", relative(filepath.Join(current, "exceptions")))
+			fmt.Fprintf(w, "review the queue:          %s review serve --config %s\n", self, cfgPath)
+			fmt.Fprintf(w, "run the next night:        %s run --config %s\n", self, cfgPath)
 			return nil
 		},
 	}
+}
+
+// invokedAs is how the user called this program, for commands printed for
+// them to run: ./bin/carematch after make, carematch when on the PATH.
+func invokedAs() string {
+	self := os.Args[0]
+	if filepath.Base(self) != self && !filepath.IsAbs(self) && !strings.HasPrefix(self, ".") {
+		self = "./" + self
+	}
+	if strings.HasSuffix(filepath.Base(self), ".test") { // a test binary: say what a user would type
+		return "carematch"
+	}
+	return self
+}
+
+// relative is path relative to the working folder when it is under it.
+func relative(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if r, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
 }

@@ -46,7 +46,10 @@ func writeFixtures(cmd *cli.Command, out string, persons int, seed uint64, night
 	if persons < minPersons {
 		return nil, usagef("%s: --persons must be at least %d so that every extract has rows", cmd.Name, minPersons)
 	}
-	p := newProgress(cmd.Root().ErrWriter, false)
+	p, err := progressFor(cmd)
+	if err != nil {
+		return nil, err
+	}
 	p.logf("fixtures: %d persons, seed %d, into %s", persons, seed, out)
 	return fixtures.Generate(fixtures.Options{Persons: persons, Seed: seed, Out: out, Night: night,
 		Progress: func(n int) { p.logf("fixtures: %d persons", n) }})

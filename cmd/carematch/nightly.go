@@ -103,8 +103,19 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	if err != nil {
 		return n.fail(err)
 	}
-	n.p.logf("run %s succeeded: %s", run.ID, run.FinalDir())
+	n.p.logCounts(n.m.Counts, "run %s succeeded: %s", run.ID, run.FinalDir())
+	n.writeMetrics(n.m.Finished)
 	return n.m, nil
+}
+
+// writeMetrics writes <publish_dir>/carematch.prom for the night that
+// ended; lastSuccess is when the last night that succeeded finished. A
+// failure to write it is logged, not fatal: the night's work stands.
+func (n *night) writeMetrics(lastSuccess time.Time) {
+	path := filepath.Join(n.cfg.Run.PublishDir, reports.MetricsFile)
+	if err := reports.WriteMetrics(path, n.m, lastSuccess); err != nil {
+		n.p.logf("publish: WARNING %v", err)
+	}
 }
 
 // stage runs one stage, timing it; its error names the stage.
@@ -153,6 +164,13 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
 	}
+	var lastSuccess time.Time
+	if cur := publish.Current(n.cfg.Run.PublishDir); cur != "" {
+		if prev, rerr := reports.ReadManifest(filepath.Join(cur, "manifest.json")); rerr == nil {
+			lastSuccess = prev.Finished
+		}
+	}
+	n.writeMetrics(lastSuccess)
 	return n.m, err
 }
 
@@ -172,7 +190,8 @@ func (n *night) load(ctx context.Context) error {
 		if r.Missing {
 			p.logf("load: %s: optional source has no file; skipped", r.ID)
 		} else {
-			p.logf("load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
+			p.logCounts(map[string]int64{"rows_read": r.Read, "rows_loaded": r.Loaded, "rows_rejected": r.Rejected},
+				"load: %s: %d read, %d loaded, %d rejected", r.ID, r.Read, r.Loaded, r.Rejected)
 		}
 	}
 	optouts, err := extract.LoadOptouts(ctx, n.db, cfg.Optouts, extract.Options{Today: n.run.Started})
@@ -309,7 +328,8 @@ func (n *night) index(ctx context.Context) error {
 	n.m.LinkMethods = st.Methods
 	n.p.logf("index: persons kept coherent: %d links refused (review items of kind %s), %d pairs within persons scored, %d rounds",
 		st.ChainLinks, mpi.ReviewChain, st.Coherence.PairsScored, st.Coherence.Rounds)
-	n.p.logf("index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
+	n.p.logCounts(map[string]int64{"records": st.Records, "persons": st.Persons, "review_pairs": st.ReviewPairs},
+		"index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
 	return store.InStep("index", "index files", reports.WriteIndex(ctx, n.db, filepath.Join(n.run.Dir(), "index")))
 }
 

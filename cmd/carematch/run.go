@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -25,19 +26,27 @@ func runCommand() *cli.Command {
 		Usage: "the nightly job: load every source, validate, publish the run with its exception reports",
 		Flags: []cli.Flag{
 			configFlag("configuration `FILE` (TOML)"),
-			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 			&cli.BoolFlag{Name: "full", Usage: "recompute every pair, with the model held from the last night"},
 			&cli.BoolFlag{Name: "retrain", Usage: "fit a new model tonight (and recompute every pair)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the run's result (its manifest) as JSON on stdout instead of the summary"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			m, err := nightly(ctx, cfg, nightlyOptions{Progress: newProgress(cmd.Root().ErrWriter, cmd.Bool("quiet")),
-				Full: cmd.Bool("full"), Retrain: cmd.Bool("retrain")})
+			p, err := progressFor(cmd)
 			if err != nil {
 				return err
+			}
+			m, err := nightly(ctx, cfg, nightlyOptions{Progress: p, Full: cmd.Bool("full"), Retrain: cmd.Bool("retrain")})
+			if err != nil {
+				return err
+			}
+			if cmd.Bool("json") {
+				enc := json.NewEncoder(cmd.Root().Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(m)
 			}
 			printRunSummary(cmd.Root().Writer, cfg, m)
 			return nil
