@@ -245,7 +245,7 @@ func (w *rowWork) nhsNumber() {
 			w.exc(store.ExcInvalidNHS, "nhs_number", string(n.Reason), raw)
 		case n.Test():
 			w.r.NHSTestNumber = true
-			w.exc(store.ExcInvalidNHS, "nhs_number", "test range: 9xxxxxxxxx numbers are never issued to a person", raw)
+			w.exc(store.ExcInvalidNHS, "nhs_number", "test range (9xxxxxxxxx): the check digit is valid, but such numbers are never issued to a person (carematch nhs-number says so too)", raw)
 		default:
 			w.r.NHSNumber = n.Number
 		}

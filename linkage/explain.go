@@ -16,30 +16,31 @@ import (
 // level and weight, the term-frequency adjustments, the prior, the guards
 // and the decision. It holds no patient value.
 type Explanation struct {
-	Left, Right     string // source_id:local_id
-	Comparisons     []ExplainedComparison
-	Prior           float64
-	Lambda          float64
-	Total           float64
-	Probability     float64
-	Guard           string
-	GuardBlocks     bool   // the guard keeps the pair from ever linking
-	GuardLifted     string // a guard that matched but was lifted, and why
-	Candidate       bool   // a blocking rule pairs them
-	Stage           string // what the NHS-number stage made of them
-	Decision        string
-	LinkThreshold   float64
-	ReviewThreshold float64
+	Left            string                `json:"left"` // source_id:local_id
+	Right           string                `json:"right"`
+	Comparisons     []ExplainedComparison `json:"comparisons"`
+	Prior           float64               `json:"prior"`
+	Lambda          float64               `json:"lambda"`
+	Total           float64               `json:"match_weight"`
+	Probability     float64               `json:"probability"`
+	Guard           string                `json:"guard,omitempty"`
+	GuardBlocks     bool                  `json:"guard_blocks,omitempty"` // the guard keeps the pair from ever linking
+	GuardLifted     string                `json:"guard_lifted,omitempty"` // a guard that matched but was lifted, and why
+	Candidate       bool                  `json:"candidate"`              // a blocking rule pairs them
+	Stage           string                `json:"nhs_number_stage"`       // what the NHS-number stage made of them
+	Decision        string                `json:"decision"`
+	LinkThreshold   float64               `json:"link_threshold"`
+	ReviewThreshold float64               `json:"review_threshold"`
 }
 
 // ExplainedComparison is one comparison's part in a match weight.
 type ExplainedComparison struct {
-	Name   string
-	Level  string
-	Null   bool
-	Weight float64
-	TF     float64 // term-frequency adjustment, 0 if none
-	TFNote string  // what the adjustment is based on (a frequency, never the value)
+	Name   string  `json:"comparison"`
+	Level  string  `json:"level"`
+	Null   bool    `json:"no_evidence,omitempty"`
+	Weight float64 `json:"weight"`
+	TF     float64 `json:"tf_adjustment,omitempty"` // term-frequency adjustment, 0 if none
+	TFNote string  `json:"tf_note,omitempty"`       // what the adjustment is based on (a frequency, never the value)
 }
 
 // ErrNotIndexed is returned by Explain for a record that is not in the

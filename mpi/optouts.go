@@ -10,10 +10,6 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// ReviewOptout is the review item of an opt-out form that may be a person
-// (review_pairs.kind): its left record is the form.
-const ReviewOptout = "optout"
-
 // How an opt-out form withholds a person (optout_persons.how).
 const (
 	OptoutByNumber  = "nhs_number" // a record of the person holds the form's NHS number
@@ -117,7 +113,7 @@ func optoutSteps(reviewThreshold, linkThreshold float64) []store.Step {
 		// One item per form and person in doubt: the form against the
 		// person's record it matches best.
 		{Name: "opt-out review items", SQL: `INSERT INTO review_pairs BY NAME
-		SELECT '` + ReviewOptout + `' AS kind, s.* EXCLUDE (k) FROM (
+		SELECT ` + store.ReviewOptout.SQL() + ` AS kind, s.* EXCLUDE (k) FROM (
 			SELECT s.*, row_number() OVER (PARTITION BY o.form_id, o.master_id ORDER BY s.weight DESC, s.rid_r) AS k
 			FROM optout_persons o JOIN ` + linkage.OptoutPrep + ` f ON f.local_id = o.form_id
 			JOIN ` + linkage.OptoutScores + ` s ON s.rid_l = f.rid JOIN xref x ON x.rid = s.rid_r AND x.master_id = o.master_id
@@ -141,7 +137,7 @@ func optoutStats(ctx context.Context, db *store.DB) (*OptoutStats, error) {
 	st := &OptoutStats{}
 	err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+linkage.OptoutPrep+`),
 		(SELECT count(DISTINCT master_id) FROM optout_persons),
-		(SELECT count(*) FROM review_pairs WHERE kind = '`+ReviewOptout+`'),
+		(SELECT count(*) FROM review_pairs WHERE kind = `+store.ReviewOptout.SQL()+`),
 		(SELECT count(*) FROM exceptions WHERE kind = `+store.ExcOptoutUnmatch.SQL()+`)`).
 		Scan(&st.Forms, &st.Withheld, &st.InDoubt, &st.Unmatched)
 	return st, err

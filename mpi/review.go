@@ -6,19 +6,6 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// Kinds of review item (review_pairs.kind).
-const (
-	// ReviewBand: a pair in the review band, or one a guard kept from
-	// linking.
-	ReviewBand = "review"
-	// ReviewChain: a link clustering refused to keep a person coherent (the
-	// person it would make holds a clear non-match, or too many records).
-	ReviewChain = "chain"
-	// ReviewNHSConflict: records sharing a valid NHS number that the NHS
-	// stage would not link (store.ExcNHSConflict).
-	ReviewNHSConflict = string(store.ExcNHSConflict)
-)
-
 // reviewPairsSQL makes review_pairs, the review queue: one item per two
 // persons the model could not decide between — a link refused to keep a
 // person coherent, a pair in the review band, or one a guard kept from
@@ -32,12 +19,12 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		{Name: "review queue", SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
 		SELECT * EXCLUDE (root_l, root_r, k, prio) FROM (
 			SELECT i.*, row_number() OVER (PARTITION BY root_l, root_r ORDER BY prio, weight DESC, rid_l, rid_r) AS k
-			FROM (SELECT '`+ReviewBand+`' AS kind, 1 AS prio, s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+			FROM (SELECT `+store.ReviewBand.SQL()+` AS kind, 1 AS prio, s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
 			      FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
 			      WHERE a.root <> b.root
 			        AND ((s.guard IS NULL AND s.weight >= %[1]g AND s.weight < %[2]g) OR (s.guard IS NOT NULL AND NOT s.guard_blocks AND s.weight >= %[1]g))
 			      UNION ALL BY NAME
-			      SELECT '`+ReviewChain+`' AS kind, 0 AS prio,
+			      SELECT `+store.ReviewChain.SQL()+` AS kind, 0 AS prio,
 			        s.* REPLACE (CASE WHEN c.size IS NOT NULL
 			            THEN 'over-large: linking them would make a person of ' || c.size || ' records (the most a probabilistic link may make is %[3]d)'
 			            ELSE 'chain: linking them would put ' || pl.source_id || ':' || pl.local_id || ' and ' || pr.source_id || ':' || pr.local_id ||
@@ -52,22 +39,25 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 			WHERE (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
 			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
 			                  WHERE least(da.root, db.root) = i.root_l AND greatest(da.root, db.root) = i.root_r))
-		WHERE k = 1
-		UNION ALL BY NAME
+		WHERE k = 1;
 		-- NHS number conflicts still in two persons and not yet decided: an
 		-- analyst says whether the number or the demographics are wrong. One
 		-- item per two persons, however many of their records conflict (a
 		-- record with someone else's number conflicts with each of that
-		-- person's records).
+		-- person's records), and none for two persons already queued: one
+		-- decision answers both questions.
+		INSERT INTO review_pairs BY NAME
 		SELECT * EXCLUDE (root_l, root_r, k) FROM (
-			SELECT '`+ReviewNHSConflict+`' AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
+			SELECT `+store.ReviewNHSConflict.SQL()+` AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
 				least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
 				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC NULLS LAST, c.rid_l, c.rid_r) AS k
 			FROM nhs_conflicts c LEFT JOIN scores s USING (rid_l, rid_r)
 			JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
 			WHERE a.root <> b.root
 			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
-			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root)))
+			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
+			  AND NOT EXISTS (SELECT 1 FROM review_pairs q JOIN clusters qa ON qa.rid = q.rid_l JOIN clusters qb ON qb.rid = q.rid_r
+			                  WHERE least(qa.root, qb.root) = least(a.root, b.root) AND greatest(qa.root, qb.root) = greatest(a.root, b.root)))
 		WHERE k = 1`,
 			reviewThreshold, linkThreshold, maxClusterSize)}}
 }

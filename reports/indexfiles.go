@@ -66,6 +66,10 @@ func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path 
 		cols = append(cols, fmt.Sprintf("[%s][%s + 1] AS %s_level, [%s][%s + 1] AS %s_weight",
 			strings.Join(labels, ", "), g, cmp.Name, strings.Join(weights, ", "), g, cmp.Name))
 	}
+	var kinds []string // the analysts' order of the kinds
+	for _, k := range store.ReviewKinds {
+		kinds = append(kinds, k.SQL())
+	}
 	var values []string
 	for _, v := range []string{"nhs_number", "given_name", "middle_names", "family_name", "dob", "sex", "postcode", "address_key"} {
 		values = append(values, fmt.Sprintf("l.%s AS left_%s, r.%s AS right_%s", v, v, v, v))
@@ -75,7 +79,7 @@ func WriteReviewQueue(ctx context.Context, db *store.DB, m *linkage.Model, path 
 			round(s.weight, 2) AS match_weight, round(1 / (1 + pow(2, -s.weight)), 4) AS probability, s.guard,
 			%s, %s
 		FROM review_pairs s JOIN (SELECT * FROM prep UNION ALL BY NAME SELECT * FROM %s) l ON l.rid = s.rid_l JOIN prep r ON r.rid = s.rid_r
-		ORDER BY s.kind DESC, s.weight DESC NULLS LAST, l.source_id, l.local_id, r.source_id, r.local_id`,
-		strings.Join(values, ", "), strings.Join(cols, ", "), linkage.OptoutPrep)
+		ORDER BY list_position([%s], s.kind), s.weight DESC NULLS LAST, l.source_id, l.local_id, r.source_id, r.local_id`,
+		strings.Join(values, ", "), strings.Join(cols, ", "), linkage.OptoutPrep, strings.Join(kinds, ", "))
 	return writeCSV(ctx, db, q, path)
 }

@@ -34,17 +34,29 @@ func (l *Log) Export(w io.Writer) (*Folded, error) {
 
 // Import records the decisions of an exported CSV as new decisions (each
 // keeps its analyst, reason and time; the importer is in the audit reason).
-// It returns how many were imported.
-func (l *Log) Import(r io.Reader, importer string) (int, error) {
+// A decision already in force — the same records, kind, analyst and time —
+// is not recorded again, so importing a file twice changes nothing. It
+// returns how many were imported and how many were in force already.
+func (l *Log) Import(r io.Reader, importer string) (imported, already int, err error) {
+	inForce, _, err := l.InForce()
+	if err != nil {
+		return 0, 0, err
+	}
+	have := map[string]bool{}
+	same := func(d Decision) string {
+		return d.Key() + "|" + d.Kind + "|" + d.Analyst + "|" + d.At.UTC().Format(time.RFC3339)
+	}
+	for _, d := range inForce {
+		have[same(d)] = true
+	}
 	cr := csv.NewReader(r)
 	rows, err := cr.ReadAll()
 	if err != nil {
-		return 0, fmt.Errorf("import: %w", err)
+		return 0, 0, fmt.Errorf("import: %w", err)
 	}
 	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
-		return 0, fmt.Errorf("import: line 1: the header must be %s", strings.Join(csvHeader, ","))
+		return 0, 0, fmt.Errorf("import: line 1: the header must be %s", strings.Join(csvHeader, ","))
 	}
-	n := 0
 	for i, row := range rows[1:] {
 		d := Decision{Kind: row[1], Left: Record{Source: row[2], Local: row[3]}, Analyst: row[6], Reason: row[7] + " (imported by " + importer + ")"}
 		if row[4] != "" {
@@ -53,10 +65,15 @@ func (l *Log) Import(r io.Reader, importer string) (int, error) {
 		if t, err := time.Parse(time.RFC3339, row[8]); err == nil {
 			d.At = t
 		}
-		if _, err := l.Decide(d); err != nil {
-			return n, fmt.Errorf("import: line %d: %w", i+2, err)
+		if have[same(d)] {
+			already++
+			continue
 		}
-		n++
+		if _, err := l.Decide(d); err != nil {
+			return imported, already, fmt.Errorf("import: line %d: %w", i+2, err)
+		}
+		have[same(d)] = true
+		imported++
 	}
-	return n, nil
+	return imported, already, nil
 }

@@ -11,13 +11,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/selondon/carematch/mpi"
+	"github.com/selondon/carematch/store"
 )
 
 // Item is one open question from a night's review queue.
 type Item struct {
 	ID          string
-	Kind        string // mpi.ReviewBand, mpi.ReviewChain or mpi.ReviewNHSConflict
+	Kind        string // a store.ReviewKind
 	Left, Right Record
 	Weight      float64
 	Guard       string
@@ -95,18 +95,16 @@ func LoadQueue(queueCSV, xrefCSV string, decided []Decision) ([]Item, error) {
 	return items, nil
 }
 
-// kindRank orders the kinds of item: pairs the model could not decide,
-// then links refused to keep a person coherent, then NHS-number conflicts.
+// kindRank orders the kinds of item as store.ReviewKinds does: pairs the
+// model could not decide, links refused to keep a person coherent, opt-out
+// forms in doubt, NHS-number conflicts.
 func kindRank(kind string) int {
-	switch kind {
-	case mpi.ReviewBand:
-		return 0
-	case mpi.ReviewChain:
-		return 1
-	case mpi.ReviewNHSConflict:
-		return 2
+	for i, k := range store.ReviewKinds {
+		if string(k) == kind {
+			return i
+		}
 	}
-	return 3
+	return len(store.ReviewKinds)
 }
 
 // FindItem looks an item up by ID.

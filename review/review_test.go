@@ -102,9 +102,24 @@ func TestDecideLimits(t *testing.T) {
 	// Import is an entry point too: its line is named.
 	l := Open(t.TempDir())
 	csv := strings.Join(csvHeader, ",") + "\nD1,link,a,1,b,2,ann,ok,2026-01-01T00:00:00Z\nD2,link,a,1,c,3,ann," + long + ",2026-01-01T00:00:00Z\n"
-	n, err := l.Import(strings.NewReader(csv), "bob")
+	n, _, err := l.Import(strings.NewReader(csv), "bob")
 	if n != 1 || err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("import: %d, %v", n, err)
+	}
+}
+
+// Importing an export twice records its decisions once.
+func TestImportIsIdempotent(t *testing.T) {
+	l := Open(t.TempDir())
+	csv := strings.Join(csvHeader, ",") + "\nD1,link,a,1,b,2,ann,same person,2026-01-01T00:00:00Z\nD2,no_link,a,1,c,3,ann,twins,2026-01-02T00:00:00Z\n"
+	for i, want := range [][2]int{{2, 0}, {0, 2}} {
+		n, already, err := l.Import(strings.NewReader(csv), "bob")
+		if err != nil || n != want[0] || already != want[1] {
+			t.Fatalf("import %d: %d imported, %d already, %v; want %v", i+1, n, already, err, want)
+		}
+	}
+	if in, _, err := l.InForce(); err != nil || len(in) != 2 {
+		t.Fatalf("%d decisions in force (%v), want 2", len(in), err)
 	}
 }
 

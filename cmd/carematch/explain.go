@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
@@ -19,13 +21,22 @@ func explainCommand() *cli.Command {
 		Usage: "why two records are or are not linked: each comparison's level and weight, the total and the decision",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "a published run `DIR` (or <publish_dir>/current)"},
+			configFlag("or the configuration `FILE`, for its current publication, as review takes it"),
 			&cli.StringFlag{Name: "left", Usage: "a record as `SOURCE:LOCAL_ID`"},
 			&cli.StringFlag{Name: "right", Usage: "a record as `SOURCE:LOCAL_ID`"},
+			&cli.BoolFlag{Name: "json", Usage: "print the explanation as JSON"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			run, l, r := cmd.String("run"), cmd.String("left"), cmd.String("right")
+			if run == "" && cmd.String("config") != "" {
+				cfg, err := loadConfig(cmd)
+				if err != nil {
+					return err
+				}
+				run = filepath.Join(cfg.Run.PublishDir, "current")
+			}
 			if run == "" || l == "" || r == "" {
-				return usagef("explain: --run DIR, --left SOURCE:ID and --right SOURCE:ID are required")
+				return usagef("explain: --run DIR (or --config FILE), --left SOURCE:ID and --right SOURCE:ID are required")
 			}
 			return explainPair(ctx, cmd, run, l, r)
 		},
@@ -70,6 +81,17 @@ func explainPair(ctx context.Context, cmd *cli.Command, run, l, r string) error 
 	if refused != "" {
 		e.Decision = "not linked: clustering refused the link, " + refused + " (a review item)"
 	}
+	if cmd.Bool("json") {
+		return printJSON(cmd.Root().Writer, e)
+	}
 	e.Print(cmd.Root().Writer)
 	return nil
+}
+
+// printJSON writes v as indented JSON: the --json of the commands that print
+// a result.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -164,3 +164,40 @@ func TestMetricsTextfile(t *testing.T) {
 			second["carematch_last_run_timestamp_seconds"], first["carematch_last_run_timestamp_seconds"])
 	}
 }
+
+// The analysts' commands agree with each other and with the run: explain
+// takes --config like review and prints JSON; review list prints each item
+// once, as JSON too, with no patient value; review decide refuses a record
+// the publication does not have.
+func TestAnalystCommands(t *testing.T) {
+	dir, cfg := publishedFixture(t)
+	cfgPath := configCopy(t, dir, cfg)
+	c := "--config=" + cfgPath
+	var items []struct {
+		ID, Kind, Left, Right string
+	}
+	if err := json.Unmarshal([]byte(runCLI(t, "review", "list", c, "--json")), &items); err != nil || len(items) == 0 {
+		t.Fatalf("review list --json: %v (%d items)", err, len(items))
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if seen[it.ID] {
+			t.Errorf("item %s listed twice", it.ID)
+		}
+		seen[it.ID] = true
+	}
+	var e struct {
+		Left, Decision string
+		MatchWeight    *float64 `json:"match_weight"`
+	}
+	if err := json.Unmarshal([]byte(runCLI(t, "explain", c, "--json", "--left", items[0].Left, "--right", items[0].Right)), &e); err != nil ||
+		e.Left != items[0].Left || e.Decision == "" || e.MatchWeight == nil {
+		t.Errorf("explain --config --json: %v %+v", err, e)
+	}
+	var out, errb bytes.Buffer
+	code := mainCode([]string{"carematch", "review", "decide", c, "--left", "gp_lewisham:NO-SUCH-RECORD", "--right", items[0].Right,
+		"--analyst", "ann", "--reason", "typo in the id", "link"}, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "gp_lewisham:NO-SUCH-RECORD is not a record of the current publication") {
+		t.Errorf("decide on a record that does not exist: exit %d: %s", code, errb.String())
+	}
+}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -14,7 +16,7 @@ var rangeNames = map[rules.NHSRange]string{
 	rules.RangeScotland:        "Scottish CHI range",
 	rules.RangeNorthernIreland: "Northern Ireland H&C range",
 	rules.RangeIreland:         "Republic of Ireland range",
-	rules.RangeTest:            "test range (9xxxxxxxxx): never issued to a person",
+	rules.RangeTest:            "test range (9xxxxxxxxx): never issued to a person; a night reports it as invalid_nhs_number and keeps the record out of the index",
 	rules.RangeOther:           "outside the known ranges",
 }
 
@@ -22,14 +24,27 @@ func nhsNumberCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "nhs-number",
 		Usage:     "check NHS numbers: one line per value (input, normalised number or -, verdict); exit 1 if any is invalid",
-		ArgsUsage: "VALUE...",
+		ArgsUsage: "VALUE... (or - to read one value a line from standard input)",
 		Action: func(_ context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() == 0 {
-				return usagef("nhs-number: give one or more values")
+			values := cmd.Args().Slice()
+			if len(values) == 1 && values[0] == "-" {
+				values = values[:0]
+				sc := bufio.NewScanner(cmd.Root().Reader)
+				for sc.Scan() {
+					if v := strings.TrimRight(sc.Text(), "\r"); strings.TrimSpace(v) != "" {
+						values = append(values, v)
+					}
+				}
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("nhs-number: standard input: %w", err)
+				}
+			}
+			if len(values) == 0 {
+				return usagef("nhs-number: give one or more values, or - to read them from standard input")
 			}
 			invalid := false
 			w := cmd.Root().Writer
-			for _, v := range cmd.Args().Slice() {
+			for _, v := range values {
 				n := rules.ParseNHSNumber(v)
 				norm := n.Number
 				if norm == "" {

@@ -323,11 +323,11 @@ func (n *night) index(ctx context.Context) error {
 		n.m.Counts["optout_in_doubt"] = o.InDoubt
 		n.m.Counts["optout_unmatched"] = o.Unmatched
 		n.p.logf("index: opt-out forms: %d persons withheld for %d forms, %d of them in doubt until an analyst decides (review items of kind %s); %d forms match no person (see exceptions/%s.csv)",
-			o.Withheld, o.Forms, o.InDoubt, mpi.ReviewOptout, o.Unmatched, store.ExcOptoutUnmatch)
+			o.Withheld, o.Forms, o.InDoubt, store.ReviewOptout, o.Unmatched, store.ExcOptoutUnmatch)
 	}
 	n.m.LinkMethods = st.Methods
 	n.p.logf("index: persons kept coherent: %d links refused (review items of kind %s), %d pairs within persons scored, %d rounds",
-		st.ChainLinks, mpi.ReviewChain, st.Coherence.PairsScored, st.Coherence.Rounds)
+		st.ChainLinks, store.ReviewChain, st.Coherence.PairsScored, st.Coherence.Rounds)
 	n.p.logCounts(map[string]int64{"records": st.Records, "persons": st.Persons, "review_pairs": st.ReviewPairs},
 		"index: %d records into %d persons; %d pairs for review", st.Records, st.Persons, st.ReviewPairs)
 	return store.InStep("index", "index files", reports.WriteIndex(ctx, n.db, filepath.Join(n.run.Dir(), "index")))

@@ -98,13 +98,29 @@ func reviewListCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "the open items of the current publication's review queue, most important first",
-		Flags: []cli.Flag{reviewConfigFlag()},
+		Flags: []cli.Flag{reviewConfigFlag(), &cli.BoolFlag{Name: "json", Usage: "print the items as JSON (no patient values, as the table)"}},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			items, _, err := openQueue(cmd)
 			if err != nil {
 				return err
 			}
 			w := cmd.Root().Writer
+			if cmd.Bool("json") {
+				type listed struct {
+					ID      string  `json:"id"`
+					Kind    string  `json:"kind"`
+					Weight  float64 `json:"match_weight"`
+					Records int     `json:"records"`
+					Left    string  `json:"left"`
+					Right   string  `json:"right"`
+					Reason  string  `json:"reason,omitempty"`
+				}
+				out := make([]listed, len(items))
+				for i, it := range items {
+					out[i] = listed{it.ID, it.Kind, it.Weight, it.Records, it.Left.String(), it.Right.String(), it.Guard}
+				}
+				return printJSON(w, out)
+			}
 			fmt.Fprintf(w, "%-10s %-20s %8s %7s  %-40s %-40s %s\n", "item", "kind", "weight", "records", "left", "right", "guard")
 			for _, it := range items {
 				fmt.Fprintf(w, "%-10s %-20s %8.2f %7d  %-40s %-40s %s\n", it.ID, it.Kind, it.Weight, it.Records, it.Left, it.Right, it.Guard)
@@ -184,7 +200,9 @@ func reviewDecideCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fingerprint(ctx, cfg, &d)
+			if err := fingerprint(ctx, cfg, &d); err != nil {
+				return err
+			}
 			if d, err = l.Decide(d); err != nil {
 				return usagef("%v", err)
 			}
@@ -281,11 +299,11 @@ func reviewImportCommand() *cli.Command {
 				return err
 			}
 			defer f.Close()
-			n, err := l.Import(f, analystName(cmd))
+			n, already, err := l.Import(f, analystName(cmd))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.Root().Writer, "%d decisions imported\n", n)
+			fmt.Fprintf(cmd.Root().Writer, "%d decisions imported, %d already in force\n", n, already)
 			return nil
 		},
 	}

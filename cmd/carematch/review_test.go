@@ -25,7 +25,8 @@ func TestReviewDecisionsDriveTheIndex(t *testing.T) {
 		"y1,,,Priya,Shah,1990-07-08,DA1 2QJ\n" +
 		"d1,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n" +
 		"d2,6000000006,01,Dorothy,Webb,1944-07-08,SE9 1AA\n"
-	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
+	// zz is there the first night only: a decision about it goes stale.
+	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp+"zz,,,Zed,Nobody,1960-01-01,E1 6AN\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run := func() (map[string]string, map[string]string) {
@@ -51,6 +52,9 @@ func TestReviewDecisionsDriveTheIndex(t *testing.T) {
 	// A decision, then its opposite about the same pair: the later wins.
 	runCLI(t, "review", "decide", c, "--left", "gp:d1", "--right", "gp:x1", "--analyst", "ann", "--reason", "first thought", "link")
 	runCLI(t, "review", "decide", c, "--left", "gp:x1", "--right", "gp:d1", "--analyst", "bob", "--reason", "second look", "no-link")
+	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(gp), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	p, m := run()
 	if p["a1"] == p["a2"] {
@@ -90,6 +94,13 @@ func TestReviewDecisionsDriveTheIndex(t *testing.T) {
 	}
 	if got := runCLI(t, "review", "decisions", "--config="+otherCfg); strings.Count(got, "\n") != 6 || !strings.Contains(got, "imported by carol") {
 		t.Errorf("imported decisions:\n%s", got)
+	}
+	// Importing the same file again changes nothing.
+	if out := runCLI(t, "review", "import", "--config="+otherCfg, "--analyst", "carol", filepath.Join(other, "decisions.csv")); !strings.Contains(out, "0 decisions imported, 5 already in force") {
+		t.Errorf("import again: %s", out)
+	}
+	if got := runCLI(t, "review", "decisions", "--config="+otherCfg); strings.Count(got, "\n") != 6 {
+		t.Errorf("decisions after importing twice:\n%s", got)
 	}
 
 	// Revoke the no-link: the shared number links a1 and a2 again.

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -44,9 +43,7 @@ func runCommand() *cli.Command {
 				return err
 			}
 			if cmd.Bool("json") {
-				enc := json.NewEncoder(cmd.Root().Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(m)
+				return printJSON(cmd.Root().Writer, m)
 			}
 			printRunSummary(cmd.Root().Writer, cfg, m)
 			return nil
@@ -154,14 +151,14 @@ func indexDecisions(cfg *config.Config) ([]mpi.Decision, []mpi.UnreadableDecisio
 // current publication's database, so a later night can tell whether they
 // changed. Without a publication (or its database) the decision is kept
 // unstamped.
-func fingerprint(ctx context.Context, cfg *config.Config, d *review.Decision) {
+func fingerprint(ctx context.Context, cfg *config.Config, d *review.Decision) error {
 	m, err := reports.ReadManifest(filepath.Join(cfg.Run.PublishDir, "current", "manifest.json"))
 	if err != nil || m.StateDB == "" {
-		return
+		return nil // nothing published yet: the records cannot be checked
 	}
 	db, err := store.OpenReadOnly(m.StateDB)
 	if err != nil {
-		return
+		return nil
 	}
 	defer db.Close()
 	recs := []store.RecordKey{d.Left}
@@ -170,10 +167,28 @@ func fingerprint(ctx context.Context, cfg *config.Config, d *review.Decision) {
 	}
 	fps, err := mpi.Fingerprints(ctx, db, recs)
 	if err != nil {
-		return
+		return nil
+	}
+	var forms map[store.RecordKey]bool
+	for _, r := range recs {
+		if _, ok := fps[r]; ok {
+			continue
+		}
+		if forms == nil { // an opt-out form is no record: the queue names it
+			forms = map[store.RecordKey]bool{}
+			if items, _, err := currentQueue(cfg); err == nil {
+				for _, it := range items {
+					forms[it.Left], forms[it.Right] = true, true
+				}
+			}
+		}
+		if !forms[r] {
+			return usagef("review decide: %s is not a record of the current publication (%s): write SOURCE:LOCAL_ID as index/xref.csv has it", r, m.RunID)
+		}
 	}
 	d.LeftPrint = fps[recs[0]]
 	if d.Right != nil {
 		d.RightPrint = fps[recs[1]]
 	}
+	return nil
 }
