@@ -7,13 +7,25 @@
 //     prep and optouts and writes the tables portal_persons and portal_xref
 //     (staged: in memory, for this night only); nothing else is read when
 //     the files are written.
-//   - fhir.go: a person as a FHIR R4 Patient (UK Core profile, the NHS
-//     number with its verification status, each source's local identifier,
-//     `replaces` links for merged master IDs).
-//   - write.go (Write): master_index and xref as Parquet and CSV, and
+//     It also keeps portal_prints (state): each shared person's content
+//     fingerprinted with the time it last changed, for meta.lastUpdated.
+//   - fhir.go: a person as a FHIR R4 Patient (UK Core profile; meta with
+//     lastUpdated and, for a restricted person, the confidentiality label
+//     R; the NHS number with its verification status; each source's local
+//     identifier; active; gender unknown when the records do not say or
+//     disagree; address lines, city and postalCode; `replaces` links), and
+//     after it an inactive Patient for each master ID it replaced, linked
+//     `replaced-by` to it.
+//   - write.go (Write): master_index and xref as Parquet (the schema
+//     version and run in their metadata) and CSV (NHS numbers quoted),
 //     patients.ndjson (encoded on every CPU, written in master_id order,
-//     byte-identical whatever the CPU count). It reads portal_persons,
-//     portal_xref and, for the links, history.
+//     byte-identical whatever the CPU count) and manifest.json (a FHIR
+//     Bulk Data export manifest). It reads portal_persons, portal_xref and
+//     portal_prints.
+//
+// The Patients are checked against the FHIR R4 JSON schema by an
+// independent validator (testdata/fhir-validator, run by cmd/carematch's
+// TestFHIRPortal).
 //
 // TestPortalPrivacy (cmd/carematch) reads the files back against the raw
 // extracts.

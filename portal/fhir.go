@@ -12,10 +12,10 @@ import (
 
 // patientCols are the columns of patientsQuery in one batch.
 type patientCols struct {
-	id, nhs, given, family, sex, address, postcode store.StringColumn
-	verified, deceased                             store.BoolColumn
-	dob, dod                                       store.DateColumn
-	locals, replaced                               store.ListOfStrings
+	id, nhs, given, family, sex, address, postcode, lastUpdated store.StringColumn
+	verified, deceased, restricted                              store.BoolColumn
+	dob, dod                                                    store.DateColumn
+	locals, replaced                                            store.ListOfStrings
 }
 
 // columnsOf finds patientsQuery's columns in a batch.
@@ -28,6 +28,7 @@ func columnsOf(b store.Batch) (patientCols, error) {
 	c.family, c.dob, c.sex, c.address = str(b.Strings(4)), date(b.Dates(5)), str(b.Strings(6)), str(b.Strings(7))
 	c.postcode, c.deceased, c.dod = str(b.Strings(8)), boolean(b.Bools(9)), date(b.Dates(10))
 	c.locals, c.replaced = list(b.Lists(11)), list(b.Lists(12))
+	c.restricted, c.lastUpdated = boolean(b.Bools(13)), str(b.Strings(14))
 	return c, errors.Join(errs...)
 }
 
@@ -61,9 +62,11 @@ func (c *patientCols) appendPatient(b []byte, i int) []byte {
 	sex, _ := value(c.sex, i)
 	address, hasAddress := value(c.address, i)
 	postcode, hasPostcode := value(c.postcode, i)
+	lastUpdated := c.lastUpdated.Value(i)
 	b = append(b, `{"resourceType":"Patient","id":`...)
 	b = appendJSONString(b, id)
-	b = append(b, `,"meta":{"profile":["`+profileUKCore+`"]},"identifier":[`...)
+	b = appendMeta(b, lastUpdated, !c.restricted.IsNull(i) && c.restricted.Value(i))
+	b = append(b, `,"identifier":[`...)
 	if hasNHS {
 		code, display := "02", "Number present but not traced"
 		if !c.verified.IsNull(i) && c.verified.Value(i) {
@@ -83,7 +86,7 @@ func (c *patientCols) appendPatient(b []byte, i int) []byte {
 		b = append(b, ',')
 		b = appendIdentifier(b, fmt.Sprintf(SystemLocalIDFmt, source), local)
 	})
-	b = append(b, ']')
+	b = append(b, `],"active":true`...)
 	if hasGiven || hasFamily {
 		b = append(b, `,"name":[{"use":"official"`...)
 		if family != "" {
@@ -97,12 +100,15 @@ func (c *patientCols) appendPatient(b []byte, i int) []byte {
 		}
 		b = append(b, "}]"...)
 	}
+	// A person whose records disagree on sex, or say none, is "unknown".
 	switch sex {
-	case "male", "female", "other", "unknown":
-		b = append(b, `,"gender":"`...)
-		b = append(b, sex...)
-		b = append(b, '"')
+	case "male", "female", "other":
+	default:
+		sex = "unknown"
 	}
+	b = append(b, `,"gender":"`...)
+	b = append(b, sex...)
+	b = append(b, '"')
 	if !c.dob.IsNull(i) {
 		b = append(b, `,"birthDate":"`...)
 		b = c.dob.Time(i).AppendFormat(b, time.DateOnly)
@@ -122,14 +128,19 @@ func (c *patientCols) appendPatient(b []byte, i int) []byte {
 			b = appendJSONString(b, address)
 		}
 		if hasAddress {
+			lines, city := addressParts(address)
 			b = append(b, `,"line":[`...)
-			for i, line := range strings.Split(address, ", ") {
+			for i, line := range lines {
 				if i > 0 {
 					b = append(b, ',')
 				}
 				b = appendJSONString(b, line)
 			}
 			b = append(b, ']')
+			if city != "" {
+				b = append(b, `,"city":`...)
+				b = appendJSONString(b, city)
+			}
 		}
 		if postcode != "" {
 			b = append(b, `,"postalCode":`...)
@@ -145,13 +156,62 @@ func (c *patientCols) appendPatient(b []byte, i int) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = append(b, `{"other":{"identifier":`...)
-			b = appendIdentifier(b, SystemMasterID, id)
-			b = append(b, `},"type":"replaces"}`...)
+			b = appendLink(b, id, "replaces")
 		})
 		b = append(b, ']')
 	}
-	return append(b, "}\n"...)
+	b = append(b, "}\n"...)
+	// Each ID this person replaced is a Patient of its own, inactive, that
+	// says which one replaced it: a portal holding the old ID follows it.
+	c.replaced.Each(i, func(old string) {
+		b = append(b, `{"resourceType":"Patient","id":`...)
+		b = appendJSONString(b, old)
+		b = appendMeta(b, lastUpdated, false)
+		b = append(b, `,"identifier":[`...)
+		b = appendIdentifier(b, SystemMasterID, old)
+		b = append(b, `],"active":false,"link":[`...)
+		b = appendLink(b, id, "replaced-by")
+		b = append(b, "]}\n"...)
+	})
+	return b
+}
+
+// appendMeta appends a Patient's meta: when its content last changed, the
+// UK Core profile and, for a restricted person, the confidentiality label
+// R (PDS's convention for an S-flagged record), so that "no address shared"
+// is told apart from "no address known".
+func appendMeta(b []byte, lastUpdated string, restricted bool) []byte {
+	b = append(b, `,"meta":{"lastUpdated":"`...)
+	b = append(b, lastUpdated...)
+	b = append(b, `","profile":["`+profileUKCore+`"]`...)
+	if restricted {
+		b = append(b, `,"security":[{"system":"`+csConfidentiality+`","code":"R","display":"restricted"}]`...)
+	}
+	return append(b, '}')
+}
+
+// appendLink appends a Patient.link to master ID id of the given type
+// (replaces, replaced-by): a reference to its Patient, and its identifier.
+func appendLink(b []byte, id, typ string) []byte {
+	b = append(b, `{"other":{"reference":`...)
+	b = appendJSONString(b, "Patient/"+id)
+	b = append(b, `,"identifier":`...)
+	b = appendIdentifier(b, SystemMasterID, id)
+	b = append(b, `},"type":"`...)
+	b = append(b, typ...)
+	return append(b, `"}`...)
+}
+
+// addressParts splits the golden record's address ("12 Lee High Road,
+// Lewisham, London": the source's lines joined) into its lines and the
+// town: the last part, when there are two or more and it holds no digit (a
+// house number or a flat is never the town).
+func addressParts(address string) (lines []string, city string) {
+	lines = strings.Split(address, ", ")
+	if last := lines[len(lines)-1]; len(lines) > 1 && !strings.ContainsAny(last, "0123456789") {
+		return lines[:len(lines)-1], last
+	}
+	return lines, ""
 }
 
 // appendIdentifier appends a FHIR Identifier with a system and a value.
@@ -238,4 +298,6 @@ const (
 	profileUKCore   = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
 	extVerification = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
 	csVerification  = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+	// csConfidentiality is HL7's confidentiality code system (R: restricted).
+	csConfidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 )

@@ -35,15 +35,16 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death,
 			CASE WHEN i = 42 THEN ['gp' || chr(31) || 'L' || master_id, 'lgt' || chr(31) || 'M' || master_id]
 			     ELSE ['gp' || chr(31) || 'L' || master_id] END AS locals,
-			CASE WHEN i = 42 THEN ['CM0000000099'] ELSE [] END::VARCHAR[] AS replaced
-		FROM range(%d) t(i) ORDER BY master_id;`, n)); err != nil {
+			CASE WHEN i = 42 THEN ['CM0000000099'] ELSE [] END::VARCHAR[] AS replaced, i = 5 AS restricted
+		FROM range(%d) t(i) ORDER BY master_id;
+		CREATE TABLE portal_prints AS SELECT master_id, TIMESTAMP '2026-12-01 02:15:00' AS last_updated FROM portal_persons;`, n)); err != nil {
 		t.Fatal(err)
 	}
 	write := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		path := filepath.Join(dir, fmt.Sprintf("patients-%d.ndjson", procs))
-		if err := writePatients(ctx, db, path); err != nil {
-			t.Fatal(err)
+		if lines, err := writePatients(ctx, db, path); err != nil || lines != n+1 {
+			t.Fatalf("%d lines (%v), want %d: a Patient a person and one for the ID person 42 replaced", lines, err, n+1)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -58,6 +59,21 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 	sc := bufio.NewScanner(bytes.NewReader(many))
 	i := 0
 	for ; sc.Scan(); i++ {
+		if i == 43 { // the Patient of the ID person 42 replaced, right after it
+			var old struct {
+				ID     string
+				Active *bool
+				Link   []struct {
+					Type  string
+					Other struct{ Reference string }
+				}
+			}
+			if err := json.Unmarshal(sc.Bytes(), &old); err != nil || old.ID != "CM0000000099" || old.Active == nil || *old.Active ||
+				len(old.Link) != 1 || old.Link[0].Type != "replaced-by" || old.Link[0].Other.Reference != "Patient/CM0000000042" {
+				t.Fatalf("line 44: %v %s", err, sc.Bytes())
+			}
+			sc.Scan()
+		}
 		var p struct {
 			ID         string `json:"id"`
 			Identifier []struct{ System, Value string }
@@ -66,11 +82,15 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 				Other struct{ Identifier struct{ Value string } }
 			}
 			DeceasedBoolean *bool
+			Meta            struct {
+				LastUpdated string
+				Security    []struct{ Code string }
+			}
 		}
 		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
-		if want := fmt.Sprintf("CM%010d", i); p.ID != want {
+		if want := fmt.Sprintf("CM%010d", i); p.ID != want || (p.Meta.LastUpdated != "2026-12-01T02:15:00Z") || (len(p.Meta.Security) == 1) != (i == 5) {
 			t.Fatalf("line %d: id %s, want %s", i+1, p.ID, want)
 		}
 		// Every value from its own row, whatever batch it came in.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type DB struct {
 	// StepDone, when set, hears of every step RunSteps finishes and how
 	// long it took: the run's progress lines.
 	StepDone func(stage, step string, took time.Duration)
+	// FileMetadata is written into every Parquet file's key–value metadata
+	// (the schema version and the run, so a reader can tell what it holds).
+	FileMetadata map[string]string
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -230,19 +234,59 @@ func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // QuoteString quotes an SQL string literal.
 func QuoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
-// CopyCSV writes the result of query to a CSV file with a header.
+// FilesSchemaVersion is the version of the published files' layout (their
+// columns and what they mean), written into every Parquet file's metadata
+// and the portal's manifest; raised when a column changes.
+const FilesSchemaVersion = "1"
+
+// CopyCSV writes the result of query to a CSV file with a header. A column
+// holding NHS numbers (named nhs_number, or ending _nhs_number) is always
+// quoted, so that a spreadsheet or a CSV reader keeps it as text: read as a
+// number, 0123456789 loses its zero and 9434765919 becomes 9.43477E+09.
 func (db *DB) CopyCSV(ctx context.Context, query, path string) error {
-	_, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT csv, HEADER true)", query, QuoteString(path)))
+	var quote []string
+	rows, err := db.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+query+")")
 	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if c == "nhs_number" || strings.HasSuffix(c, "_nhs_number") {
+			quote = append(quote, QuoteIdent(c))
+		}
+	}
+	rows.Close()
+	opts := "FORMAT csv, HEADER true"
+	if len(quote) > 0 {
+		opts += ", FORCE_QUOTE (" + strings.Join(quote, ", ") + ")"
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (%s)", query, QuoteString(path), opts)); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
-// CopyParquet writes the result of query to a Parquet file (zstd).
+// CopyParquet writes the result of query to a Parquet file (zstd), with
+// FileMetadata in its key–value metadata.
 func (db *DB) CopyParquet(ctx context.Context, query, path string) error {
-	_, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, QuoteString(path)))
-	if err != nil {
+	opts := "FORMAT parquet, COMPRESSION zstd"
+	if len(db.FileMetadata) > 0 {
+		keys := make([]string, 0, len(db.FileMetadata))
+		for k := range db.FileMetadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		kv := make([]string, len(keys))
+		for i, k := range keys {
+			kv[i] = QuoteIdent(k) + ": " + QuoteString(db.FileMetadata[k])
+		}
+		opts += ", KV_METADATA {" + strings.Join(kv, ", ") + "}"
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (%s)", query, QuoteString(path), opts)); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

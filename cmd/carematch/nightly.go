@@ -78,6 +78,8 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 	n.p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
 	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: n.memoryLimit(), TempDir: cfg.Run.TempDir})
 	if err == nil {
+		n.db.FileMetadata = map[string]string{"carematch_schema_version": store.FilesSchemaVersion, "carematch_run_id": run.ID,
+			"carematch_version": toolVersion()}
 		n.db.StepDone = func(stage, step string, took time.Duration) {
 			if took > time.Second {
 				n.p.logf("%s: %s took %.1fs", stage, step, took.Seconds())
@@ -335,7 +337,7 @@ func (n *night) index(ctx context.Context) error {
 
 // portal applies the privacy rules and writes portal/.
 func (n *night) portal(ctx context.Context) error {
-	if err := portal.Build(ctx, n.db); err != nil {
+	if err := portal.Build(ctx, n.db, portal.BuildOptions{PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), RunTime: n.run.Started}); err != nil {
 		return err
 	}
 	var persons, xrefs int64
@@ -344,7 +346,7 @@ func (n *night) portal(ctx context.Context) error {
 	}
 	n.m.Counts["portal_persons"], n.m.Counts["portal_records"] = persons, xrefs
 	n.p.logf("portal: %d persons, %d records shared", persons, xrefs)
-	return store.InStep("portal", "portal files", portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal")))
+	return store.InStep("portal", "portal files", portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal"), portal.WriteOptions{RunID: n.run.ID, TransactionTime: n.run.Started}))
 }
 
 // report writes the exceptions, the review queue and report.html.
