@@ -357,7 +357,7 @@ func (l *linker) model(ctx context.Context) error {
 		m = held
 		l.res.ModelFrom = "held"
 	} else {
-		if err := train(ctx, l.db, m, l.brs, l.opt.RandomPairs); err != nil {
+		if err := train(ctx, l.db, m, l.brs, l.opt.RandomPairs, l.logf); err != nil {
 			return err
 		}
 		m.Training.CandidatePairs = l.res.CandidatePairs

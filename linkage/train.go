@@ -12,7 +12,8 @@ import (
 // train estimates u from random pairs, seeds m from the pairs a verified NHS
 // number linked (for every comparison but the two that chose them: date of
 // birth and NHS number), and fits m and lambda by EM over the candidate pairs.
-func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, randomPairs int) error {
+// logf hears its progress: each part of training can take seconds at scale.
+func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, randomPairs int, logf func(string, ...any)) error {
 	comps := m.Comparisons
 	// u: a deterministic sample of record pairs, chosen by a hash of rid.
 	var records float64
@@ -33,6 +34,7 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		return err
 	}
 	m.Training.RandomPairs = nRandom
+	logf("link: training: u from %d random record pairs", nRandom)
 	m.U = make([][]float64, len(comps))
 	for c := range comps {
 		m.U[c] = normalise(comps[c], uCounts[c])
@@ -62,6 +64,7 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	m.Training.LabelPairs = nLabels
 	m.M = make([][]float64, len(comps))
 	if nLabels >= minLabelPairs {
+		logf("link: training: m from %d pairs sharing a verified NHS number", nLabels)
 		m.Training.MSource = "labels"
 		for c, cmp := range comps {
 			m.M[c] = normalise(cmp, mCounts[c])
@@ -77,7 +80,8 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		m.M[nhs] = normalise(comps[nhs], counts)
 	} else {
 		m.Training.MSource = "em_sessions"
-		if err := sessions(ctx, db, m, brs); err != nil {
+		logf("link: training: %d pairs share a verified NHS number, too few: m by EM, a session a blocking rule", nLabels)
+		if err := sessions(ctx, db, m, brs, logf); err != nil {
 			return err
 		}
 	}
@@ -86,6 +90,7 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		return err
 	}
 	m.Training.Patterns = len(pats)
+	logf("link: training: the match rate by EM over %d comparison patterns", len(pats))
 	// The prior: EM over all candidate pairs with m and u held. Random pairs
 	// include a few pairs of the same person — in a data set full of
 	// duplicates, more than enough to inflate u for an exact date of birth —
@@ -133,7 +138,7 @@ const minLabelPairs = 200
 const MaxLabelPairs = 200_000
 
 // sessions estimates m by EM on each blocking rule's pairs in turn.
-func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule) error {
+func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, logf func(string, ...any)) error {
 	comps := m.Comparisons
 	sum := make([][]float64, len(comps))
 	n := make([]float64, len(comps))
@@ -163,6 +168,7 @@ func sessions(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule) e
 			free[c] = !blocked[comps[c].Name]
 		}
 		s.em(pats, free, 200, 1e-6)
+		logf("link: training: session %d of %d, %s: %d iterations", i+1, len(brs), RuleLabel(i, br.String()), s.Training.Iterations)
 		converged = converged && s.Training.Converged
 		m.Training.Iterations += s.Training.Iterations
 		// Sessions count by the matches they saw: a rule that pairs few

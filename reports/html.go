@@ -6,7 +6,10 @@ import (
 	"html/template"
 	"math"
 	"os"
+	"sort"
+	"time"
 
+	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/store"
 )
 
@@ -26,6 +29,37 @@ type ReportData struct {
 	Exceptions  []ExceptionCount
 	Changes     []Bar
 	ReviewItems int64
+	// Model is the model's parameter chart: m, u and the weight of every
+	// comparison level.
+	Model []ModelRow
+	// Stages are the stages' durations so far (ms); Elapsed the run's
+	// seconds up to this page.
+	Stages  []Bar
+	Elapsed float64
+	// ExcKinds × ExcSources is the exceptions grid; ExcCells[kind][source].
+	ExcKinds, ExcSources []string
+	ExcCells             map[string]map[string]int64
+	// Gaps explain the counts from rows read to persons shared.
+	Gaps []Gap
+	// YTicks are the histogram's count axis.
+	YTicks []int64
+}
+
+// ModelRow is one comparison level of the model.
+type ModelRow struct {
+	Comparison, Level string
+	First             bool // the comparison's first level: its name shown
+	M, U, Weight      float64
+	Null              bool // no evidence: weight 0
+}
+
+// Gap is one step from rows read to what the portal shows, and why.
+type Gap struct {
+	Label string
+	N     int64
+	Why   string
+	Minus bool // taken away from the line above
+	Start bool // a count of something else: the lines below start from it
 }
 
 // SourceQuality is one source's data quality.
@@ -52,8 +86,23 @@ const histLo, histHi, histStep = -40.0, 60.0, 2.0
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG,
 // no scripts, no network) for the analysts.
-func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt float64, path string) error {
-	d := &ReportData{M: m, LinkAt: linkAt, ReviewAt: reviewAt, HistLo: histLo, HistStep: histStep, ReviewItems: m.Counts["review_pairs"]}
+func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, model *linkage.Model, path string) error {
+	d := &ReportData{M: m, LinkAt: model.LinkThreshold, ReviewAt: model.ReviewThreshold, HistLo: histLo, HistStep: histStep,
+		ReviewItems: m.Counts["review_pairs"], Elapsed: time.Since(m.Started).Seconds()}
+	for c, cmp := range model.Comparisons {
+		for l, lv := range cmp.Levels {
+			d.Model = append(d.Model, ModelRow{Comparison: cmp.Name, Level: lv.Label, First: l == 0, M: model.M[c][l], U: model.U[c][l],
+				Weight: model.Weight(c, l), Null: lv.Null})
+		}
+	}
+	for _, st := range []string{"load", "link", "index", "portal"} {
+		if ms, ok := m.TimingsMS[st]; ok {
+			d.Stages = append(d.Stages, Bar{st, ms})
+		}
+	}
+	if err := d.gaps(ctx, db); err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
 	q := `SELECT f.source_id, sum(f.rows_read), sum(f.rows_loaded), sum(f.rows_rejected),
 			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidNHS.SQL() + `), 0),
 			coalesce((SELECT count(*) FROM exceptions e WHERE e.source_id = f.source_id AND e.kind = ` + store.ExcInvalidDOB.SQL() + `), 0),
@@ -103,10 +152,15 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt 
 	}
 	rows.Close()
 
+	for t := int64(1); t <= d.HistMax; t *= 10 {
+		d.YTicks = append(d.YTicks, t)
+	}
 	rows, err = db.QueryContext(ctx, `SELECT kind, source_id, count(*) FROM exceptions GROUP BY ALL ORDER BY kind, source_id`)
 	if err != nil {
 		return fmt.Errorf("report.html: %w", err)
 	}
+	d.ExcCells = map[string]map[string]int64{}
+	kinds, sources := map[string]bool{}, map[string]bool{}
 	for rows.Next() {
 		var e ExceptionCount
 		if err := rows.Scan(&e.Kind, &e.Source, &e.N); err != nil {
@@ -114,8 +168,14 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt 
 			return err
 		}
 		d.Exceptions = append(d.Exceptions, e)
+		if d.ExcCells[e.Kind] == nil {
+			d.ExcCells[e.Kind] = map[string]int64{}
+		}
+		d.ExcCells[e.Kind][e.Source] = e.N
+		kinds[e.Kind], sources[e.Source] = true, true
 	}
 	rows.Close()
+	d.ExcKinds, d.ExcSources = sortedSet(kinds), sortedSet(sources)
 
 	changes := map[string]int64{}
 	rows, err = db.QueryContext(ctx, `SELECT event, count(*) FROM history WHERE run_id = ? GROUP BY 1`, m.RunID)
@@ -147,6 +207,46 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, linkAt, reviewAt 
 	return f.Close()
 }
 
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// gaps explains the counts from the rows read to the persons the portal
+// shows: each line what is taken away, and why.
+func (d *ReportData) gaps(ctx context.Context, db *store.DB) error {
+	c := d.M.Counts
+	var withheldRecords, optedOutRecords, optedOutPersons, withheldPersons int64
+	if err := db.QueryRowContext(ctx, `WITH opted AS (SELECT DISTINCT o.master_id FROM optout_persons o JOIN master_index m USING (master_id) WHERE NOT m.withheld)
+		SELECT (SELECT count(*) FROM xref WHERE withheld_reason IS NOT NULL),
+		(SELECT count(*) FROM xref WHERE withheld_reason IS NULL AND master_id IN (SELECT master_id FROM opted)),
+		(SELECT count(*) FROM opted),
+		(SELECT count(*) FROM master_index WHERE withheld)`).Scan(&withheldRecords, &optedOutRecords, &optedOutPersons, &withheldPersons); err != nil {
+		return err
+	}
+	test := c["records"] - c["records_deleted"] - c["indexed_records"]
+	d.Gaps = []Gap{
+		{Label: "rows read", N: c["rows_read"]},
+		{Label: "rejected", N: c["rows_rejected"], Minus: true, Why: "rows that could not be read or named no record (exceptions/rejected_rows.csv)"},
+		{Label: "records loaded", N: c["records"]},
+		{Label: "deleted in their source", N: c["records_deleted"], Minus: true, Why: "counted, not indexed"},
+		{Label: "test-range NHS numbers", N: test, Minus: true, Why: "9xxxxxxxxx: test records in a live extract, kept out (exceptions/invalid_nhs_number.csv)"},
+		{Label: "records indexed", N: c["indexed_records"]},
+		{Label: "withheld records", N: withheldRecords, Minus: true, Why: "social care without consent to share, or quarantined: indexed as persons of their own, never shared"},
+		{Label: "records of persons opted out", N: optedOutRecords, Minus: true, Why: "below"},
+		{Label: "records shared with the portal", N: c["portal_records"]},
+		{Label: "persons", N: c["persons"], Start: true},
+		{Label: "persons withheld", N: withheldPersons, Minus: true, Why: "made only of withheld records"},
+		{Label: "persons opted out", N: optedOutPersons, Minus: true, Why: "an opt-out form names them or may (review items of kind optout)"},
+		{Label: "persons shared with the portal", N: c["portal_persons"]},
+	}
+	return nil
+}
+
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"barw": func(n, maxN int64, width float64) float64 {
 		if maxN == 0 {
@@ -161,7 +261,28 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 		// A log scale: non-matches outnumber matches a hundredfold.
 		return height * math.Log1p(float64(n)) / math.Log1p(float64(maxN))
 	},
+	// logx places a probability on the model chart's log scale, 10⁻⁶ to 1
+	// over 160 px.
+	"logx": func(p float64) float64 {
+		if p <= 1e-6 {
+			return 0
+		}
+		return 160 * (6 + math.Log10(p)) / 6
+	},
+	// wbar is a match weight's bar, ±20 over ±80 px from the middle.
+	"wbar": func(w float64) float64 { return 80 * math.Max(-1, math.Min(1, w/20)) },
+	"abs":  math.Abs,
+	"ytick": func(n, maxN int64) float64 {
+		if maxN == 0 {
+			return 190
+		}
+		return 190 - 180*math.Log1p(float64(n))/math.Log1p(float64(maxN))
+	},
+	"cell": func(cells map[string]map[string]int64, kind, source string) int64 { return cells[kind][source] },
 	"mul":  func(a float64, b int) float64 { return a * float64(b) },
+	"ms":   func(n int64) float64 { return float64(n) / 1000 },
+	"mod5": func(i int) int { return i % 5 },
+	"sub1": func(n int) int { return n - 1 },
 	"hx":   func(i int) float64 { return 40 + 12*float64(i) },
 	"xpos": func(w, lo, step float64) float64 { return 40 + (w-lo)/step*12 },
 	"sub":  func(a, b float64) float64 { return a - b },
@@ -176,15 +297,20 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 <html lang="en"><head><meta charset="utf-8"><title>carematch run {{.M.RunID}}</title>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1d2a33;max-width:75rem}
+@media (max-width:40rem){body{margin:.8rem}}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd;padding-bottom:.2rem}
-.meta{color:#557} table{border-collapse:collapse;margin:.5rem 0} td,th{padding:.25rem .6rem;border-bottom:1px solid #e3e6ea;text-align:right}
+.meta{color:#557} table{border-collapse:collapse;margin:.5rem 0;display:block;overflow-x:auto;max-width:100%} td,th{padding:.25rem .6rem;border-bottom:1px solid #e3e6ea;text-align:right}
 th{background:#f2f4f7} td:first-child,th:first-child{text-align:left}
 .tiles{display:flex;flex-wrap:wrap;gap:1rem} .tile{background:#f2f4f7;border-radius:.4rem;padding:.7rem 1rem;min-width:9rem}
 .tile b{display:block;font-size:1.4rem}
-svg text{font-size:11px;fill:#334}
+svg text{font-size:11px;fill:#334} svg{max-width:100%;height:auto}
+.scroll{overflow-x:auto;max-width:100%} .minus td:first-child{padding-left:1.6rem;color:#557} .why{color:#557;text-align:left;font-size:.9em}
+.grid td.zero{color:#bbc} #gaps tr.start td{border-top:2px solid #ccd} #model td:nth-child(2){text-align:left}
 </style></head><body>
 <h1>carematch nightly run {{.M.RunID}}</h1>
 <p class="meta">started {{.M.Started.Format "2006-01-02 15:04:05"}} UTC · tool {{.M.ToolVersion}} · config sha256 {{printf "%.12s" .M.Config.SHA256}} · the run's manifest.json is beside this page</p>
+<p id="status"><b>Published</b> (this page is published with the run only when every stage succeeded) · {{printf "%.1f" .Elapsed}} s up to this report:
+{{range $i, $s := .Stages}}{{if $i}}, {{end}}{{$s.Label}} {{printf "%.1f" (ms $s.N)}} s{{end}}.</p>
 
 <h2>Totals</h2>
 <div class="tiles">
@@ -196,27 +322,47 @@ svg text{font-size:11px;fill:#334}
 <div class="tile">review queue<b id="review">{{.ReviewItems}}</b></div>
 </div>
 
+<h2>From rows read to the portal</h2>
+<p class="meta">Why the counts differ from one line to the next.</p>
+<div class="scroll"><table id="gaps">{{range .Gaps}}<tr{{if .Minus}} class="minus"{{else if .Start}} class="start"{{end}}><td>{{if .Minus}}− {{end}}{{.Label}}</td><td>{{.N}}</td><td class="why">{{.Why}}</td></tr>
+{{end}}</table></div>
+
 <h2>Data quality by source</h2>
-<table><tr><th>source</th><th>read</th><th>loaded</th><th>rejected</th><th>invalid NHS number</th><th>invalid date of birth</th><th>invalid postcode</th><th>valid NHS number</th><th>verified</th></tr>
+<div class="scroll"><table><tr><th>source</th><th>read</th><th>loaded</th><th>rejected</th><th>invalid NHS number</th><th>invalid date of birth</th><th>invalid postcode</th><th>valid NHS number</th><th>verified</th></tr>
 {{range .Sources}}<tr><td>{{.ID}}</td><td>{{.Read}}</td><td>{{.Loaded}}</td><td>{{.Rejected}}</td><td>{{.InvalidNHS}}</td><td>{{.InvalidDOB}}</td><td>{{.InvalidPC}}</td><td>{{printf "%.1f%%" .WithNHS}}</td><td>{{printf "%.1f%%" .Verified}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2>How records were linked</h2>
-<svg width="560" height="{{mul 26.0 (len .Methods)}}" role="img" aria-label="records by link method">
+<svg viewBox="0 0 560 {{mul 26.0 (len .Methods)}}" width="560" height="{{mul 26.0 (len .Methods)}}" role="img" aria-label="records by link method">
 {{range $i, $b := .Methods}}<text x="0" y="{{mul 26.0 $i | printf "%.0f"}}" dy="16">{{$b.Label}}</text>
 <rect x="110" y="{{mul 26.0 $i}}" height="18" width="{{barw $b.N $.MethodsMax 360}}" fill="#3b6ea8"/>
 <text x="{{add (barw $b.N $.MethodsMax 360) 116 | printf "%.0f"}}" y="{{mul 26.0 $i | printf "%.0f"}}" dy="14">{{$b.N}}</text>
 {{end}}</svg>
 
 <h2>Match weights of candidate pairs</h2>
-<p class="meta">Log scale. Pairs at or above {{.LinkAt}} link; between {{.ReviewAt}} and {{.LinkAt}} go to review.</p>
-<svg width="{{add (mul 12.0 (len .Histogram)) 60 | printf "%.0f"}}" height="235" role="img" aria-label="match weight histogram">
+<p class="meta">Pairs by match weight (x) in bins of {{.HistStep}}; the count (y) on a log scale. Pairs at or above {{.LinkAt}} link; between {{.ReviewAt}} and {{.LinkAt}} go to review. The first and last bars hold every pair beyond them.</p>
+{{$w := add (mul 12.0 (len .Histogram)) 60}}<svg viewBox="0 0 {{printf "%.0f" $w}} 260" width="{{printf "%.0f" $w}}" height="260" role="img" aria-label="match weight histogram">
+<line x1="38" x2="38" y1="10" y2="190" stroke="#99a"/><line x1="38" x2="{{hx (len .Histogram)}}" y1="190" y2="190" stroke="#99a"/>
+{{range .YTicks}}<text x="34" y="{{ytick . $.HistMax | printf "%.0f"}}" text-anchor="end" dy="4">{{.}}</text><line x1="35" x2="38" y1="{{ytick . $.HistMax}}" y2="{{ytick . $.HistMax}}" stroke="#99a"/>
+{{end}}<text x="4" y="12" class="axis">pairs</text>
 {{range $i, $b := .Histogram}}{{$h := barh $b.N $.HistMax 180}}<rect x="{{hx $i}}" y="{{sub 190 $h}}" width="10" height="{{$h}}" fill="#7a9cc6"><title>weight {{$b.Label}}: {{$b.N}} pairs</title></rect>
-{{end}}<line x1="{{xpos .LinkAt .HistLo .HistStep}}" x2="{{xpos .LinkAt .HistLo .HistStep}}" y1="0" y2="195" stroke="#166534" stroke-width="2"/>
-<text x="{{xpos .LinkAt .HistLo .HistStep}}" y="210">link</text>
+{{end}}{{range $i, $b := .Histogram}}{{if eq (mod5 $i) 0}}<text x="{{hx $i}}" y="204" text-anchor="middle">{{$b.Label}}</text>{{end}}{{end}}
+<text x="{{hx 0}}" y="218" id="tail-low">≤ {{printf "%+.0f" (add .HistLo .HistStep)}}</text>
+<text x="{{hx (sub1 (len .Histogram))}}" y="218" text-anchor="end" id="tail-high">≥ {{printf "%+.0f" (add .HistLo (mul .HistStep (sub1 (len .Histogram))))}}</text>
+<text x="{{add (hx (len .Histogram)) -60 | printf "%.0f"}}" y="232">match weight</text>
+<line x1="{{xpos .LinkAt .HistLo .HistStep}}" x2="{{xpos .LinkAt .HistLo .HistStep}}" y1="0" y2="195" stroke="#166534" stroke-width="2"/>
+<text x="{{xpos .LinkAt .HistLo .HistStep}}" y="248">link</text>
 <line x1="{{xpos .ReviewAt .HistLo .HistStep}}" x2="{{xpos .ReviewAt .HistLo .HistStep}}" y1="0" y2="195" stroke="#b45309" stroke-width="2" stroke-dasharray="4 2"/>
-<text x="{{xpos .ReviewAt .HistLo .HistStep}}" y="225">review</text>
-<text x="40" y="205">{{.HistLo}}</text><text x="{{hx (len .Histogram)}}" y="205">+{{printf "%.0f" (add .HistLo (mul .HistStep (len .Histogram)))}}</text></svg>
+<text x="{{xpos .ReviewAt .HistLo .HistStep}}" y="258" text-anchor="end">review</text></svg>
+
+<h2>The model</h2>
+<p class="meta">For each comparison level: m, how often records of one person are at that level; u, how often two random records are (log scale, 10⁻⁶ to 1); and the match weight log₂(m/u) it adds (bars ±20). Levels marked "no evidence" weigh 0.</p>
+<div class="scroll"><table id="model"><tr><th>comparison</th><th>level</th><th>m</th><th>u</th><th>weight</th></tr>
+{{range .Model}}<tr><td>{{if .First}}{{.Comparison}}{{end}}</td><td>{{.Level}}{{if .Null}} (no evidence){{end}}</td>
+<td><svg width="170" height="12" role="img" aria-label="m {{printf "%.3g" .M}}"><rect x="0" y="1" height="10" width="{{logx .M}}" fill="#3b6ea8"/><title>m = {{printf "%.3g" .M}}</title></svg> {{printf "%.3g" .M}}</td>
+<td><svg width="170" height="12" role="img" aria-label="u {{printf "%.3g" .U}}"><rect x="0" y="1" height="10" width="{{logx .U}}" fill="#b45309"/><title>u = {{printf "%.3g" .U}}</title></svg> {{printf "%.3g" .U}}</td>
+<td><svg width="170" height="12" role="img" aria-label="weight {{printf "%+.2f" .Weight}}">{{$b := wbar .Weight}}<line x1="80" x2="80" y1="0" y2="12" stroke="#99a"/>{{if ge $b 0.0}}<rect x="80" y="1" height="10" width="{{$b}}" fill="#166534"/>{{else}}<rect x="{{add 80 $b}}" y="1" height="10" width="{{abs $b}}" fill="#b91c1c"/>{{end}}</svg> {{printf "%+.2f" .Weight}}</td></tr>
+{{end}}</table></div>
 
 <h2>Change since the last night</h2>
 {{if eq .M.Mode "incremental"}}<p class="meta">An incremental night: only the candidate pairs of new and changed records were built and compared ({{index .M.Counts "pairs_compared"}} of {{index .M.Counts "candidate_pairs"}}); the rest were carried from the last night.</p>
@@ -229,9 +375,9 @@ svg text{font-size:11px;fill:#334}
 <table><tr>{{range .Changes}}<th>{{.Label}}</th>{{end}}</tr><tr>{{range .Changes}}<td id="change-{{.Label}}">{{.N}}</td>{{end}}</tr></table>
 
 <h2>Exceptions by kind and source</h2>
-<p class="meta">Files in exceptions/ beside this page; the review queue is exceptions/review_queue.csv.</p>
-<table><tr><th>kind</th><th>source</th><th>count</th></tr>
-{{range .Exceptions}}<tr><td>{{.Kind}}</td><td>{{.Source}}</td><td>{{.N}}</td></tr>
-{{end}}</table>
+<p class="meta">Each kind links to its file in exceptions/ beside this page; the review queue is <a href="exceptions/review_queue.csv">exceptions/review_queue.csv</a>.</p>
+<div class="scroll"><table class="grid" id="exceptions"><tr><th>kind</th>{{range .ExcSources}}<th>{{.}}</th>{{end}}</tr>
+{{range $k := .ExcKinds}}<tr><td><a href="exceptions/{{$k}}.csv">{{$k}}</a></td>{{range $s := $.ExcSources}}{{$n := cell $.ExcCells $k $s}}<td{{if eq $n 0}} class="zero"{{end}}>{{$n}}</td>{{end}}</tr>
+{{end}}</table></div>
 </body></html>
 `))

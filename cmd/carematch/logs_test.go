@@ -39,7 +39,7 @@ func TestSchedulerOutput(t *testing.T) {
 		t.Fatalf("stdout is not the run's manifest (%v): %.300s", err, out.String())
 	}
 	stages := map[string]bool{}
-	var sourceCounts, runCounts bool
+	var sourceCounts, runCounts, training bool
 	sc := bufio.NewScanner(&errb)
 	for sc.Scan() {
 		var l struct {
@@ -58,6 +58,7 @@ func TestSchedulerOutput(t *testing.T) {
 			t.Errorf("line %q: want time, level, stage, message and elapsed_s", sc.Text())
 		}
 		stages[l.Stage] = true
+		training = training || (l.Stage == "link" && strings.HasPrefix(l.Message, "training: u from"))
 		sourceCounts = sourceCounts || (l.Stage == "load" && l.Counts["rows_read"] > 0)
 		runCounts = runCounts || (l.Stage == "run" && strings.Contains(l.Message, "succeeded") && l.Counts["persons"] == m.Counts["persons"])
 		checkConsoleLine(t, sc.Text())
@@ -66,6 +67,9 @@ func TestSchedulerOutput(t *testing.T) {
 		if !stages[s] {
 			t.Errorf("no line of stage %q (%v)", s, stages)
 		}
+	}
+	if !training {
+		t.Error("training said nothing of its progress")
 	}
 	if !sourceCounts || !runCounts {
 		t.Errorf("counts: a source's rows %v, the run's %v", sourceCounts, runCounts)

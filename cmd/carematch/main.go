@@ -96,10 +96,12 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 			&cli.StringFlag{Name: "log-format", Value: logText, Usage: "progress lines as `FORMAT`: text (clock time, elapsed, message) or json (one object a line: time, level, stage, message, elapsed_s, counts)"},
 		},
-		Writer:         stdout,
-		ErrWriter:      stderr,
-		ExitErrHandler: func(context.Context, *cli.Command, error) {},
-		OnUsageError:   onUsage,
+		// carematch completion bash|zsh|fish prints a completion script.
+		EnableShellCompletion: true,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
+		OnUsageError:          onUsage,
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
 				return usagef("unknown command %q (see carematch --help)", cmd.Args().First())

@@ -361,7 +361,7 @@ func (n *night) report(ctx context.Context) error {
 	if err := reports.WriteReviewQueue(ctx, n.db, n.model, filepath.Join(dir, "review_queue.csv")); err != nil {
 		return store.InStep("report", "review queue", err)
 	}
-	return store.InStep("report", "report.html", reports.WriteHTML(ctx, n.db, n.m, n.model.LinkThreshold, n.model.ReviewThreshold, filepath.Join(n.run.Dir(), "report.html")))
+	return store.InStep("report", "report.html", reports.WriteHTML(ctx, n.db, n.m, n.model, filepath.Join(n.run.Dir(), "report.html")))
 }
 
 // publish closes the database, writes the manifest and commits the run.

@@ -344,6 +344,20 @@ func TestNoPatientValuesOnConsole(t *testing.T) {
 			t.Errorf("name %s on the console", name)
 		}
 	}
+	// The demo's closing lines: the report and the review page, and a
+	// command that works as printed.
+	out := stdout.String()
+	report := regexp.MustCompile(`the analysts' report: +(\S+)`).FindStringSubmatch(out)
+	next := regexp.MustCompile(`run the next night: +carematch (run --config \S+)`).FindStringSubmatch(out)
+	if report == nil || next == nil || !strings.Contains(out, "review serve --config") {
+		t.Fatalf("the demo's closing lines:\n%s", out)
+	}
+	if _, err := os.Stat(report[1]); err != nil {
+		t.Errorf("report: %v", err)
+	}
+	if code := mainCode(append([]string{"carematch", "--quiet"}, strings.Fields(next[1])...), &stdout, &stderr); code != 0 {
+		t.Errorf("%s as printed: exit %d: %s", next[1], code, stderr.String())
+	}
 }
 
 func TestExitCodes(t *testing.T) {

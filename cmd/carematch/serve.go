@@ -32,7 +32,11 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := newReviewServer(cfg, analystName(cmd))
+			p, err := progressFor(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := newReviewServer(cfg, analystName(cmd), p.logf)
 			if err != nil {
 				return usagef("review serve: %v", err)
 			}
@@ -54,7 +58,8 @@ func serveCommand() *cli.Command {
 
 // newReviewServer is the review page over a configuration's current
 // publication and decision log.
-func newReviewServer(cfg *config.Config, analyst string) (*web.Server, error) {
+// logf hears of each decision the page records (the server's log: stderr).
+func newReviewServer(cfg *config.Config, analyst string, logf func(string, ...any)) (*web.Server, error) {
 	run := filepath.Join(cfg.Run.PublishDir, "current")
 	return web.New(web.Options{
 		Analyst: analyst,
@@ -68,7 +73,48 @@ func newReviewServer(cfg *config.Config, analyst string) (*web.Server, error) {
 		},
 		// The page decides on the queue's items, whose records exist.
 		Stamp: func(ctx context.Context, d *review.Decision) { _ = fingerprint(ctx, cfg, d) },
+		Persons: func(ctx context.Context, it review.Item) ([]web.Person, error) {
+			return itemPersons(ctx, run, it)
+		},
+		Logf: logf,
 	})
+}
+
+// itemPersons reads, from the publication's database, every record of the
+// persons the item's two records belong to.
+func itemPersons(ctx context.Context, run string, it review.Item) ([]web.Person, error) {
+	m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenReadOnly(m.StateDB)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT x.master_id, p.source_id || ':' || p.local_id, coalesce(p.nhs_number, ''),
+			coalesce(p.given_name_display, ''), coalesce(p.family_name_display, ''), coalesce(p.dob::VARCHAR, ''), coalesce(p.sex, ''),
+			coalesce(p.address_display, ''), coalesce(p.postcode, ''), coalesce(p.address_key, '')
+		FROM xref x JOIN prep p USING (rid)
+		WHERE x.master_id IN (SELECT master_id FROM xref WHERE (source_id = ? AND local_id = ?) OR (source_id = ? AND local_id = ?))
+		ORDER BY x.master_id, p.source_id, p.local_id`, it.Left.Source, it.Left.Local, it.Right.Source, it.Right.Local)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []web.Person
+	for rows.Next() {
+		var id string
+		var r web.PersonRecord
+		if err := rows.Scan(&id, &r.Key, &r.NHSNumber, &r.Given, &r.Family, &r.DOB, &r.Sex, &r.Address, &r.Postcode, &r.AKey); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].MasterID != id {
+			out = append(out, web.Person{MasterID: id})
+		}
+		out[len(out)-1].Records = append(out[len(out)-1].Records, r)
+	}
+	return out, rows.Err()
 }
 
 // itemEvidence is the match-weight waterfall of an item, as explain works it

@@ -49,7 +49,7 @@ func headlessChromium(t *testing.T) context.Context {
 func reviewPageServer(t *testing.T, handler func(s *web.Server) http.Handler) (*web.Server, *httptest.Server, string) {
 	t.Helper()
 	_, cfg := publishedFixture(t)
-	s, err := newReviewServer(cfg, "ann")
+	s, err := newReviewServer(cfg, "ann", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,9 @@ func openQueueInBrowser(t *testing.T, ctx context.Context, link string) string {
 }
 
 // The review page driven in headless Chromium, as an analyst would: open the
-// queue with the one-time link, open the first item, press n, and the
-// decision is in the state under the server's analyst.
+// queue with the one-time link, open the first item, write why, press n,
+// and the decision is in the state under the server's analyst. Without a
+// reason the browser does not send the form.
 func TestReviewPageInChromium(t *testing.T) {
 	ctx := headlessChromium(t)
 	s, srv, stateDir := reviewPageServer(t, nil)
@@ -88,6 +89,16 @@ func TestReviewPageInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`table a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#decide`)),
+		chromedp.KeyEvent("n"), // no reason yet: the form is not sent
+	); err != nil {
+		t.Fatal(err)
+	}
+	if in, _, _ := review.Open(stateDir).InForce(); len(in) != 0 {
+		t.Fatalf("a decision without a reason was recorded: %+v", in)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#reason`), "twins: checked the GP record"),
+		chromedp.Click(chromedp.CSS(`h1`)),
 		chromedp.KeyEvent("n"),
 		chromedp.WaitVisible(chromedp.CSS(`#decided`)),
 	); err != nil {

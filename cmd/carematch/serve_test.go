@@ -24,10 +24,10 @@ import (
 // for — is the same decision the command line makes.
 func TestReviewPage(t *testing.T) {
 	_, cfg := publishedFixture(t)
-	if _, err := newReviewServer(cfg, " "); err == nil {
+	if _, err := newReviewServer(cfg, " ", t.Logf); err == nil {
 		t.Error("a server with no analyst's name started")
 	}
-	s, err := newReviewServer(cfg, "ann")
+	s, err := newReviewServer(cfg, "ann", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,29 @@ func TestReviewPage(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `class="diff"`) {
 		t.Error("no difference highlighted")
 	}
+	// What the item asks, and every record of both persons with the address
+	// as written beside the key; no reason written for the analyst.
+	page := w.Body.String()
+	if !strings.Contains(page, `id="why"`) || !strings.Contains(page, "Every record of both persons") ||
+		!strings.Contains(page, "address as written") || strings.Count(page, `<h3 class="person">`) < 1 ||
+		!strings.Contains(page, `id="detach-left"`) || regexp.MustCompile(`name="reason"[^>]*value="[^"]`).MatchString(page) {
+		t.Errorf("item page lacks the kind's reason, the persons' records, detach, or pre-fills a reason:\n%s", page)
+	}
+	// The list filters by kind and by source.
+	kindOf := regexp.MustCompile(`<tr class="item"><td><a href="/item/R[0-9a-f]{8}">R[0-9a-f]{8}</a></td><td>([a-z_]+)</td>`)
+	all := kindOf.FindAllStringSubmatch(do(req{method: "GET", target: "/", cookie: cookie}).Body.String(), -1)
+	filtered := kindOf.FindAllStringSubmatch(do(req{method: "GET", target: "/?kind=review", cookie: cookie}).Body.String(), -1)
+	if len(filtered) == 0 || len(filtered) > len(all) {
+		t.Errorf("filter by kind: %d of %d items", len(filtered), len(all))
+	}
+	for _, f := range filtered {
+		if f[1] != "review" {
+			t.Errorf("filter by kind review shows a %s item", f[1])
+		}
+	}
+	if got := do(req{method: "GET", target: "/?source=no_such_source", cookie: cookie}).Body.String(); kindOf.MatchString(got) {
+		t.Error("filter by an unknown source shows items")
+	}
 	if strings.Contains(w.Body.String(), `name="analyst"`) {
 		t.Error("the form still takes an analyst's name")
 	}
@@ -129,13 +152,22 @@ func TestReviewPage(t *testing.T) {
 		"cross-site fetch":     {body: form(), header: map[string]string{"Sec-Fetch-Site": "same-site"}},
 		"no session":           {body: form(), header: self, cookie: &http.Cookie{Name: web.SessionCookie, Value: "x"}},
 		"reason over limit":    {body: form("reason", strings.Repeat("r", review.MaxReasonBytes+1)), header: self},
+		"no reason":            {body: form("reason", "  "), header: self},
+		"no kind":              {body: form("kind", "merge"), header: self},
 		"body over form limit": {body: form("reason", strings.Repeat("r", 2<<20)), header: self},
 	} {
 		q.method, q.target = "POST", "/item/"+id
 		if q.cookie == nil {
 			q.cookie = cookie
 		}
-		if w := do(q); w.Code != http.StatusForbidden && w.Code != http.StatusBadRequest {
+		w := do(q)
+		switch {
+		case w.Code == http.StatusUnprocessableEntity:
+			// A mistake in the form: the item again, the problem said inline.
+			if !strings.Contains(w.Body.String(), `id="problem"`) || !strings.Contains(w.Body.String(), `id="decide"`) {
+				t.Errorf("%s: no inline problem on the item page:\n%s", name, w.Body)
+			}
+		case w.Code != http.StatusForbidden && w.Code != http.StatusBadRequest:
 			t.Errorf("%s: %d %s", name, w.Code, w.Body)
 		}
 	}

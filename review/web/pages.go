@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/selondon/carematch/review"
@@ -16,13 +17,41 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"label": func(field string) string { return strings.ReplaceAll(field, "_", " ") },
 }).ParseFS(templateFiles, "templates/*.html"))
 
+// kindWhy says what each kind of item asks of the analyst.
+var kindWhy = map[string]string{
+	"review":              "the model could not decide: the pair scores in the review band, or a guard held back a link",
+	"chain":               "a link clustering refused: it would have put in one person two records that score below the review band, or too many records",
+	"optout":              "an opt-out form (left) that may be this person, who is kept out of the portal until you decide",
+	"nhs_number_conflict": "the records share a valid NHS number but their demographics clearly disagree: is the number or are the details wrong?",
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	items, err := s.opt.Queue()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	render(w, "list.html", map[string]any{"Items": items, "Decided": r.URL.Query().Get("decided")})
+	q := r.URL.Query()
+	kind, source := q.Get("kind"), q.Get("source")
+	kinds, sources := map[string]bool{}, map[string]bool{}
+	var shown []review.Item
+	for _, it := range items {
+		kinds[it.Kind], sources[it.Left.Source], sources[it.Right.Source] = true, true, true
+		if (kind == "" || it.Kind == kind) && (source == "" || it.Left.Source == source || it.Right.Source == source) {
+			shown = append(shown, it)
+		}
+	}
+	render(w, "list.html", map[string]any{"Items": shown, "All": len(items), "Decided": q.Get("decided"),
+		"Kind": kind, "Source": source, "Kinds": sortedKeys(kinds), "Sources": sortedKeys(sources)})
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // findItem looks up an open item, answering the request itself when it
@@ -46,39 +75,69 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request, sess *session, id 
 	if !ok {
 		return
 	}
+	s.renderItem(w, r, sess, it, items, "", "")
+}
+
+// renderItem shows an item: what it asks, both records side by side, every
+// record of both persons, the evidence and the decision form — with a
+// problem in the last decision sent (problem), and the reason typed.
+func (s *Server) renderItem(w http.ResponseWriter, r *http.Request, sess *session, it review.Item, items []review.Item, problem, reason string) {
 	var ev *Evidence
 	if s.opt.Evidence != nil {
 		ev, _ = s.opt.Evidence(r.Context(), it)
 	}
+	var persons []Person
+	if s.opt.Persons != nil {
+		persons, _ = s.opt.Persons(r.Context(), it)
+	}
 	next := ""
 	for i, x := range items {
-		if x.ID == id && i+1 < len(items) {
+		if x.ID == it.ID && i+1 < len(items) {
 			next = items[i+1].ID
 		}
 	}
-	render(w, "item.html", map[string]any{"Item": it, "Explain": ev, "Next": next, "Analyst": s.opt.Analyst, "CSRF": sess.csrf})
+	if problem != "" {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	}
+	render(w, "item.html", map[string]any{"Item": it, "Why": kindWhy[it.Kind], "Explain": ev, "Persons": persons, "Next": next,
+		"Analyst": s.opt.Analyst, "CSRF": sess.csrf, "Problem": problem, "Reason": reason})
 }
 
-func (s *Server) decide(w http.ResponseWriter, r *http.Request, id string) {
-	it, _, ok := s.findItem(w, id)
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, sess *session, id string) {
+	it, items, ok := s.findItem(w, id)
 	if !ok {
 		return
 	}
-	kinds := map[string]string{"link": review.Link, "no_link": review.NoLink}
-	kind, ok := kinds[r.PostForm.Get("kind")]
-	if !ok {
-		http.Error(w, "kind must be link or no_link", http.StatusBadRequest)
-		return
-	}
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	d := review.Decision{Left: it.Left, Analyst: s.opt.Analyst, Reason: reason}
 	right := it.Right
-	d := review.Decision{Kind: kind, Left: it.Left, Right: &right, Analyst: s.opt.Analyst, Reason: r.PostForm.Get("reason")}
+	switch r.PostForm.Get("kind") {
+	case "link":
+		d.Kind, d.Right = review.Link, &right
+	case "no_link":
+		d.Kind, d.Right = review.NoLink, &right
+	case "detach_left":
+		d.Kind = review.Detach
+	case "detach_right":
+		d.Kind, d.Left = review.Detach, it.Right
+	default:
+		s.renderItem(w, r, sess, it, items, "Choose link, no link or detach.", reason)
+		return
+	}
+	if reason == "" {
+		s.renderItem(w, r, sess, it, items, "Say why: a reason is required, for the audit trail and for whoever reads this decision next.", reason)
+		return
+	}
 	if s.opt.Stamp != nil {
 		s.opt.Stamp(r.Context(), &d)
 	}
 	d, err := s.opt.Log.Decide(d)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		s.renderItem(w, r, sess, it, items, "The decision was not recorded: "+err.Error(), reason)
 		return
+	}
+	if s.opt.Logf != nil {
+		s.opt.Logf("review: decision %s (%s) on item %s recorded for %s", d.ID, d.Kind, it.ID, d.Analyst)
 	}
 	http.Redirect(w, r, "/?decided="+d.ID, http.StatusSeeOther)
 }

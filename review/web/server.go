@@ -30,6 +30,26 @@ type Options struct {
 	// Stamp fingerprints a decision's records before it is recorded; nil
 	// records it unstamped.
 	Stamp func(ctx context.Context, d *review.Decision)
+	// Persons returns every record of the item's two persons (an opt-out
+	// form is none); nil, or an error, shows none.
+	Persons func(ctx context.Context, it review.Item) ([]Person, error)
+	// Logf, when set, hears of every decision recorded (its ID, kind and
+	// item, the analyst: never a patient's value): the server's log.
+	Logf func(format string, a ...any)
+}
+
+// Person is one person of an item, as the page shows it: its master ID and
+// every record, each with the details analysts decide on.
+type Person struct {
+	MasterID string
+	Records  []PersonRecord
+}
+
+// PersonRecord is one record of a person, with its details as its source
+// wrote them (the address as written, beside the key matching used).
+type PersonRecord struct {
+	Key                                                         string // source:local_id
+	NHSNumber, Given, Family, DOB, Sex, Address, Postcode, AKey string
 }
 
 // Evidence is the waterfall of an item's match weight. It holds no
@@ -169,7 +189,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if id, ok := strings.CutPrefix(r.URL.Path, "/item/"); ok {
-			s.decide(w, r, id)
+			s.decide(w, r, sess, id)
 			return
 		}
 		http.NotFound(w, r)
