@@ -2,7 +2,6 @@ package linkage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -99,17 +98,8 @@ func ScorePairs(ctx context.Context, db *store.DB, m *Model, from string) ([]Sco
 		return nil, err
 	}
 	var out []ScoredPair
-	err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, weight FROM "+scored+" ORDER BY rid_l, rid_r", func(b store.Batch) error {
-		l, errL := b.Int32s(0)
-		r, errR := b.Int32s(1)
-		w, errW := b.Float64s(2)
-		if err := errors.Join(errL, errR, errW); err != nil {
-			return err
-		}
-		for i := range b.Len() {
-			out = append(out, ScoredPair{l[i], r[i], w[i]})
-		}
-		return nil
+	err := db.QueryPairs(ctx, "SELECT rid_l, rid_r, weight FROM "+scored+" ORDER BY rid_l, rid_r", func(l, r int32, w float64) {
+		out = append(out, ScoredPair{l, r, w})
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package mpi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -152,18 +151,10 @@ func components(n int, edges []Edge) []int32 {
 // are in one component: the only ones a person could come to hold.
 func nonMatches(ctx context.Context, db *store.DB, reviewThreshold float64, comp []int32) ([][2]int32, error) {
 	var out [][2]int32
-	err := db.QueryBatches(ctx, fmt.Sprintf("SELECT rid_l, rid_r FROM scores WHERE weight < %g ORDER BY rid_l, rid_r", reviewThreshold), func(b store.Batch) error {
-		l, errL := b.Int32s(0)
-		r, errR := b.Int32s(1)
-		if err := errors.Join(errL, errR); err != nil {
-			return err
+	err := db.QueryPairs(ctx, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight < %g ORDER BY rid_l, rid_r", reviewThreshold), func(l, r int32, _ float64) {
+		if comp[l] == comp[r] {
+			out = append(out, [2]int32{l, r})
 		}
-		for i := range b.Len() {
-			if comp[l[i]] == comp[r[i]] {
-				out = append(out, [2]int32{l[i], r[i]})
-			}
-		}
-		return nil
 	})
 	return out, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -168,19 +167,8 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 	}); err != nil {
 		return 0, nil, nil, err
 	}
-	add := func(method string) func(b store.Batch) error {
-		return func(b store.Batch) error {
-			l, errL := b.Int32s(0)
-			r, errR := b.Int32s(1)
-			w, errW := b.Float64s(2)
-			if err := errors.Join(errL, errR, errW); err != nil {
-				return err
-			}
-			for i := range b.Len() {
-				edges = append(edges, Edge{L: l[i], R: r[i], Method: method, Weight: w[i]})
-			}
-			return nil
-		}
+	add := func(method string) func(l, r int32, w float64) {
+		return func(l, r int32, w float64) { edges = append(edges, Edge{L: l, R: r, Method: method, Weight: w}) }
 	}
 	scored := fmt.Sprintf("FROM scores WHERE weight >= %g AND guard IS NULL", linkThreshold)
 	var count int
@@ -188,10 +176,10 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 		return 0, nil, nil, err
 	}
 	edges = make([]Edge, 0, count) // millions of edges: grown by appending, the copies doubled the peak
-	if err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
+	if err := db.QueryPairs(ctx, "SELECT rid_l, rid_r, 'Infinity'::DOUBLE FROM det_links", add(MethodNHSNumber)); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := db.QueryBatches(ctx, "SELECT rid_l, rid_r, weight "+scored, add(MethodProbabilistic)); err != nil {
+	if err := db.QueryPairs(ctx, "SELECT rid_l, rid_r, weight "+scored, add(MethodProbabilistic)); err != nil {
 		return 0, nil, nil, err
 	}
 	return n, nhs, edges, nil

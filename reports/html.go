@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/selondon/carematch/linkage"
@@ -175,7 +176,7 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, model *linkage.Mo
 		kinds[e.Kind], sources[e.Source] = true, true
 	}
 	rows.Close()
-	d.ExcKinds, d.ExcSources = sortedSet(kinds), sortedSet(sources)
+	d.ExcKinds, d.ExcSources = slices.Sorted(maps.Keys(kinds)), slices.Sorted(maps.Keys(sources))
 
 	changes := map[string]int64{}
 	rows, err = db.QueryContext(ctx, `SELECT event, count(*) FROM history WHERE run_id = ? GROUP BY 1`, m.RunID)
@@ -205,15 +206,6 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, model *linkage.Mo
 		return fmt.Errorf("report.html: %w", err)
 	}
 	return f.Close()
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // gaps explains the counts from the rows read to the persons the portal

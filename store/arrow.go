@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -160,6 +161,24 @@ func (db *DB) QueryBatches(ctx context.Context, query string, f func(Batch) erro
 			}
 		}
 		return rr.Err()
+	})
+}
+
+// QueryPairs runs query, whose rows are two record ids (INTEGER) and a
+// weight (DOUBLE), and calls f with each row, in order: how clustering and
+// scoring read millions of pairs without a value at a time.
+func (db *DB) QueryPairs(ctx context.Context, query string, f func(l, r int32, w float64)) error {
+	return db.QueryBatches(ctx, query, func(b Batch) error {
+		l, errL := b.Int32s(0)
+		r, errR := b.Int32s(1)
+		w, errW := b.Float64s(2)
+		if err := errors.Join(errL, errR, errW); err != nil {
+			return err
+		}
+		for i := range b.Len() {
+			f(l[i], r[i], w[i])
+		}
+		return nil
 	})
 }
 

@@ -48,17 +48,7 @@ func incoherentPairs(t *testing.T, stateDir string, reviewThreshold float64) (un
 // the two pairs are two persons, and the refused link is a review item of
 // kind chain that names the pair it would have joined.
 func TestChainIsRefusedAndQueued(t *testing.T) {
-	_, fixtureCfg, _ := runFixtures20k(t)
-	dir := t.TempDir()
-	cfg, cfgPath := gpConfig(t, dir, "local_id", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
-	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "\n[linkage]\nmodel = %q\n", filepath.Join(fixtureCfg.Run.PublishDir, "current", "model.json"))
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg, cfgPath := gpScoredByFixtureModel(t, "", "local_id", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
 	var b strings.Builder
 	b.WriteString("id,given,family,dob,sex,address,postcode\n")
 	for _, r := range []string{
@@ -70,20 +60,11 @@ func TestChainIsRefusedAndQueued(t *testing.T) {
 		b.WriteString(r + "\n")
 	}
 	// Other people, so that Anna and Nowak are rare names, as in a region.
-	for i := range 3000 {
-		fmt.Fprintf(&b, "filler%d,Given%d,Family%d,19%02d-%02d-%02d,%s,%d Park Road,SE%d %dAB\n",
-			i, i%40, i/40, 30+i%60, 1+i%12, 1+i%28, "MF"[i%2:i%2+1], i+1, 1+i%28, i%10)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeWithFillers(t, filepath.Join(dir, "gp.csv"), &b, 3000, "")
 	runCLI(t, "run", "--quiet", "--config", cfgPath)
 
 	current := filepath.Join(cfg.Run.PublishDir, "current")
-	person := map[string]string{}
-	for _, r := range readCSV(t, filepath.Join(current, "index", "xref.csv")) {
-		person[r["local_id"]] = r["master_id"]
-	}
+	person := personOfLocalID(t, current)
 	if person["a"] != person["b"] || person["c"] != person["d"] || person["b"] == person["c"] {
 		t.Errorf("persons a %s, b %s, c %s, d %s: want a and b one person, c and d another", person["a"], person["b"], person["c"], person["d"])
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selondon/carematch/config"
 )
 
 // The linkage engine's hard cases through the real nightly job, scored with
@@ -15,17 +17,7 @@ import (
 // a record carrying someone else's unverified number joins its own person,
 // who is then reported as holding two numbers, and not the number's holder.
 func TestHardCasesEndToEnd(t *testing.T) {
-	_, fixtureCfg, _ := runFixtures20k(t)
-	dir := t.TempDir()
-	cfg, cfgPath := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
-	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "\n[linkage]\nmodel = %q\n", filepath.Join(fixtureCfg.Run.PublishDir, "current", "model.json"))
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg, cfgPath := gpScoredByFixtureModel(t, "", "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
 	var b strings.Builder
 	b.WriteString("id,nhs,status,given,family,dob,sex,address,postcode\n")
 	for _, r := range []string{
@@ -54,10 +46,7 @@ func TestHardCasesEndToEnd(t *testing.T) {
 	runCLI(t, "run", "--quiet", "--config", cfgPath)
 
 	current := filepath.Join(cfg.Run.PublishDir, "current")
-	person := map[string]string{}
-	for _, r := range readCSV(t, filepath.Join(current, "index", "xref.csv")) {
-		person[r["local_id"]] = r["master_id"]
-	}
+	person := personOfLocalID(t, current)
 	if person["father"] == person["son"] || person["nodob"] == person["father"] || person["nodob"] == person["son"] {
 		t.Errorf("father %s, son %s, record with no date of birth %s: want three persons", person["father"], person["son"], person["nodob"])
 	}
@@ -96,4 +85,55 @@ func TestHardCasesEndToEnd(t *testing.T) {
 	if regexpTenDigits.MatchString(out) || strings.Contains(out, "Bentham") {
 		t.Errorf("a patient value on the console:\n%s", out)
 	}
+}
+
+// gpScoredByFixtureModel writes, in a folder of the test's own, the
+// configuration of one GP extract (gp.csv, its columns named as gpColumns
+// has them) scored with the model the 20,000-person fixtures trained — so
+// that a handful of crafted records is weighed as a region's would be —
+// and extraTOML after it.
+func gpScoredByFixtureModel(t *testing.T, extraTOML string, fields ...string) (dir string, cfg *config.Config, cfgPath string) {
+	t.Helper()
+	_, fixtureCfg, _ := runFixtures20k(t)
+	dir = t.TempDir()
+	_, cfgPath = gpConfig(t, dir, fields...)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[linkage]\nmodel = %q\n%s", filepath.Join(fixtureCfg.Run.PublishDir, "current", "model.json"), extraTOML)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg, cfgPath
+}
+
+// writeWithFillers writes the crafted rows of b and n other people to path
+// (rows id,<nhs>given,family,dob,sex,address,postcode; nhs is "" or ",," for
+// a file with NHS number and status columns, empty): enough people that no
+// name is common only because the extract is small, their names drawn from
+// 40 given and n/40 family names, none of them the crafted ones'.
+func writeWithFillers(t *testing.T, path string, b *strings.Builder, n int, nhs string) {
+	t.Helper()
+	for i := range n {
+		fmt.Fprintf(b, "filler%d,%sGiven%d,Family%d,19%02d-%02d-%02d,%s,%d Park Road,SE%d %dAB\n",
+			i, nhs, i%40, i/40, 30+i%60, 1+i%12, 1+i%28, "MF"[i%2:i%2+1], i+1, 1+i%28, i%10)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// personOfLocalID is each record's master ID in a publication, by local ID.
+func personOfLocalID(t *testing.T, current string) map[string]string {
+	t.Helper()
+	person := map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(current, "index", "xref.csv")) {
+		person[r["local_id"]] = r["master_id"]
+	}
+	return person
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,18 +19,9 @@ import (
 // no_link between the form and one twin releases her the next night, and
 // the other twin stays withheld.
 func TestOptoutFormsWithoutNumbers(t *testing.T) {
-	_, fixtureCfg, _ := runFixtures20k(t)
-	dir := t.TempDir()
-	cfg, cfgPath := gpConfig(t, dir, "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
-	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "\n[linkage]\nmodel = %q\n", filepath.Join(fixtureCfg.Run.PublishDir, "current", "model.json"))
-	fmt.Fprintf(f, "\n[optouts]\npath = \"forms.csv\"\ndate_format = \"%%d/%%m/%%Y\"\n  [optouts.columns]\n  nhs_number = \"NHS\"\n  given_name = \"First\"\n  family_name = \"Last\"\n  date_of_birth = \"Born\"\n  postcode = \"Postcode\"\n  address = \"Address\"\n")
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg, cfgPath := gpScoredByFixtureModel(t, "\n[optouts]\npath = \"forms.csv\"\ndate_format = \"%d/%m/%Y\"\n  [optouts.columns]\n"+
+		"  nhs_number = \"NHS\"\n  given_name = \"First\"\n  family_name = \"Last\"\n  date_of_birth = \"Born\"\n  postcode = \"Postcode\"\n  address = \"Address\"\n",
+		"local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
 	var b strings.Builder
 	b.WriteString("id,nhs,status,given,family,dob,sex,address,postcode\n")
 	for _, r := range []string{
@@ -47,13 +37,7 @@ func TestOptoutFormsWithoutNumbers(t *testing.T) {
 		b.WriteString(r + "\n")
 	}
 	// Other people, so that no name is common only because the extract is small.
-	for i := range 1500 {
-		fmt.Fprintf(&b, "filler%d,,,Given%d,Family%d,19%02d-%02d-%02d,%s,%d Park Road,SE%d %dAB\n",
-			i, i%40, i/40, 30+i%60, 1+i%12, 1+i%28, "MF"[i%2:i%2+1], i+1, 1+i%28, i%10)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gp.csv"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeWithFillers(t, filepath.Join(dir, "gp.csv"), &b, 1500, ",,")
 	forms := "NHS,First,Last,Born,Postcode,Address\n" +
 		",Ada,Obi,03/02/1980,SE13 6XY,12 Lee High Road\n" + // exact, no number
 		",Dina,Mensha,08/07/1985,SE5 0EZ,22 Camberwell Road\n" + // a typo

@@ -83,11 +83,7 @@ func newReviewServer(cfg *config.Config, analyst string, logf func(string, ...an
 // itemPersons reads, from the publication's database, every record of the
 // persons the item's two records belong to.
 func itemPersons(ctx context.Context, run string, it review.Item) ([]web.Person, error) {
-	m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
-	if err != nil {
-		return nil, err
-	}
-	db, err := store.OpenReadOnly(m.StateDB)
+	_, db, err := openRunState(run)
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +116,11 @@ func itemPersons(ctx context.Context, run string, it review.Item) ([]web.Person,
 // itemEvidence is the match-weight waterfall of an item, as explain works it
 // out in the publication's database with its model.
 func itemEvidence(ctx context.Context, run string, it review.Item) (*web.Evidence, error) {
-	m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
-	if err != nil {
-		return nil, err
-	}
 	model, err := linkage.LoadModel(filepath.Join(run, "model.json"))
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenReadOnly(m.StateDB)
+	_, db, err := openRunState(run)
 	if err != nil {
 		return nil, err
 	}
@@ -142,4 +134,18 @@ func itemEvidence(ctx context.Context, run string, it review.Item) (*web.Evidenc
 		ev.Comparisons = append(ev.Comparisons, web.EvidenceRow{Name: c.Name, Level: c.Level, Weight: c.Weight, TF: c.TF, TFNote: c.TFNote})
 	}
 	return ev, nil
+}
+
+// openRunState opens, read only, the state database of a published run
+// (the one its manifest names).
+func openRunState(run string) (*reports.Manifest, *store.DB, error) {
+	m, err := reports.ReadManifest(filepath.Join(run, "manifest.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.OpenReadOnly(m.StateDB)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, db, nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"embed"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -42,16 +43,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	render(w, "list.html", map[string]any{"Items": shown, "All": len(items), "Decided": q.Get("decided"),
-		"Kind": kind, "Source": source, "Kinds": sortedKeys(kinds), "Sources": sortedKeys(sources)})
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+		"Kind": kind, "Source": source, "Kinds": slices.Sorted(maps.Keys(kinds)), "Sources": slices.Sorted(maps.Keys(sources))})
 }
 
 // findItem looks up an open item, answering the request itself when it
