@@ -12,10 +12,10 @@ import (
 
 // patientCols are the columns of patientsQuery in one batch.
 type patientCols struct {
-	id, nhs, given, family, sex, address, postcode, lastUpdated store.StringColumn
-	verified, deceased, restricted                              store.BoolColumn
-	dob, dod                                                    store.DateColumn
-	locals, replaced                                            store.ListOfStrings
+	id, nhs, given, family, sex, address, postcode, lastUpdated, printsID store.StringColumn
+	verified, deceased, restricted                                        store.BoolColumn
+	dob, dod                                                              store.DateColumn
+	locals, replaced                                                      store.ListOfStrings
 }
 
 // columnsOf finds patientsQuery's columns in a batch.
@@ -28,7 +28,7 @@ func columnsOf(b store.Batch) (patientCols, error) {
 	c.family, c.dob, c.sex, c.address = str(b.Strings(4)), date(b.Dates(5)), str(b.Strings(6)), str(b.Strings(7))
 	c.postcode, c.deceased, c.dod = str(b.Strings(8)), boolean(b.Bools(9)), date(b.Dates(10))
 	c.locals, c.replaced = list(b.Lists(11)), list(b.Lists(12))
-	c.restricted, c.lastUpdated = boolean(b.Bools(13)), str(b.Strings(14))
+	c.restricted, c.lastUpdated, c.printsID = boolean(b.Bools(13)), str(b.Strings(14)), str(b.Strings(15))
 	return c, errors.Join(errs...)
 }
 
