@@ -22,8 +22,8 @@
 //
 // Tables written: records (store.Record, in the in-memory stage catalog),
 // exceptions (its kinds: rejected rows and invalid values, source_row_drop),
-// source_files, optouts (the forms' valid NHS numbers) and optout_forms (the
-// opt-out forms read as records, in the stage catalog: OptoutForms),
+// source_files, optout_forms (the opt-out forms read as records, in the
+// stage catalog: OptoutForms),
 // record_prints (each record's fingerprint, kept for
 // the next night) and record_changes (in the stage catalog: new, changed,
 // unchanged, gone). Read: last night's source_files (row drops) and

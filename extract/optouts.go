@@ -17,7 +17,7 @@ import (
 const OptoutForms = "optout_forms"
 
 // LoadOptouts reads the opt-out forms (none when o is nil) into
-// OptoutForms, and their valid NHS numbers into table optouts. A form is
+// OptoutForms (mpi decides whom each withholds: optout_persons). A form is
 // read as a source's row is: a value a rule rejects is reported (source
 // "optouts", its line) and the rest of the form still counts — a form whose
 // number fails modulus 11 is matched on its name, date of birth and
@@ -26,8 +26,7 @@ const OptoutForms = "optout_forms"
 // empty list (a header, no forms) is not an error. It returns the forms
 // loaded.
 func LoadOptouts(ctx context.Context, db *store.DB, o *config.Optouts, opt Options) (int64, error) {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE optouts (nhs_number VARCHAR);
-		CREATE OR REPLACE TABLE `+store.Staged("optout_records")+` AS SELECT * FROM records LIMIT 0`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE `+store.Staged("optout_records")+` AS SELECT * FROM records LIMIT 0`); err != nil {
 		return 0, err
 	}
 	if o != nil {
@@ -43,7 +42,6 @@ func LoadOptouts(ctx context.Context, db *store.DB, o *config.Optouts, opt Optio
 					coalesce(strftime(date_of_birth, '%Y-%m-%d'), ''), coalesce(postcode, ''), coalesce(address, ''))), 12) AS form_id
 				FROM optout_records))
 		WHERE k = 1 ORDER BY file, line;
-		INSERT INTO optouts SELECT DISTINCT nhs_number FROM optout_forms WHERE nhs_number IS NOT NULL;
 		DROP TABLE optout_records`); err != nil {
 		return 0, fmt.Errorf("optouts: %w", err)
 	}

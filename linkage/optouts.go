@@ -65,7 +65,7 @@ func matchForms(ctx context.Context, db *store.DB, m *Model, extras []string) (f
 		{Name: "opt-out scores", Go: func(ctx context.Context) error {
 			return scoreWith(ctx, db, m, OptoutPrep, "optout_gammas", store.Staged(OptoutScores))
 		}},
-		{Name: "opt-out counts", SQL: `DROP TABLE optout_pairs; DROP TABLE optout_gammas`},
+		{Name: "opt-out working tables", SQL: `DROP TABLE optout_pairs; DROP TABLE optout_gammas`},
 	}
 	if err := db.RunSteps(ctx, "link", steps...); err != nil {
 		return 0, 0, err

@@ -4,7 +4,7 @@
 //   - privacy.go (Build): who and what may be shared — opted-out persons
 //     left out, social-care records without consent left out, restricted
 //     persons without address or postcode. It reads master_index, xref,
-//     prep and optouts and writes the tables portal_persons and portal_xref
+//     prep and optout_persons and writes the tables portal_persons and portal_xref
 //     (staged: in memory, for this night only); nothing else is read when
 //     the files are written.
 //     It also keeps portal_prints (state): each shared person's content

@@ -12,10 +12,9 @@ import (
 // applied (NHS-DATA.md). It makes the tables the portal files are written
 // from, portal_persons and portal_xref, out of master_index and xref:
 //
-//   - a person any of whose records carries an NHS number on the opt-out
-//     list is left out entirely, and so is a person an opt-out form was
-//     matched to by its details, or may be (mpi's optout_persons: a form
-//     in doubt withholds until an analyst decides);
+//   - a person an opt-out form names — a record holds its NHS number, or
+//     its details match, or may (mpi's optout_persons: a form in doubt
+//     withholds until an analyst decides) — is left out entirely;
 //   - a social-care record without explicit consent (withheld in linkage) is
 //     left out, and so is a person made only of such records;
 //   - a restricted person (any record sensitive, or holding a number a
@@ -47,10 +46,9 @@ func Build(ctx context.Context, db *store.DB, opt BuildOptions) error {
 	}
 	runTime := "TIMESTAMP " + store.QuoteString(opt.RunTime.UTC().Format("2006-01-02 15:04:05"))
 	return db.RunSteps(ctx, "portal",
-		store.Step{Name: "opted out", SQL: `CREATE OR REPLACE TEMP TABLE opted_out AS
-		SELECT DISTINCT x.master_id FROM xref x JOIN prep p USING (rid) JOIN optouts o ON o.nhs_number = p.nhs_number
-		UNION SELECT m.master_id FROM master_index m JOIN optouts o ON o.nhs_number = m.nhs_number
-		UNION SELECT master_id FROM optout_persons`},
+		// mpi decided who the forms withhold — by number, by details, in
+		// doubt — in optout_persons: the one list read here.
+		store.Step{Name: "opted out", SQL: `CREATE OR REPLACE TEMP TABLE opted_out AS SELECT DISTINCT master_id FROM optout_persons`},
 		// Both tables are made in the order of the files written from them
 		// (master_id; then rid, (source_id, local_id) as one integer), so
 		// that Write scans them as they are. A person carries the local IDs

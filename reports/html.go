@@ -27,7 +27,6 @@ type ReportData struct {
 	ReviewAt    float64
 	HistLo      float64
 	HistStep    float64
-	Exceptions  []ExceptionCount
 	Changes     []Bar
 	ReviewItems int64
 	// Model is the model's parameter chart: m, u and the weight of every
@@ -75,12 +74,6 @@ type SourceQuality struct {
 type Bar struct {
 	Label string
 	N     int64
-}
-
-// ExceptionCount is one line of summary.csv.
-type ExceptionCount struct {
-	Kind, Source string
-	N            int64
 }
 
 const histLo, histHi, histStep = -40.0, 60.0, 2.0
@@ -163,17 +156,17 @@ func WriteHTML(ctx context.Context, db *store.DB, m *Manifest, model *linkage.Mo
 	d.ExcCells = map[string]map[string]int64{}
 	kinds, sources := map[string]bool{}, map[string]bool{}
 	for rows.Next() {
-		var e ExceptionCount
-		if err := rows.Scan(&e.Kind, &e.Source, &e.N); err != nil {
+		var kind, source string
+		var n int64
+		if err := rows.Scan(&kind, &source, &n); err != nil {
 			rows.Close()
 			return err
 		}
-		d.Exceptions = append(d.Exceptions, e)
-		if d.ExcCells[e.Kind] == nil {
-			d.ExcCells[e.Kind] = map[string]int64{}
+		if d.ExcCells[kind] == nil {
+			d.ExcCells[kind] = map[string]int64{}
 		}
-		d.ExcCells[e.Kind][e.Source] = e.N
-		kinds[e.Kind], sources[e.Source] = true, true
+		d.ExcCells[kind][source] = n
+		kinds[kind], sources[source] = true, true
 	}
 	rows.Close()
 	d.ExcKinds, d.ExcSources = slices.Sorted(maps.Keys(kinds)), slices.Sorted(maps.Keys(sources))
