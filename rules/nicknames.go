@@ -16,50 +16,63 @@ import (
 var nicknamesCSV string
 
 var (
-	nickOnce sync.Once
-	nickOf   map[string][]string // standardised name → nicknames
-	nickSet  map[[2]string]bool  // unordered pairs, both orders stored
+	nickOnce  sync.Once
+	nicknames nameList
 )
 
 func loadNicknames() {
-	nickOf = map[string][]string{}
-	nickSet = map[[2]string]bool{}
-	recs, err := csv.NewReader(strings.NewReader(nicknamesCSV)).ReadAll()
+	nicknames = loadNameList(nicknamesCSV, "nickname", func(r []string) (string, string, bool) {
+		return r[0], r[len(r)-1], len(r) == 3 && r[1] == "has_nickname"
+	})
+}
+
+// nameList is a list of name pairs: each standardised name's partners in
+// the list's order, and every pair in both orders.
+type nameList struct {
+	of  map[string][]string
+	set map[[2]string]bool
+}
+
+// loadNameList reads an embedded CSV of name pairs (its first row a
+// header); row picks a row's two names, or says to skip it. Names are
+// standardised; a pair of one name, or with an empty side, is left out.
+func loadNameList(data, what string, row func([]string) (a, b string, ok bool)) nameList {
+	l := nameList{of: map[string][]string{}, set: map[[2]string]bool{}}
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
 	if err != nil {
-		panic("rules: embedded nickname list: " + err.Error())
+		panic("rules: embedded " + what + " list: " + err.Error())
 	}
 	for _, r := range recs[1:] {
-		if len(r) != 3 || r[1] != "has_nickname" {
+		x, y, ok := row(r)
+		a, b := StandardiseName(x), StandardiseName(y)
+		if !ok || a == "" || b == "" || a == b {
 			continue
 		}
-		a, b := StandardiseName(r[0]), StandardiseName(r[2])
-		if a == "" || b == "" || a == b {
-			continue
-		}
-		nickOf[a] = append(nickOf[a], b)
-		nickSet[[2]string{a, b}] = true
-		nickSet[[2]string{b, a}] = true
+		l.of[a] = append(l.of[a], b)
+		l.set[[2]string{a, b}] = true
+		l.set[[2]string{b, a}] = true
 	}
+	return l
 }
 
 // Nicknames returns the nicknames of a standardised forename (ROBERT → BOB,
 // BOBBY, ROB, …), in the list's order. The slice must not be modified.
 func Nicknames(name string) []string {
 	nickOnce.Do(loadNicknames)
-	return nickOf[name]
+	return nicknames.of[name]
 }
 
 // AreNicknames reports whether two standardised forenames are a
 // name/nickname pair in either direction.
 func AreNicknames(a, b string) bool {
 	nickOnce.Do(loadNicknames)
-	return nickSet[[2]string{a, b}]
+	return nicknames.set[[2]string{a, b}]
 }
 
 // NicknamePairs returns every name/nickname pair in both orders, sorted.
 func NicknamePairs() [][2]string {
 	nickOnce.Do(loadNicknames)
-	return sortedPairs(nickSet)
+	return sortedPairs(nicknames.set)
 }
 
 // sortedPairs lists a set of name pairs, sorted.

@@ -2,7 +2,6 @@ package rules
 
 import (
 	_ "embed"
-	"encoding/csv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -25,27 +24,14 @@ const (
 )
 
 var (
-	shortOnce sync.Once
-	shortOf   map[string][]string // standardised full name → its short forms
-	shortSet  map[[2]string]bool  // unordered pairs, both orders stored
+	shortOnce  sync.Once
+	shortForms nameList
 )
 
 func loadShortForms() {
-	shortOf = map[string][]string{}
-	shortSet = map[[2]string]bool{}
-	recs, err := csv.NewReader(strings.NewReader(shortFormsCSV)).ReadAll()
-	if err != nil {
-		panic("rules: embedded short-form list: " + err.Error())
-	}
-	for _, r := range recs[1:] {
-		a, b := StandardiseName(r[0]), StandardiseName(r[1])
-		if a == "" || b == "" || a == b {
-			continue
-		}
-		shortOf[a] = append(shortOf[a], b)
-		shortSet[[2]string{a, b}] = true
-		shortSet[[2]string{b, a}] = true
-	}
+	shortForms = loadNameList(shortFormsCSV, "short-form", func(r []string) (string, string, bool) {
+		return r[0], r[1], len(r) >= 2
+	})
 }
 
 // ShortForms returns the listed short forms of a standardised given name
@@ -53,7 +39,7 @@ func loadShortForms() {
 // not be modified.
 func ShortForms(name string) []string {
 	shortOnce.Do(loadShortForms)
-	return shortOf[name]
+	return shortForms.of[name]
 }
 
 // IsShortForm reports whether one of two standardised given names is a
@@ -65,7 +51,7 @@ func IsShortForm(a, b string) bool {
 		return false
 	}
 	shortOnce.Do(loadShortForms)
-	if shortSet[[2]string{a, b}] {
+	if shortForms.set[[2]string{a, b}] {
 		return true
 	}
 	s, l := a, b
@@ -81,5 +67,5 @@ func IsShortForm(a, b string) bool {
 // table the comparison level joins.
 func ShortFormPairs() [][2]string {
 	shortOnce.Do(loadShortForms)
-	return sortedPairs(shortSet)
+	return sortedPairs(shortForms.set)
 }
