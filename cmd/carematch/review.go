@@ -10,7 +10,10 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/mpi"
+	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/review"
+	"github.com/selondon/carematch/store"
 )
 
 // The review command's flags and helpers, shared by its subcommands (a
@@ -200,7 +203,7 @@ func reviewDecideCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := fingerprint(ctx, cfg, &d); err != nil {
+			if err := stampDecision(ctx, cfg, &d); err != nil {
 				return err
 			}
 			if d, err = l.Decide(d); err != nil {
@@ -307,4 +310,52 @@ func reviewImportCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// stampDecision checks that a decision's records are in the current
+// publication (a record of its database, or an opt-out form its queue
+// names) — a usage error otherwise — and stamps the decision with their
+// fingerprints, so a later night can tell whether they changed. Without a
+// publication (or its database) the decision is kept unchecked and
+// unstamped.
+func stampDecision(ctx context.Context, cfg *config.Config, d *review.Decision) error {
+	m, err := reports.ReadManifest(filepath.Join(cfg.Run.PublishDir, "current", "manifest.json"))
+	if err != nil || m.StateDB == "" {
+		return nil // nothing published yet: the records cannot be checked
+	}
+	db, err := store.OpenReadOnly(m.StateDB)
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	recs := []store.RecordKey{d.Left}
+	if d.Right != nil {
+		recs = append(recs, *d.Right)
+	}
+	fps, err := mpi.Fingerprints(ctx, db, recs)
+	if err != nil {
+		return nil
+	}
+	var forms map[store.RecordKey]bool
+	for _, r := range recs {
+		if _, ok := fps[r]; ok {
+			continue
+		}
+		if forms == nil { // an opt-out form is no record: the queue names it
+			forms = map[store.RecordKey]bool{}
+			if items, _, err := currentQueue(cfg); err == nil {
+				for _, it := range items {
+					forms[it.Left], forms[it.Right] = true, true
+				}
+			}
+		}
+		if !forms[r] {
+			return usagef("review decide: %s is not a record of the current publication (%s): write SOURCE:LOCAL_ID as index/xref.csv has it", r, m.RunID)
+		}
+	}
+	d.LeftPrint = fps[recs[0]]
+	if d.Right != nil {
+		d.RightPrint = fps[recs[1]]
+	}
+	return nil
 }

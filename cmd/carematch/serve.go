@@ -72,7 +72,7 @@ func newReviewServer(cfg *config.Config, analyst string, logf func(string, ...an
 			return itemEvidence(ctx, run, it)
 		},
 		// The page decides on the queue's items, whose records exist.
-		Stamp: func(ctx context.Context, d *review.Decision) { _ = fingerprint(ctx, cfg, d) },
+		Stamp: func(ctx context.Context, d *review.Decision) { _ = stampDecision(ctx, cfg, d) },
 		Persons: func(ctx context.Context, it review.Item) ([]web.Person, error) {
 			return itemPersons(ctx, run, it)
 		},
