@@ -108,8 +108,14 @@ func (m *mapping) bindExtras(src *config.Source, header []string, extras []strin
 }
 
 // columnsHint lists a header's columns for a configured column it lacks,
-// and the likeliest one meant (a column name is no patient's value).
+// and the likeliest one meant (a column name is no patient's value). A file
+// whose first line is data, not a header, would have its first record
+// printed so: a first line holding a run of four digits or more (a date,
+// an NHS number, an ID) is not listed, and the hint says so instead.
 func columnsHint(col string, header []string) string {
+	if looksLikeData(header) {
+		return "the file's first line holds numbers or dates, not column names: is its header missing?"
+	}
 	const most = 40
 	quoted := make([]string, 0, min(len(header), most))
 	best, bestD := "", 0
@@ -141,6 +147,25 @@ func columnsHint(col string, header []string) string {
 		hint += fmt.Sprintf("; did you mean %q?", best)
 	}
 	return hint
+}
+
+// looksLikeData says whether a first line has a cell with four digits or
+// more in a row: column names seldom do, a patient's record nearly always
+// does (a date of birth, an NHS number, a local ID).
+func looksLikeData(header []string) bool {
+	for _, h := range header {
+		run := 0
+		for _, r := range h {
+			if r >= '0' && r <= '9' {
+				if run++; run >= 4 {
+					return true
+				}
+			} else {
+				run = 0
+			}
+		}
+	}
+	return false
 }
 
 // editDistance is the Levenshtein distance between two short strings.
