@@ -10,7 +10,8 @@ import (
 // deterministic is the NHS-number stage, after the Master Person Service's
 // cross-check: two records with the same valid number link at once when
 // their dates of birth agree — exactly, or with the known benign differences
-// (day and month swapped, a 1 January placeholder) — and their given names
+// (day and month swapped, a 1 January placeholder), or one is missing where
+// both numbers are verified and both names agree — and their given names
 // are not clearly different (the guard against a twin's number on the
 // other twin's record). Pairs whose demographics clearly disagree — two of
 // date of birth, given name and family name, or a different given name and
@@ -39,11 +40,15 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid
 		WHERE NOT a.withheld AND NOT b.withheld;
 		CREATE OR REPLACE TEMP TABLE nhs_eval AS
-		SELECT p.rid_l, p.rid_r, %s AS g_given, %s AS g_family, %s AS g_dob, %s AS g_sex
+		SELECT p.rid_l, p.rid_r, %s AS g_given, %s AS g_family, %s AS g_dob, %s AS g_sex,
+			l.nhs_verified AND r.nhs_verified AS both_verified
 		FROM nhs_pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r `+nameListJoins+`;
 		CREATE OR REPLACE TEMP TABLE nhs_judged AS
 		SELECT rid_l, rid_r,
-			g_dob IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}, {date_of_birth:day and month swapped}, {date_of_birth:1 January placeholder}) AS dob_ok,
+			g_dob IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January}, {date_of_birth:day and month swapped}, {date_of_birth:1 January placeholder})
+			OR (g_dob = {date_of_birth:missing} AND both_verified
+				AND g_given IN ({given_name:exact}, {given_name:nickname}, {given_name:short form})
+				AND g_family IN ({family_name:exact}, {family_name:previous family name}, {family_name:part of a double-barrelled name}, {family_name:jaro-winkler >= 0.92})) AS dob_ok,
 			(g_dob = {date_of_birth:different})::INT + (g_given = {given_name:different})::INT + (g_family = {family_name:different})::INT AS disagree,
 			(g_given = {given_name:different}) AS given_differs, (g_sex = {sex:different}) AS sex_differs
 		FROM nhs_eval;

@@ -87,7 +87,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right store.Reco
 	}
 	switch {
 	case det > 0:
-		e.Stage = "linked: same valid NHS number, date of birth agrees"
+		e.Stage = "linked: same valid NHS number, accepted by the NHS stage (the dates of birth agree, or one is missing and both numbers are verified)"
 	case conflict > 0:
 		e.Stage = "NHS number conflict: same valid number, demographics clearly disagree; not linked on the number"
 	default:

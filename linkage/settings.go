@@ -309,6 +309,21 @@ func nullLevel(col string) Level {
 const swappedLoose = "(l.given_name = r.family_name AND (jaro_winkler_similarity(l.family_name, r.given_name) >= 0.8 OR l.previous_family_name = r.given_name))" +
 	" OR (l.family_name = r.given_name AND (jaro_winkler_similarity(l.given_name, r.family_name) >= 0.8 OR r.previous_family_name = l.given_name))"
 
+// middleAsGiven: one record's given name is among the other's middle
+// names, or within a typo (Jaro–Winkler ≥ 0.95) of its first: Zeynep and
+// Zeyenp. Twins' names are seldom that close (Maria and Marie are 0.92).
+const middleAsGiven = "list_contains(string_split(r.middle_names, ' '), l.given_name) OR list_contains(string_split(l.middle_names, ' '), r.given_name)" +
+	" OR jaro_winkler_similarity(split_part(r.middle_names, ' ', 1), l.given_name) >= 0.95 OR jaro_winkler_similarity(split_part(l.middle_names, ' ', 1), r.given_name) >= 0.95"
+
+// halfSwapped: one record's given name is the other's family name, or its
+// family name the other's given name, and the other two names differ — a
+// swap with a second change the looser swap level cannot see: a married
+// name (Susan Martin, Patel Susan), a nickname (Natalie Fletcher, Fletcher
+// Nettie), a middle name as given name (Segun Chinedu Owusu, Owusu
+// Chinedu). The family name then compares as different, so the pair counts
+// one name agreeing and one not, as it would unswapped.
+const halfSwapped = "l.given_name = r.family_name OR l.family_name = r.given_name"
+
 // shortFormSQL: one given name is a short form of the other, listed
 // (short_forms) or the start or end of the longer name — rules.IsShortForm
 // in SQL (TestShortFormLevelAgreesWithRules holds them equal). The twin
@@ -317,6 +332,25 @@ var shortFormSQL = fmt.Sprintf(`sf.a IS NOT NULL OR (length(l.given_name) >= %[1
 	AND (starts_with(r.given_name, l.given_name) OR ends_with(r.given_name, l.given_name)))
 	OR (length(r.given_name) >= %[1]d AND length(l.given_name) >= length(r.given_name) + %[2]d
 	AND (starts_with(l.given_name, r.given_name) OR ends_with(l.given_name, r.given_name)))`, rules.ShortFormMinLength, rules.ShortFormMinExtra)
+
+// addressWithin: a postcode is missing and every word of one address
+// (three at least) is in the other — the same address written shorter, as
+// out-of-hours services take it on the phone: "9 Lewisham Way" for "Flat 3,
+// 9 Lewisham Way, Lewisham". Without it such a pair compared as a different
+// address, and with the same names and date of birth read as a namesake.
+const addressWithin = "(l.postcode IS NULL OR r.postcode IS NULL) AND (" +
+	"(len(string_split(r.address_key, ' ')) >= 3 AND list_has_all(string_split(l.address_key, ' '), string_split(r.address_key, ' ')))" +
+	" OR (len(string_split(l.address_key, ' ')) >= 3 AND list_has_all(string_split(r.address_key, ' '), string_split(l.address_key, ' '))))"
+
+// shortFormTypoSQL: the shorter given name is within a typo (Jaro–Winkler ≥
+// 0.9) of the longer one's start or end, with the lengths the short form
+// level asks: Seun and Oluwaesun (Oluwaseun mistyped), Amka and Chiamaka
+// (Amaka mistyped). Faults come independently; a short form is typed no
+// more carefully than a full name.
+var shortFormTypoSQL = fmt.Sprintf(`(length(l.given_name) >= %[1]d AND length(r.given_name) >= length(l.given_name) + %[2]d
+	AND greatest(jaro_winkler_similarity(l.given_name, left(r.given_name, length(l.given_name))), jaro_winkler_similarity(l.given_name, right(r.given_name, length(l.given_name)))) >= 0.9)
+	OR (length(r.given_name) >= %[1]d AND length(l.given_name) >= length(r.given_name) + %[2]d
+	AND greatest(jaro_winkler_similarity(r.given_name, left(l.given_name, length(r.given_name))), jaro_winkler_similarity(r.given_name, right(l.given_name, length(r.given_name)))) >= 0.9)`, rules.ShortFormMinLength, rules.ShortFormMinExtra)
 
 // DefaultComparisons are carematch's comparisons for NHS demographics.
 func DefaultComparisons() []Comparison {
@@ -329,9 +363,11 @@ func DefaultComparisons() []Comparison {
 			{Label: "exact", SQL: "l.given_name = r.given_name", TF: "given_name"},
 			{Label: "nickname", SQL: "nk.a IS NOT NULL"},
 			{Label: "short form", SQL: shortFormSQL},
+			{Label: "short form with a typo", SQL: shortFormTypoSQL},
 			{Label: "swapped with family name", SQL: "l.given_name = r.family_name AND l.family_name = r.given_name"},
 			{Label: "swapped with family name, one of them inexact", SQL: swappedLoose},
-			{Label: "middle name as given name", SQL: "list_contains(string_split(r.middle_names, ' '), l.given_name) OR list_contains(string_split(l.middle_names, ' '), r.given_name)"},
+			{Label: "middle name as given name", SQL: middleAsGiven},
+			{Label: "half swapped: one name is the other's other name", SQL: halfSwapped},
 			{Label: "jaro-winkler >= 0.92", SQL: jw("given_name", 0.92)},
 			{Label: "jaro-winkler >= 0.80", SQL: jw("given_name", 0.80)},
 			{Label: "same initial", SQL: "l.given_initial = r.given_initial"},
@@ -368,6 +404,7 @@ func DefaultComparisons() []Comparison {
 			{Label: "same postcode and house number", SQL: "l.postcode = r.postcode AND l.address_number = r.address_number"},
 			{Label: "same postcode", SQL: "l.postcode = r.postcode"},
 			{Label: "same house number, similar address", SQL: "l.address_number = r.address_number AND jaro_winkler_similarity(l.address_key, r.address_key) >= 0.8"},
+			{Label: "no postcode to compare, one address within the other", SQL: addressWithin},
 			{Label: "same postcode sector", SQL: "l.sector = r.sector"},
 			{Label: "same postcode district", SQL: "l.district = r.district"},
 			{Label: "different"},
@@ -409,19 +446,20 @@ var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
 		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January})" +
 			" AND (g_given_name = {given_name:different} OR (g_given_name IN ({given_name:same initial}, {given_name:jaro-winkler >= 0.80}) AND length(l.given_name) > 1 AND length(r.given_name) > 1))" +
-			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})",
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})",
 		TypoSQL: "g_given_name = {given_name:jaro-winkler >= 0.80} AND g_sex IS DISTINCT FROM {sex:different}"},
 	{Reason: "same household, different dates of birth (siblings may share a given name)",
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) < 12" +
-			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})"},
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})"},
 	{Reason: "same household, dates of birth a generation apart",
 		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) >= 12" +
-			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address})",
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})",
 		Block: true},
 	{Reason: "same names and date of birth at another address, no NHS number to tell them apart: possibly a namesake elsewhere",
 		SQL: "g_given_name = {given_name:exact} AND g_family_name = {family_name:exact} AND g_date_of_birth = {date_of_birth:exact}" +
 			" AND g_residence IN ({residence:same postcode sector}, {residence:same postcode district}, {residence:different})" +
-			" AND g_nhs_number = {nhs_number:missing or disputed}",
+			" AND g_nhs_number = {nhs_number:missing or disputed}" +
+			" AND (l.middle_names IS NULL OR r.middle_names IS NULL OR l.middle_names <> r.middle_names)",
 		LiftedByMove: true},
 }
 
@@ -546,7 +584,7 @@ func BlockedComparisons(b BlockingRule) map[string]bool {
 func NHSComparison() Comparison {
 	return Comparison{Name: "nhs_number", Levels: []Level{
 		{Label: "missing or disputed", SQL: "l.nhs_number IS NULL OR r.nhs_number IS NULL OR l.nhs_disputed OR r.nhs_disputed OR (l.nhs_number = r.nhs_number AND dl.rid_l IS NULL)", Null: true},
-		{Label: "same, date of birth agrees", SQL: "l.nhs_number = r.nhs_number"},
+		{Label: "same, accepted by the NHS stage", SQL: "l.nhs_number = r.nhs_number"},
 		{Label: "different"},
 	}}
 }

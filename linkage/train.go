@@ -41,7 +41,7 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	}
 	// A same-number pair the deterministic stage accepted is never a
 	// random pair's outcome in practice: give it the smallest u seen.
-	nhs, same, err := LevelOf(comps, "nhs_number", "same, date of birth agrees")
+	nhs, same, err := LevelOf(comps, "nhs_number", "same, accepted by the NHS stage")
 	if err != nil {
 		return err
 	}
