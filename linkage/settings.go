@@ -338,9 +338,23 @@ var shortFormSQL = fmt.Sprintf(`sf.a IS NOT NULL OR (length(l.given_name) >= %[1
 // out-of-hours services take it on the phone: "9 Lewisham Way" for "Flat 3,
 // 9 Lewisham Way, Lewisham". Without it such a pair compared as a different
 // address, and with the same names and date of birth read as a namesake.
-const addressWithin = "(l.postcode IS NULL OR r.postcode IS NULL) AND (" +
-	"(len(string_split(r.address_key, ' ')) >= 3 AND list_has_all(string_split(l.address_key, ' '), string_split(r.address_key, ' ')))" +
-	" OR (len(string_split(l.address_key, ' ')) >= 3 AND list_has_all(string_split(r.address_key, ' '), string_split(l.address_key, ' '))))"
+//
+// An address key is its distinct words sorted (rules.AddressKey), so the
+// words of one key can be within the other's only if it is the shorter
+// string: the test is of the shorter within the longer, one way. Cheap
+// tests come first, each skipped for the pairs the last refused: the
+// shorter key's first and last words as substrings of the longer, three
+// words (two spaces), and only then the two lists of words. Written as the
+// two ways with each key split in both, it split every pair's keys, whether
+// or not a postcode was missing: 0.4 of FEBRL3's 0.9 s of training.
+var addressWithin = func() string {
+	short := "(CASE WHEN length(l.address_key) <= length(r.address_key) THEN l.address_key ELSE r.address_key END)"
+	long := "(CASE WHEN length(l.address_key) <= length(r.address_key) THEN r.address_key ELSE l.address_key END)"
+	return "(l.postcode IS NULL OR r.postcode IS NULL)" +
+		" AND contains(" + long + ", split_part(" + short + ", ' ', 1)) AND contains(" + long + ", split_part(" + short + ", ' ', -1))" +
+		" AND length(" + short + ") - length(replace(" + short + ", ' ', '')) >= 2" +
+		" AND list_has_all(string_split(" + long + ", ' '), string_split(" + short + ", ' '))"
+}()
 
 // shortFormTypoSQL: the shorter given name is within a typo (Jaro–Winkler ≥
 // 0.9) of the longer one's start or end, with the lengths the short form
