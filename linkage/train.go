@@ -24,9 +24,9 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	// record (at least MinRandomPairs), so a 5,000-record run compares
 	// 100,000 random pairs, not a million. At 50 a record FEBRL3's training
 	// went 1.8 s -> 0.5 s with every F1 the same to four places; 50 -> 20
-	// took a quarter of its CPU time (0.87-0.96 -> 0.65-0.68 s), left FEBRL1,
-	// FEBRL3 and fake_1000 the same and raised FEBRL2's F1 0.99715 -> 0.99793
-	// (docs/BENCHMARKS.md).
+	// took a quarter of FEBRL3's whole-run CPU time (0.87-0.96 s -> 0.65-0.68
+	// s), left FEBRL1, FEBRL3 and fake_1000 the same and raised FEBRL2's F1
+	// 0.99715 -> 0.99793 (docs/BENCHMARKS.md).
 	randomPairs = min(randomPairs, max(MinRandomPairs, RandomPairsPerRecord*int(records)))
 	side := int(math.Ceil(math.Sqrt(float64(randomPairs))))
 	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", fmt.Sprintf(`
