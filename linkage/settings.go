@@ -451,6 +451,9 @@ type Guard struct {
 // DefaultGuards protect twins and a parent and child of the same name: both
 // need household evidence (the same family name and residence), so a typo
 // in an unrelated data set's date of birth is not mistaken for a generation.
+// A twin's record with the names written the wrong way round compares as a
+// half swap with different family names; unswapped, it is the twin pattern,
+// and the twin guard holds it too.
 // The last protects strangers who share a name and date of birth: with no
 // NHS number and different addresses, such a pair reads exactly like one
 // person after a move, unless the rest of the household is seen to have
@@ -458,9 +461,9 @@ type Guard struct {
 var DefaultGuards = []Guard{
 	{Reason: "possible twins: same date of birth and household, different given names",
 		SQL: "g_date_of_birth IN ({date_of_birth:exact}, {date_of_birth:exact, 1 January})" +
-			" AND ((g_given_name = {given_name:different} OR (g_given_name IN ({given_name:same initial}, {given_name:jaro-winkler >= 0.80}) AND length(l.given_name) > 1 AND length(r.given_name) > 1))" +
-			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92})" +
-			" OR g_given_name = {given_name:half swapped: one name is the other's other name} AND g_family_name = {family_name:different})" +
+			" AND (((g_given_name = {given_name:different} OR (g_given_name IN ({given_name:same initial}, {given_name:jaro-winkler >= 0.80}) AND length(l.given_name) > 1 AND length(r.given_name) > 1))" +
+			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}))" +
+			" OR (g_given_name = {given_name:half swapped: one name is the other's other name} AND g_family_name = {family_name:different}))" +
 			" AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})",
 		TypoSQL: "g_given_name = {given_name:jaro-winkler >= 0.80} AND g_sex IS DISTINCT FROM {sex:different}"},
 	{Reason: "same household, different dates of birth (siblings may share a given name)",
