@@ -45,6 +45,9 @@ func TestFHIRPortal(t *testing.T) {
 			pair = append(pair, r["source_id"]+":"+r["local_id"])
 		}
 	}
+	if len(pair) < 2 {
+		t.Fatalf("%d one-record persons in gp_lewisham, want two to merge", len(pair))
+	}
 	runCLI(t, "review", "decide", "--config", filepath.Join(dir, "carematch.toml"), "--left", pair[0], "--right", pair[1],
 		"--analyst", "ann", "--reason", "one person, two registrations", "link")
 	cfg = fixtureNight(t, dir, 3_000, 11, 2)
