@@ -13,14 +13,10 @@ const DefaultMaxClusterSize = 12
 // checksSQL is the index's own quality checks, as exceptions: NHS-number
 // conflicts (pairs the NHS stage would not link, and links clustering cut),
 // suspicious persons (over-large, or chained: two of its records score below
-// the review band), within-source duplicates, and persons holding several
+// the review band; the chained ones found by clustering, table chained), within-source duplicates, and persons holding several
 // valid NHS numbers.
 func checksSQL(reviewThreshold float64, maxClusterSize int) []store.Step {
 	return []store.Step{
-		// Persons with a pair the model scores below the review band: joined by a chain.
-		{Name: "chained persons", SQL: fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE chained AS
-		SELECT a.root, min(s.weight) AS weakest FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
-		WHERE a.root = b.root AND s.weight < %g GROUP BY a.root`, reviewThreshold)},
 		{Name: "over-large persons", SQL: fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE large AS
 		SELECT root, count(*) AS n FROM clusters GROUP BY root HAVING count(*) > %d`, maxClusterSize)},
 		// Exceptions of this stage.
@@ -46,21 +42,26 @@ func checksSQL(reviewThreshold float64, maxClusterSize int) []store.Step {
 		LEFT JOIN large l ON l.root = c.root LEFT JOIN chained ch ON ch.root = c.root
 		WHERE l.root IS NOT NULL OR ch.root IS NOT NULL`},
 		// Records of one person in one extract: within-source duplicates.
+		// xref holds each record's source, so only the records that have
+		// such a duplicate are joined to prep, for their lines.
 		{Name: "within-source duplicates", SQL: `INSERT INTO exceptions
 		SELECT ` + store.ExcDuplicate.SQL() + `, p.source_id, p.local_id, p.line, NULL,
 			'same person (' || d.master_id || ') as ' || d.others || ' in the same extract', d.master_id, p.file
 		FROM (SELECT x.rid, x.master_id, string_agg(o.local_id, ', ' ORDER BY o.local_id) AS others
-		      FROM xref x JOIN prep p USING (rid)
-		      JOIN xref xo ON xo.master_id = x.master_id AND xo.rid <> x.rid JOIN prep o ON o.rid = xo.rid AND o.source_id = p.source_id
+		      FROM (FROM xref QUALIFY count(*) OVER (PARTITION BY master_id, source_id) > 1) x
+		      JOIN xref o ON o.master_id = x.master_id AND o.source_id = x.source_id AND o.rid <> x.rid
 		      GROUP BY x.rid, x.master_id) d
 		JOIN prep p ON p.rid = d.rid`},
 		// Persons holding several valid NHS numbers: clustering never makes
-		// one, so this stays empty unless something is wrong; it is checked.
+		// one, so this stays empty unless something is wrong; it is checked,
+		// on every valid number, disputed or not (ten digits: compared as
+		// integers, which is cheaper than as strings).
 		{Name: "several NHS numbers", SQL: `INSERT INTO exceptions
 		SELECT ` + store.ExcSeveralNumbers.SQL() + `, p.source_id, p.local_id, p.line, 'nhs_number',
 			'person ' || x.master_id || ' holds ' || k.n || ' different valid NHS numbers', p.nhs_number, p.file
-		FROM xref x JOIN prep p USING (rid)
-		JOIN (SELECT x2.master_id, count(DISTINCT p2.nhs_number) AS n FROM xref x2 JOIN prep p2 USING (rid)
-		      GROUP BY 1 HAVING count(DISTINCT p2.nhs_number) > 1) k ON k.master_id = x.master_id`},
+		FROM (SELECT c.root, count(DISTINCT p.nhs_number) AS n FROM clusters c JOIN prep p USING (rid)
+		      WHERE p.nhs_number IS NOT NULL
+		      GROUP BY c.root HAVING min(p.nhs_number::BIGINT) <> max(p.nhs_number::BIGINT)) k
+		JOIN clusters c USING (root) JOIN prep p USING (rid) JOIN xref x USING (rid)`},
 	}
 }

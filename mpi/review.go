@@ -15,11 +15,17 @@ import (
 // link, else the pair of records with the strongest evidence; once an
 // analyst decided a pair, no pair of the same two persons comes back.
 func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) []store.Step {
-	return []store.Step{{Name: "persons' numbers", SQL: `CREATE OR REPLACE TEMP TABLE person_nhs AS SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid) GROUP BY c.root`},
-		{Name: "review queue", SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
-		SELECT * EXCLUDE (root_l, root_r, k, prio) FROM (
+	// Two persons (by roots, the lower first) whose pair an analyst decided,
+	// and those already queued: anti-joined on the two roots.
+	const decided = `SELECT least(da.root, db.root) AS root_l, greatest(da.root, db.root) AS root_r
+		FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r`
+	const queued = `SELECT least(qa.root, qb.root) AS root_l, greatest(qa.root, qb.root) AS root_r
+		FROM review_pairs q JOIN clusters qa ON qa.rid = q.rid_l JOIN clusters qb ON qb.rid = q.rid_r`
+	return []store.Step{{Name: "review queue", SQL: fmt.Sprintf(`CREATE OR REPLACE TABLE review_pairs AS
+		SELECT * EXCLUDE (root_l, root_r, nhs_l, nhs_r, k, prio) FROM (
 			SELECT i.*, row_number() OVER (PARTITION BY root_l, root_r ORDER BY prio, weight DESC, rid_l, rid_r) AS k
-			FROM (SELECT `+store.ReviewBand.SQL()+` AS kind, 1 AS prio, s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+			FROM (SELECT `+store.ReviewBand.SQL()+` AS kind, 1 AS prio, s.*, least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
+			        a.person_nhs AS nhs_l, b.person_nhs AS nhs_r
 			      FROM scores s JOIN clusters a ON a.rid = s.rid_l JOIN clusters b ON b.rid = s.rid_r
 			      WHERE a.root <> b.root
 			        AND ((s.guard IS NULL AND s.weight >= %[1]g AND s.weight < %[2]g) OR (s.guard IS NOT NULL AND NOT s.guard_blocks AND s.weight >= %[1]g))
@@ -29,16 +35,14 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 			            THEN 'over-large: linking them would make a person of ' || c.size || ' records (the most a probabilistic link may make is %[3]d)'
 			            ELSE 'chain: linking them would put ' || pl.source_id || ':' || pl.local_id || ' and ' || pr.source_id || ':' || pr.local_id ||
 			                 ' in one person, and those two score ' || round(ns.weight, 1) || ', below the review band' END AS guard),
-			        least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+			        least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r, a.person_nhs AS nhs_l, b.person_nhs AS nhs_r
 			      FROM chain_links c JOIN scores s USING (rid_l, rid_r)
 			      JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
 			      LEFT JOIN prep pl ON pl.rid = c.against_l LEFT JOIN prep pr ON pr.rid = c.against_r
 			      LEFT JOIN scores ns ON ns.rid_l = c.against_l AND ns.rid_r = c.against_r
 			      WHERE a.root <> b.root) i
-			JOIN person_nhs na ON na.root = i.root_l JOIN person_nhs nb ON nb.root = i.root_r
-			WHERE (na.nhs IS NULL OR nb.nhs IS NULL OR na.nhs = nb.nhs)
-			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
-			                  WHERE least(da.root, db.root) = i.root_l AND greatest(da.root, db.root) = i.root_r))
+			ANTI JOIN (`+decided+`) d USING (root_l, root_r)
+			WHERE (nhs_l IS NULL OR nhs_r IS NULL OR nhs_l = nhs_r))
 		WHERE k = 1;
 		-- NHS number conflicts still in two persons and not yet decided: an
 		-- analyst says whether the number or the demographics are wrong. One
@@ -48,16 +52,14 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		-- decision answers both questions.
 		INSERT INTO review_pairs BY NAME
 		SELECT * EXCLUDE (root_l, root_r, k) FROM (
-			SELECT `+store.ReviewNHSConflict.SQL()+` AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
-				least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r,
-				row_number() OVER (PARTITION BY least(a.root, b.root), greatest(a.root, b.root) ORDER BY s.weight DESC NULLS LAST, c.rid_l, c.rid_r) AS k
-			FROM nhs_conflicts c LEFT JOIN scores s USING (rid_l, rid_r)
-			JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
-			WHERE a.root <> b.root
-			  AND NOT EXISTS (SELECT 1 FROM decided_pairs d JOIN clusters da ON da.rid = d.rid_l JOIN clusters db ON db.rid = d.rid_r
-			                  WHERE least(da.root, db.root) = least(a.root, b.root) AND greatest(da.root, db.root) = greatest(a.root, b.root))
-			  AND NOT EXISTS (SELECT 1 FROM review_pairs q JOIN clusters qa ON qa.rid = q.rid_l JOIN clusters qb ON qb.rid = q.rid_r
-			                  WHERE least(qa.root, qb.root) = least(a.root, b.root) AND greatest(qa.root, qb.root) = greatest(a.root, b.root)))
+			SELECT *, row_number() OVER (PARTITION BY root_l, root_r ORDER BY weight DESC NULLS LAST, rid_l, rid_r) AS k FROM (
+				SELECT `+store.ReviewNHSConflict.SQL()+` AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
+					least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
+				FROM nhs_conflicts c LEFT JOIN scores s USING (rid_l, rid_r)
+				JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
+				WHERE a.root <> b.root)
+			ANTI JOIN (`+decided+`) d USING (root_l, root_r)
+			ANTI JOIN (`+queued+`) q USING (root_l, root_r))
 		WHERE k = 1`,
-			reviewThreshold, linkThreshold, maxClusterSize)}}
+		reviewThreshold, linkThreshold, maxClusterSize)}}
 }
