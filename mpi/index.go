@@ -96,7 +96,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 			if c, co, weakest, err = coherentClusters(ctx, db, n, nhs, edges, con, opt); err != nil {
 				return err
 			}
-			return writeClusters(ctx, db, c, nhs, weakest)
+			return writeClusters(ctx, db, c, weakest)
 		}},
 		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, opt) }},
 		{Name: "xref", SQL: xrefSQL},
@@ -188,32 +188,19 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 	return n, nhs, edges, nil
 }
 
-// writeClusters writes clusters (rid, root, link_method, match_weight, and
-// person_nhs: the person's valid, undisputed NHS number, the highest if an
-// analyst's link joined two), chained (root, weakest: the persons holding a
-// pair below the review band, weakest the lowest weight of one), cut_links
-// (the links clustering refused for two NHS numbers) and chain_links (those
-// it refused to keep a person coherent, and why). nhs is each record's
-// valid, undisputed number by rid.
-func writeClusters(ctx context.Context, db *store.DB, c *Clusters, nhs []string, weakest map[int32]float64) error {
+// writeClusters writes clusters (rid, root, link_method, match_weight),
+// chained (root, weakest: the persons holding a pair below the review band,
+// weakest the lowest weight of one), cut_links (the links clustering
+// refused for two NHS numbers) and chain_links (those it refused to keep a
+// person coherent, and why).
+func writeClusters(ctx context.Context, db *store.DB, c *Clusters, weakest map[int32]float64) error {
 	n := len(c.Root) - 1
 	rids := make([]int32, n)
 	for i := range rids {
 		rids[i] = int32(i + 1)
 	}
-	number := make([]string, n+1) // by root
-	for i := 1; i <= n; i++ {
-		if r := c.Root[i]; i < len(nhs) && nhs[i] > number[r] {
-			number[r] = nhs[i]
-		}
-	}
-	personNHS := make([]string, n)
-	for i := range personNHS {
-		personNHS[i] = number[c.Root[i+1]]
-	}
 	if err := db.CreateTableFrom(ctx, store.Staged("clusters"), store.Int32Column("rid", rids), store.Int32Column("root", c.Root[1:]),
-		store.StringColumnOf("link_method", c.Method[1:]), store.Float64Column("match_weight", c.Weight[1:]),
-		store.NullableStringColumn("person_nhs", personNHS)); err != nil {
+		store.StringColumnOf("link_method", c.Method[1:]), store.Float64Column("match_weight", c.Weight[1:])); err != nil {
 		return err
 	}
 	roots := slices.Sorted(maps.Keys(weakest))

@@ -239,17 +239,6 @@ func StringColumnOf(name string, v []string) BulkColumn {
 	return column(name, arrow.BinaryTypes.String, v, nil, array.NewStringBuilder)
 }
 
-// NullableStringColumn is a column of VARCHAR in which "" is NULL.
-func NullableStringColumn(name string, v []string) BulkColumn {
-	return column(name, arrow.BinaryTypes.String, v, func() []bool {
-		valid := make([]bool, len(v))
-		for i, x := range v {
-			valid[i] = x != ""
-		}
-		return valid
-	}, array.NewStringBuilder)
-}
-
 // Float64Column is a column of DOUBLE in which NaN is NULL.
 func Float64Column(name string, v []float64) BulkColumn {
 	return column(name, arrow.PrimitiveTypes.Float64, v, func() []bool {
