@@ -163,7 +163,10 @@ func ruleKeysSQL(br BlockingRule) string {
 
 // pairsSQL adds rule i's pairs to pairs_all: every pair of records in a
 // block of at most limit records (on either side), of the blocks whose key
-// passes the condition only, if one is given (SQL over kept.k).
+// passes the condition only, if one is given (SQL over kept.k). Blocks of
+// one record make no pair and are left out before the join: most blocks
+// are (at ten million records 2.6 M of a date and postcode rule's 5.7 M),
+// and joining them cost a rule 0.5–1 s there.
 func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 	// Within one side each pair once; across sides a record may meet itself
 	// (so a crossed rule's count is an upper bound) and a pair may come
@@ -178,7 +181,7 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 	return fmt.Sprintf(`
 		INSERT INTO pairs_all
 		SELECT least(a.rid, b.rid), greatest(a.rid, b.rid), %d::SMALLINT
-		FROM (SELECT k FROM blocks WHERE greatest(nl, nr) <= %d) kept
+		FROM (SELECT k FROM blocks WHERE greatest(nl, nr) <= %d AND pairs > 0) kept
 		JOIN bk a ON a.kl = kept.k JOIN bk b ON b.kr = kept.k
 		WHERE %s`, i, limit, other)
 }
