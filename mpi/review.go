@@ -36,7 +36,10 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		FROM chain_links c JOIN scores s USING (rid_l, rid_r)
 		JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r
 		LEFT JOIN prep pl ON pl.rid = c.against_l LEFT JOIN prep pr ON pr.rid = c.against_r
-		LEFT JOIN scores ns ON ns.rid_l = c.against_l AND ns.rid_r = c.against_r
+		-- The pairs a link was refused against, taken from scores first:
+		-- a join of every score made DuckDB hash all of them.
+		LEFT JOIN (SELECT n.rid_l, n.rid_r, n.weight FROM scores n SEMI JOIN chain_links k ON n.rid_l = k.against_l AND n.rid_r = k.against_r) ns
+		  ON ns.rid_l = c.against_l AND ns.rid_r = c.against_r
 		WHERE a.root <> b.root`, reviewThreshold, linkThreshold, maxClusterSize)},
 		// The numbers of the persons a candidate names only (a tenth of
 		// them at ten million records: all of them took 3.4 s there).
