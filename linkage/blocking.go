@@ -48,7 +48,11 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks`); err != nil {
 		return nil, err
 	}
-	if err := writeBlockingRules(ctx, db, stats); err != nil {
+	atMost := make([]int64, len(stats))
+	for i, st := range stats {
+		atMost[i] = st.Pairs
+	}
+	if err := writeBlockingRules(ctx, db, stats, atMost); err != nil {
 		return nil, err
 	}
 	// The union: each pair once, with the first rule that found it and
@@ -81,14 +85,15 @@ func countNewPairs(ctx context.Context, db *store.DB, stats []RuleStats) error {
 	return rows.Err()
 }
 
-// writeBlockingRules keeps which rule each bit of pair_rules is, and
-// whether it was dropped, for the next night.
-func writeBlockingRules(ctx context.Context, db *store.DB, stats []RuleStats) error {
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE blocking_rules (rule SMALLINT, text VARCHAR, dropped BOOLEAN)`); err != nil {
+// writeBlockingRules keeps which rule each bit of pair_rules is, whether it
+// was dropped, and the most pairs it made (atMost: the count on a full
+// night, a bound on an incremental one), for the next night.
+func writeBlockingRules(ctx context.Context, db *store.DB, stats []RuleStats, atMost []int64) error {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE blocking_rules (rule SMALLINT, text VARCHAR, dropped BOOLEAN, pairs_at_most BIGINT)`); err != nil {
 		return err
 	}
 	return db.AppendEach(ctx, "blocking_rules", len(stats), func(i int) []driver.Value {
-		return []driver.Value{int16(i), stats[i].Rule, stats[i].Dropped}
+		return []driver.Value{int16(i), stats[i].Rule, stats[i].Dropped, atMost[i]}
 	})
 }
 

@@ -33,27 +33,62 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 // The previous night's state database is attached as prevblk
 // (attachPrevious). The table clean (prev_rid, rid: the clean records
 // under both nights' rids) is left for compareDelta.
-func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) error {
+//
+// A plain rule's keys are computed for the dirty records only, and its
+// blocks made of the records sharing a dirty key only: the rest of its
+// blocks are clean and their pairs carried. So tonight's count of the
+// rule's pairs is not known, only a bound: last night's bound (exact on a
+// full night) and the pairs of tonight's dirty blocks. It returns each
+// rule's bound; a rule whose bound passes maxPairs, which a full night might
+// drop, makes it ErrNoDelta.
+func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) ([]int64, error) {
 	ok, err := db.HasTables(ctx, "prevblk", "prep", "pair_rules", "blocking_rules", "scores")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok || len(brs) > 30 { // a rule is a bit of an INTEGER
-		return ErrNoDelta
+		return nil, ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
-	// tonight's, in the same order, none dropped.
+	// tonight's, in the same order, none dropped; and last night must say
+	// how many pairs each made at most.
+	var bounded int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns()
+		WHERE database_name = 'prevblk' AND table_name = 'blocking_rules' AND column_name = 'pairs_at_most'`).Scan(&bounded); err != nil {
+		return nil, err
+	}
+	if bounded != 1 {
+		return nil, ErrNoDelta
+	}
 	var same, n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (NOT dropped AND rule = list_position(`+rulesText(brs)+`, text) - 1), count(*)
 		FROM prevblk.blocking_rules`).Scan(&same, &n); err != nil {
-		return err
+		return nil, err
 	}
 	if same != len(brs) || n != len(brs) {
-		return ErrNoDelta
+		return nil, ErrNoDelta
+	}
+	lastAtMost := make([]int64, len(brs))
+	rows, err := db.QueryContext(ctx, `SELECT rule, pairs_at_most FROM prevblk.blocking_rules`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var rule int
+		var k int64
+		if err := rows.Scan(&rule, &k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		lastAtMost[rule] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	print, err := prepPrint(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE print_now AS SELECT rid, source_id, local_id, %[1]s AS h FROM prep;
@@ -74,11 +109,12 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 			SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r, p.rules
 			FROM prevblk.pair_rules p JOIN clean a ON a.prev_rid = p.rid_l JOIN clean b ON b.prev_rid = p.rid_r;`, print)
 	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("dirty records: %w", err)
+		return nil, fmt.Errorf("dirty records: %w", err)
 	}
+	atMost := make([]int64, len(brs))
 	for i, br := range brs {
-		if err := blockRuleDelta(ctx, db, i, br, maxBlock, maxPairs); err != nil {
-			return fmt.Errorf("blocking rule %q: %w", br, err)
+		if atMost[i], err = blockRuleDelta(ctx, db, i, br, maxBlock, maxPairs, lastAtMost[i]); err != nil {
+			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
 	}
 	// A pair of a plain rule has one block, its two records' key, in which
@@ -104,7 +140,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 		GROUP BY rid_l, rid_r;
 		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE dirty_now; DROP TABLE prep_prev_dirty;
 		DROP TABLE dirty_bits; DROP TABLE IF EXISTS bk; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS dirty_keys`, plain))
-	return err
+	return atMost, err
 }
 
 // rulesText is an SQL list of the rules as blocking_rules.text holds them.
@@ -136,7 +172,8 @@ func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string)
 		return err
 	}
 	defer detach()
-	return blockDelta(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
+	_, err = blockDelta(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
+	return err
 }
 
 // attachPrevious attaches the previous night's state database, read only,
@@ -172,13 +209,17 @@ func prepPrint(ctx context.Context, db *store.DB) (string, error) {
 }
 
 // blockRuleDelta adds rule i's pairs to pairs_all: its dirty blocks rebuilt,
-// its clean blocks' pairs carried.
-func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) error {
+// its clean blocks' pairs carried. It returns the most pairs the rule makes
+// tonight (lastAtMost, last night's, and those of tonight's dirty blocks
+// for a plain rule; the count for a crossed one).
+func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs, lastAtMost int64) (int64, error) {
 	crossed := br.Right != nil
-	// Tonight's keys, and the dirty blocks: the keys, before any split, of
-	// the dirty records tonight and last night, on either side; and the
-	// records of those blocks tonight.
-	q := ruleKeysSQL(br) + fmt.Sprintf(`
+	var q string
+	if crossed {
+		// Tonight's keys, and the dirty blocks: the keys of the dirty
+		// records tonight and last night, on either side; and the records
+		// of those blocks tonight.
+		q = ruleKeysSQL(br) + fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE dirty_keys AS
 			SELECT kl AS k FROM bk SEMI JOIN dirty_now USING (rid) WHERE kl IS NOT NULL
 			UNION SELECT kr FROM bk SEMI JOIN dirty_now USING (rid) WHERE kr IS NOT NULL
@@ -186,36 +227,49 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prep_prev_dirty) WHERE kr IS NOT NULL;
 		CREATE OR REPLACE TEMP TABLE dirty_members AS
 			SELECT rid FROM bk WHERE kl IN (SELECT k FROM dirty_keys) OR kr IN (SELECT k FROM dirty_keys);`,
-		keyList(br.Left, crossed), keyList(rightOr(br), crossed))
-	if !crossed {
-		q += fmt.Sprintf(`
-		INSERT INTO dirty_bits SELECT rid, %d FROM dirty_members;`, i)
+			keyList(br.Left, true), keyList(br.Right, true))
+	} else {
+		// The dirty keys (before any split) of the dirty records tonight
+		// and last night; bk and blocks hold the dirty blocks' records only,
+		// every one of them a dirty member.
+		q = fmt.Sprintf(`
+		CREATE OR REPLACE TEMP TABLE dirty_keys AS
+			SELECT DISTINCT k FROM (SELECT %[1]s AS k FROM prep SEMI JOIN dirty_now USING (rid) WHERE NOT withheld
+				UNION ALL SELECT %[1]s FROM prep_prev_dirty)
+			WHERE k IS NOT NULL;
+		CREATE OR REPLACE TEMP TABLE bk AS
+			SELECT rid, kl, kl AS kr FROM (SELECT rid, %[1]s AS kl FROM prep WHERE NOT withheld AND %[2]s)
+			SEMI JOIN dirty_keys ON kl = k;
+		CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;
+		CREATE OR REPLACE TEMP TABLE dirty_members AS SELECT rid FROM bk;
+		INSERT INTO dirty_bits SELECT rid, %[3]d FROM dirty_members;`, keyList(br.Left, false), notNull(br.Left), i)
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
-		return err
+		return 0, err
 	}
 	var st RuleStats
 	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil {
-		return err
+		return 0, err
 	}
-	if st.Dropped {
-		return ErrNoDelta
+	atMost := st.Pairs
+	if !crossed {
+		atMost += lastAtMost
+	}
+	if st.Dropped || atMost > maxPairs {
+		return 0, ErrNoDelta
 	}
 	limit := ruleLimit(br, maxBlock)
-	// Dirty blocks, whole: for a rule that splits, every part of a dirty
-	// block (its records' keys after the split).
-	only := "kept.k IN (SELECT k FROM dirty_keys)"
-	if br.SplitOver > 0 {
-		only = "kept.k IN (SELECT kl FROM bk SEMI JOIN dirty_members USING (rid))"
-	}
-	if _, err := db.ExecContext(ctx, pairsSQL(i, br, limit, only)); err != nil {
-		return err
-	}
 	if !crossed {
+		// Every block made is dirty, every part of one too: rebuilt whole.
 		// Its clean blocks' pairs are carried with the other plain rules'
 		// (blockDelta).
-		_, err := db.ExecContext(ctx, `DROP TABLE dirty_members`)
-		return err
+		_, err := db.ExecContext(ctx, pairsSQL(i, br, limit, "")+`; DROP TABLE dirty_members`)
+		return atMost, err
+	}
+	// A crossed rule does not split: its dirty blocks are those of the
+	// dirty keys.
+	if _, err := db.ExecContext(ctx, pairsSQL(i, br, limit, "kept.k IN (SELECT k FROM dirty_keys)")); err != nil {
+		return 0, err
 	}
 	// A crossed rule's pair may meet in either direction; it is carried if
 	// it meets in a clean block that is not over the size cap (the rule
@@ -227,7 +281,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			(a.kl = b.kr AND a.kl NOT IN (SELECT k FROM dirty_keys) AND a.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)) OR
 			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)));
 		DROP TABLE dirty_members`, i, limit))
-	return err
+	return atMost, err
 }
 
 // compareDelta makes gammas for pairs, tonight's candidate pairs built by

@@ -34,9 +34,10 @@
 //	             7 million rows to the database file that nobody reads cost 1 s)
 //	guards_lifted namesake guards lifted, and why
 //	pair_rules   every candidate pair and the rules that found it (bit i for rule
-//	             i), and blocking_rules (which rule each bit is, and whether it was
-//	             dropped): what the next night carries pairs from
-//	             (blocking_delta.go)
+//	             i), and blocking_rules (which rule each bit is, whether it was
+//	             dropped, and the most pairs it made: the count on a full night,
+//	             a bound on an incremental one): what the next night carries
+//	             pairs from (blocking_delta.go)
 //
 // Reads: records (extract), and a previous night's model and tf_<column>
 // when it holds them (held.go). Writes, beside the tables above: nicknames,

@@ -294,10 +294,10 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = blockDelta(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
+	atMost, err := blockDelta(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
 	if errors.Is(err, ErrNoDelta) {
 		detach()
-		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules kept, or the blocking rules changed or one was dropped)"
+		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules kept, the blocking rules changed, or one was dropped or might be tonight)"
 		return false, nil
 	}
 	if err != nil {
@@ -320,7 +320,7 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	l.logf("link: blocking from the last night's pairs: %d candidate pairs", l.res.CandidatePairs)
-	return true, writeBlockingRules(ctx, l.db, l.res.Rules) // no rule was dropped, or it would be a full night
+	return true, writeBlockingRules(ctx, l.db, l.res.Rules, atMost) // no rule was dropped, or it would be a full night
 }
 
 // model fits the model, or reuses a saved one, and sets the thresholds.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/selondon/carematch/linkage"
@@ -48,5 +49,36 @@ func TestBlockingSinceLastNight(t *testing.T) {
 			t.Errorf("night %d: %d pairs only in the full night's, %d only in the one built from last night's (of %d, %d); %d with a first rule that is not their lowest",
 				night, onlyFull, onlyDelta, full, delta, badRule)
 		}
+		if night == 3 {
+			capAtLastNightsMost(t, ctx, cfg.Linkage.BlockingRules, prev, publish.PreviousState(cfg.Run.StateDir))
+		}
+	}
+}
+
+// capAtLastNightsMost checks that tonight's pairs are not built from last
+// night's (state prev) when a rule might pass the pair cap: with the cap at
+// the most pairs a rule made last night, that rule's pairs tonight are at
+// most those and its dirty blocks', which may pass it, and a full night's
+// blocking must decide whether it is dropped.
+func capAtLastNightsMost(t *testing.T, ctx context.Context, rules []string, prev, tonight string) {
+	t.Helper()
+	pdb, err := store.OpenReadOnly(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var most int64
+	err = pdb.QueryRowContext(ctx, `SELECT max(pairs_at_most) FROM blocking_rules`).Scan(&most)
+	pdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(tonight, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: most}, prev)
+	if !errors.Is(err, linkage.ErrNoDelta) {
+		t.Errorf("a rule's pairs capped at last night's most (%d): %v, want %v", most, err, linkage.ErrNoDelta)
 	}
 }
