@@ -68,24 +68,6 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	if same != len(brs) || n != len(brs) {
 		return nil, ErrNoDelta
 	}
-	lastAtMost := make([]int64, len(brs))
-	rows, err := db.QueryContext(ctx, `SELECT rule, pairs_at_most FROM prevblk.blocking_rules`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var rule int
-		var k int64
-		if err := rows.Scan(&rule, &k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		lastAtMost[rule] = k
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	print, err := prepPrint(ctx, db)
 	if err != nil {
 		return nil, err
@@ -113,7 +95,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	}
 	atMost := make([]int64, len(brs))
 	for i, br := range brs {
-		if atMost[i], err = blockRuleDelta(ctx, db, i, br, maxBlock, maxPairs, lastAtMost[i]); err != nil {
+		if atMost[i], err = blockRuleDelta(ctx, db, i, br, maxBlock, maxPairs); err != nil {
 			return nil, fmt.Errorf("blocking rule %q: %w", br, err)
 		}
 	}
@@ -210,9 +192,9 @@ func prepPrint(ctx context.Context, db *store.DB) (string, error) {
 
 // blockRuleDelta adds rule i's pairs to pairs_all: its dirty blocks rebuilt,
 // its clean blocks' pairs carried. It returns the most pairs the rule makes
-// tonight (lastAtMost, last night's, and those of tonight's dirty blocks
-// for a plain rule; the count for a crossed one).
-func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs, lastAtMost int64) (int64, error) {
+// tonight (last night's most and those of tonight's dirty blocks for a
+// plain rule; the count for a crossed one).
+func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) (int64, error) {
 	crossed := br.Right != nil
 	var q string
 	if crossed {
@@ -253,7 +235,11 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 	}
 	atMost := st.Pairs
 	if !crossed {
-		atMost += lastAtMost
+		var last int64
+		if err := db.QueryRowContext(ctx, `SELECT pairs_at_most FROM prevblk.blocking_rules WHERE rule = ?`, i).Scan(&last); err != nil {
+			return 0, err
+		}
+		atMost += last
 	}
 	if st.Dropped || atMost > maxPairs {
 		return 0, ErrNoDelta

@@ -12,10 +12,10 @@ const DefaultMaxClusterSize = 12
 
 // checksSQL is the index's own quality checks, as exceptions: NHS-number
 // conflicts (pairs the NHS stage would not link, and links clustering cut),
-// suspicious persons (over-large, or chained: two of its records score below
-// the review band; the chained ones found by clustering, table chained), within-source duplicates, and persons holding several
-// valid NHS numbers.
-func checksSQL(reviewThreshold float64, maxClusterSize int) []store.Step {
+// suspicious persons (over-large, or chained: two of its records score
+// below the review band, which clustering found: table chained),
+// within-source duplicates, and persons holding several valid NHS numbers.
+func checksSQL(maxClusterSize int) []store.Step {
 	return []store.Step{
 		{Name: "over-large persons", SQL: fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE large AS
 		SELECT root, count(*) AS n FROM clusters GROUP BY root HAVING count(*) > %d`, maxClusterSize)},

@@ -50,8 +50,9 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, p := range below {
-		con.NonMatch = append(con.NonMatch, [2]int32{p.L, p.R})
+	con.NonMatch = make([][2]int32, len(below))
+	for i, p := range below {
+		con.NonMatch[i] = [2]int32{p.L, p.R}
 	}
 	con.MaxSize = opt.MaxClusterSize
 	co := &Coherence{Rounds: 1}

@@ -104,7 +104,7 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 	steps = append(steps, goldenRecordSteps(runDate(opt.RunID))...)
 	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold, opt.MaxClusterSize)...)
 	steps = append(steps, optoutSteps(opt.ReviewThreshold, opt.LinkThreshold)...)
-	steps = append(steps, checksSQL(opt.ReviewThreshold, opt.MaxClusterSize)...)
+	steps = append(steps, checksSQL(opt.MaxClusterSize)...)
 	if err := db.RunSteps(ctx, "index", steps...); err != nil {
 		return nil, err
 	}
