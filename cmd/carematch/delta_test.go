@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/selondon/carematch/linkage"
@@ -51,6 +53,7 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		}
 		if night == 3 {
 			capAtLastNightsMost(t, ctx, cfg.Linkage.BlockingRules, prev, publish.PreviousState(cfg.Run.StateDir))
+			sameWithoutKeptPrints(t, ctx, cfg.Linkage.BlockingRules, prev, publish.PreviousState(cfg.Run.StateDir))
 		}
 	}
 }
@@ -80,5 +83,52 @@ func capAtLastNightsMost(t *testing.T, ctx context.Context, rules []string, prev
 	err = linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: most}, prev)
 	if !errors.Is(err, linkage.ErrNoDelta) {
 		t.Errorf("a rule's pairs capped at last night's most (%d): %v, want %v", most, err, linkage.ErrNoDelta)
+	}
+}
+
+// sameWithoutKeptPrints checks the prints an incremental night keeps for
+// the next (prep_prints): built from night 2's kept prints, night 3's clean
+// records and pairs are those built by hashing night 2's prep again.
+func sameWithoutKeptPrints(t *testing.T, ctx context.Context, rules []string, prev, tonight string) {
+	t.Helper()
+	data, err := os.ReadFile(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "prev-without-prints.duckdb")
+	if err := os.WriteFile(bare, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bdb, err := store.Open(bare, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept int64
+	if err := bdb.QueryRowContext(ctx, `SELECT count(*) FROM prep_prints`).Scan(&kept); err != nil {
+		t.Fatalf("night 2 was incremental and kept no prints: %v", err)
+	}
+	_, err = bdb.ExecContext(ctx, `DROP TABLE prep_prints`)
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := func(from string) (clean, pairs int64) {
+		db, err := store.Open(tonight, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: rules}, from); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clean), (SELECT count(*) FROM pairs_delta)`).Scan(&clean, &pairs); err != nil {
+			t.Fatal(err)
+		}
+		return clean, pairs
+	}
+	c1, p1 := built(prev)
+	c2, p2 := built(bare)
+	if c1 != c2 || p1 != p2 || c1 == 0 {
+		t.Errorf("from night 2's %d kept prints: %d clean records, %d pairs; hashing its prep again: %d, %d", kept, c1, p1, c2, p2)
 	}
 }
