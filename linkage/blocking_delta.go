@@ -40,7 +40,9 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 // rule's pairs is not known, only a bound: last night's bound (exact on a
 // full night) and the pairs of tonight's dirty blocks. It returns each
 // rule's bound; a rule whose bound passes maxPairs, which a full night might
-// drop, makes it ErrNoDelta.
+// drop, makes it ErrNoDelta. Tonight's prep prints are kept in db
+// (prep_prints, and prep_print_columns: how they were made) for the next
+// night to read rather than hash.
 func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) ([]int64, error) {
 	ok, err := db.HasTables(ctx, "prevblk", "prep", "pair_rules", "blocking_rules", "scores")
 	if err != nil {
