@@ -224,21 +224,18 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 	var q string
 	if crossed {
 		// Tonight's keys, and the dirty blocks: the keys of the dirty
-		// records tonight and last night, on either side; and the records
-		// of those blocks tonight.
+		// records tonight and last night, on either side.
 		q = ruleKeysSQL(br) + fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE dirty_keys AS
 			SELECT kl AS k FROM bk SEMI JOIN dirty_now USING (rid) WHERE kl IS NOT NULL
 			UNION SELECT kr FROM bk SEMI JOIN dirty_now USING (rid) WHERE kr IS NOT NULL
 			UNION SELECT kl FROM (SELECT %[1]s AS kl FROM prep_prev_dirty) WHERE kl IS NOT NULL
-			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prep_prev_dirty) WHERE kr IS NOT NULL;
-		CREATE OR REPLACE TEMP TABLE dirty_members AS
-			SELECT rid FROM bk WHERE kl IN (SELECT k FROM dirty_keys) OR kr IN (SELECT k FROM dirty_keys);`,
+			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prep_prev_dirty) WHERE kr IS NOT NULL;`,
 			keyList(br.Left, true), keyList(br.Right, true))
 	} else {
 		// The dirty keys (before any split) of the dirty records tonight
 		// and last night; bk and blocks hold the dirty blocks' records only,
-		// every one of them a dirty member.
+		// each of whom has this rule's bit in dirty_bits.
 		q = fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE dirty_keys AS
 			SELECT DISTINCT k FROM (SELECT %[1]s AS k FROM prep SEMI JOIN dirty_now USING (rid) WHERE NOT withheld
@@ -248,8 +245,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			SELECT rid, kl, kl AS kr FROM (SELECT rid, %[1]s AS kl FROM prep WHERE NOT withheld AND %[2]s)
 			SEMI JOIN dirty_keys ON kl = k;
 		CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;
-		CREATE OR REPLACE TEMP TABLE dirty_members AS SELECT rid FROM bk;
-		INSERT INTO dirty_bits SELECT rid, %[3]d FROM dirty_members;`, keyList(br.Left, false), notNull(br.Left), i)
+		INSERT INTO dirty_bits SELECT rid, %[3]d FROM bk;`, keyList(br.Left, false), notNull(br.Left), i)
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return 0, err
@@ -274,7 +270,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 		// Every block made is dirty, every part of one too: rebuilt whole.
 		// Its clean blocks' pairs are carried with the other plain rules'
 		// (blockDelta).
-		_, err := db.ExecContext(ctx, pairsSQL(i, br, limit, "")+`; DROP TABLE dirty_members`)
+		_, err := db.ExecContext(ctx, pairsSQL(i, br, limit, ""))
 		return atMost, err
 	}
 	// A crossed rule does not split: its dirty blocks are those of the
@@ -290,8 +286,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 		SELECT c.rid_l, c.rid_r, %[1]d::SMALLINT FROM carried c JOIN bk a ON a.rid = c.rid_l JOIN bk b ON b.rid = c.rid_r
 		WHERE c.rules & (1 << %[1]d) <> 0 AND (
 			(a.kl = b.kr AND a.kl NOT IN (SELECT k FROM dirty_keys) AND a.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)) OR
-			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)));
-		DROP TABLE dirty_members`, i, limit))
+			(b.kl = a.kr AND b.kl NOT IN (SELECT k FROM dirty_keys) AND b.kl IN (SELECT k FROM blocks WHERE greatest(nl, nr) <= %[2]d)))`, i, limit))
 	return atMost, err
 }
 

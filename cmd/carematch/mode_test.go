@@ -60,6 +60,22 @@ func TestModeAndHeldModel(t *testing.T) {
 	}{
 		{name: "first night", reason: "first night", modelFrom: "fitted"},
 		{name: "second night", incremental: true, modelFrom: "held"},
+		// Last night's bound of a rule's pairs at its cap: tonight's might
+		// pass it, and only full blocking can say whether to drop the rule.
+		{name: "a rule might pass its pair cap", edit: func() {
+			limit := load().Linkage.MaxPairsPerRule
+			if limit == 0 {
+				limit = linkage.DefaultMaxPairsPerRule
+			}
+			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(context.Background(), "UPDATE blocking_rules SET pairs_at_most = ? WHERE rule = 0", limit+1); err != nil {
+				t.Fatal(err)
+			}
+		}, reason: "might be tonight", modelFrom: "held"},
 		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
 		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
 		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
