@@ -32,23 +32,36 @@ import "github.com/selondon/carematch/store"
 // from it, so that they are written without a sort.
 //
 // Each choice is an arg_min over the person's records (or over the values'
-// counts) with the rule's order as a struct key, not a window ranking every
-// row. The choices are made one statement each, into working tables joined
+// counts) with the rule's order as its key, not a window ranking every row.
+// Where the order is of numbers (an age in days, a source's rank, a count,
+// a date) the key is one BIGINT with each in its own bits, ties broken by
+// rid — the order of (source_id, local_id) — and the NHS number as the
+// number it is: at ten million records a struct key made the address
+// choice 10 s of the step's 28, and counting the distinct sources a person's
+// records come from (by their names) 4 s more, so each source is numbered
+// first (golden_sources) and a person's are counted as a list of small
+// numbers. The choices are made one statement each, into working tables joined
 // at the end: as one statement their hash tables and the shared join were
 // all alive at once, and at ten million records (4.7 GiB) the step ran out
 // of memory instead of spilling; one at a time, each spills if it must.
 func goldenRecordSteps(runDate string) []store.Step {
-	records := "xref x JOIN prep p USING (rid)"
-	mostFrequent := func(name, value, count, where string) store.Step {
+	records := "xref x JOIN prep p USING (rid) JOIN golden_sources g ON g.source_id = p.source_id"
+	// The most frequent value: the highest count, then the lowest value
+	// (key: an SQL expression over n and v ordered so).
+	mostFrequent := func(name, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
-			SELECT master_id, arg_min(v, (-n, v)) AS v
+			SELECT master_id, arg_min(v, ` + key + `) AS v
 			FROM (SELECT x.master_id, ` + value + ` AS v, ` + count + ` AS n FROM ` + records + ` WHERE ` + where + ` GROUP BY ALL)
 			GROUP BY master_id`}
 	}
+	const sources = "len(list_distinct(list(g.source_no)))" // distinct sources of the records grouped
 	return []store.Step{
-		mostFrequent("date_of_birth", "p.dob", "count(DISTINCT p.source_id)", "p.dob IS NOT NULL"),
-		mostFrequent("given_name", "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1"),
-		mostFrequent("family_name", "p.family_name_display", "count(*)", "p.family_name IS NOT NULL"),
+		{Name: "golden record: sources numbered", SQL: `CREATE OR REPLACE TEMP TABLE golden_sources AS
+			SELECT source_id, (row_number() OVER (ORDER BY source_id))::USMALLINT AS source_no FROM (SELECT DISTINCT source_id FROM prep)`},
+		// A count is below 2^20 and a date's days from 1970 within 2^31 of it.
+		mostFrequent("date_of_birth", "p.dob", sources, "p.dob IS NOT NULL", "(((1048576 - n)::BIGINT << 32) | ((v - DATE '1970-01-01') + 2147483648)::BIGINT)"),
+		mostFrequent("given_name", "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1", "(-n, v)"),
+		mostFrequent("family_name", "p.family_name_display", "count(*)", "p.family_name IS NOT NULL", "(-n, v)"),
 		{Name: "golden record: the rest", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_rest") + ` AS
 WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
@@ -56,16 +69,19 @@ conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nh
 SELECT x.master_id,
 	CASE WHEN count(*) FILTER (p.sex = 'male') > count(*) FILTER (p.sex = 'female') THEN 'male'
 	     WHEN count(*) FILTER (p.sex = 'female') > count(*) FILTER (p.sex = 'male') THEN 'female' END AS sex,
-	count(DISTINCT p.source_id) AS source_count, count(*) AS record_count,
+	` + sources + ` AS source_count, count(*) AS record_count,
 	bool_or(p.sensitive OR (p.nhs_number IS NOT NULL AND p.nhs_number IN (SELECT nhs_number FROM restricted_numbers))) AS restricted,
 	max(p.date_of_death) AS date_of_death,
 	bool_and(p.withheld) AS withheld,
+	-- the age in days (held within 2^20), the source's rank, then rid
 	arg_min({'address': p.address_display, 'postcode': p.postcode, 'source': p.source_id},
-		(DATE '` + runDate + `' - coalesce(p.updated, DATE '` + runDate + `'),
-		 CASE p.source_kind WHEN 'gp' THEN 1 WHEN 'hospital' THEN 2 WHEN 'community' THEN 3
-			WHEN 'social_care' THEN 4 WHEN 'out_of_hours' THEN 5 ELSE 6 END, p.source_id, p.local_id))
+		((least(greatest(DATE '` + runDate + `' - coalesce(p.updated, DATE '` + runDate + `'), -1048575), 1048575) + 1048576)::BIGINT << 35)
+		| ((CASE p.source_kind WHEN 'gp' THEN 1 WHEN 'hospital' THEN 2 WHEN 'community' THEN 3
+			WHEN 'social_care' THEN 4 WHEN 'out_of_hours' THEN 5 ELSE 6 END)::BIGINT << 32) | p.rid::BIGINT)
 		FILTER (p.postcode IS NOT NULL OR p.address_display IS NOT NULL) AS addr,
-	arg_min({'number': p.nhs_number, 'verified': p.nhs_verified}, (NOT p.nhs_verified, p.nhs_disputed, p.nhs_number))
+	-- verified first, then undisputed, then the lowest number (ten digits)
+	arg_min({'number': p.nhs_number, 'verified': p.nhs_verified},
+		((NOT p.nhs_verified)::BIGINT << 62) | (p.nhs_disputed::BIGINT << 61) | coalesce(TRY_CAST(p.nhs_number AS BIGINT), 0))
 		FILTER (p.nhs_number IS NOT NULL) AS nhs,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
 FROM ` + records + ` GROUP BY x.master_id`},
@@ -81,6 +97,6 @@ LEFT JOIN gold_given_name g ON g.master_id = a.master_id
 LEFT JOIN gold_family_name f ON f.master_id = a.master_id
 LEFT JOIN gold_date_of_birth d ON d.master_id = a.master_id
 ORDER BY a.master_id;
-DROP TABLE gold_rest; DROP TABLE gold_given_name; DROP TABLE gold_family_name; DROP TABLE gold_date_of_birth`},
+DROP TABLE gold_rest; DROP TABLE gold_given_name; DROP TABLE gold_family_name; DROP TABLE gold_date_of_birth; DROP TABLE golden_sources`},
 	}
 }

@@ -249,7 +249,9 @@ func TestFixtureNights(t *testing.T) {
 
 // The golden record takes the address of the most recent record: by the
 // source's update date where it has one, else the extract's own date
-// (tonight), and among equals the most trusted source.
+// (tonight), among equals the most
+// trusted source, and then the lowest source and local ID; and it counts
+// the sources a person's records come from.
 func TestGoldenRecordAddress(t *testing.T) {
 	dir := t.TempDir()
 	demo := []string{"local_id", "nhs_number", "given_name", "family_name", "date_of_birth", "address", "postcode"}
@@ -260,9 +262,18 @@ func TestGoldenRecordAddress(t *testing.T) {
 		"carematch.toml": cfgText,
 		// Anna: GP (no update date: tonight) beats a council record updated last year.
 		// Bilal: no GP record; the hospital updated him more recently than the council.
-		"gp.csv":       "id,nhs,given,family,dob,address,postcode\ng1,4010232137,Anna,Okafor,1970-01-02,1 New Road,SE13 6XY\n",
-		"council.csv":  "id,nhs,given,family,dob,address,postcode,consent,updated\nc1,4010232137,Anna,Okafor,1970-01-02,9 Old Street,SE4 1AA,Y,2025-06-01\nc2,4000000632,Bilal,Khan,1981-05-06,5 Council Way,DA1 2QJ,Y,2026-01-10\n",
-		"hospital.csv": "id,nhs,given,family,dob,address,postcode,updated\nh1,4000000632,Bilal,Khan,1981-05-06,7 Ward Lane,SE9 1AA,2026-03-02\n",
+		// Chen: no update date at the GP nor on the hospital's record: both
+		// tonight, and the GP is the more trusted.
+		// Dana: the council's two records and the hospital's, updated the same
+		// day: the hospital, the more trusted; the council's two between
+		// themselves, the lower local ID (seen when the hospital's is gone).
+		"gp.csv": "id,nhs,given,family,dob,address,postcode\ng1,4010232137,Anna,Okafor,1970-01-02,1 New Road,SE13 6XY\n" +
+			"g2,4010232145,Chen,Wei,1990-02-03,2 Hill Rise,SE13 5AB\n",
+		"council.csv": "id,nhs,given,family,dob,address,postcode,consent,updated\nc1,4010232137,Anna,Okafor,1970-01-02,9 Old Street,SE4 1AA,Y,2025-06-01\nc2,4000000632,Bilal,Khan,1981-05-06,5 Council Way,DA1 2QJ,Y,2026-01-10\n" +
+			"c4,4010232153,Dana,Moss,1955-04-05,4 Birch Close,BR1 4AA,Y,2026-02-02\nc3,4010232153,Dana,Moss,1955-04-05,3 Ash Close,BR1 3AA,Y,2026-02-02\n" +
+			"c6,4010232161,Eve,Moss,1956-04-05,3 Ash Close,BR1 3AA,Y,2026-02-02\nc5,4010232161,Eve,Moss,1956-04-05,4 Birch Close,BR1 4AA,Y,2026-02-02\n",
+		"hospital.csv": "id,nhs,given,family,dob,address,postcode,updated\nh1,4000000632,Bilal,Khan,1981-05-06,7 Ward Lane,SE9 1AA,2026-03-02\n" +
+			"h2,4010232145,Chen,Wei,1990-02-03,8 Far Away,SE9 9ZZ,\nh3,4010232153,Dana,Moss,1955-04-05,6 Elm Road,SE9 6AA,2026-02-02\n",
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -285,6 +296,15 @@ func TestGoldenRecordAddress(t *testing.T) {
 	}
 	if b := byNHS["4000000632"]; b["postcode"] != "SE9 1AA" || b["address_source"] != "hospital" {
 		t.Errorf("Bilal: %v", b)
+	}
+	if c := byNHS["4010232145"]; c["postcode"] != "SE13 5AB" || c["address_source"] != "gp" || c["source_count"] != "2" {
+		t.Errorf("Chen: %v", c)
+	}
+	if d := byNHS["4010232153"]; d["postcode"] != "SE9 6AA" || d["source_count"] != "2" || d["record_count"] != "3" {
+		t.Errorf("Dana: %v", d)
+	}
+	if e := byNHS["4010232161"]; e["postcode"] != "BR1 4AA" || e["address_source"] != "council" || e["source_count"] != "1" || e["record_count"] != "2" {
+		t.Errorf("Eve: %v", e)
 	}
 }
 
