@@ -45,23 +45,25 @@ import "github.com/selondon/carematch/store"
 // all alive at once, and at ten million records (4.7 GiB) the step ran out
 // of memory instead of spilling; one at a time, each spills if it must.
 func goldenRecordSteps(runDate string) []store.Step {
-	records := "xref x JOIN prep p USING (rid) JOIN golden_sources g ON g.source_id = p.source_id"
-	// The most frequent value: the highest count, then the lowest value
-	// (key: an SQL expression over n and v ordered so).
-	mostFrequent := func(name, value, count, where, key string) store.Step {
+	const sources = "len(list_distinct(list(g.source_no)))" // distinct sources of the records grouped
+	records := "xref x JOIN prep p USING (rid)"
+	numbered := records + " JOIN golden_sources g ON g.source_id = p.source_id" // for the sources' count
+	// The most frequent value of a person's records (from): the highest
+	// count, then the lowest value (key: an SQL expression over n and v
+	// ordered so).
+	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
 			SELECT master_id, arg_min(v, ` + key + `) AS v
-			FROM (SELECT x.master_id, ` + value + ` AS v, ` + count + ` AS n FROM ` + records + ` WHERE ` + where + ` GROUP BY ALL)
+			FROM (SELECT x.master_id, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` GROUP BY ALL)
 			GROUP BY master_id`}
 	}
-	const sources = "len(list_distinct(list(g.source_no)))" // distinct sources of the records grouped
 	return []store.Step{
 		{Name: "golden record: sources numbered", SQL: `CREATE OR REPLACE TEMP TABLE golden_sources AS
 			SELECT source_id, (row_number() OVER (ORDER BY source_id))::USMALLINT AS source_no FROM (SELECT DISTINCT source_id FROM prep)`},
 		// A count is below 2^20 and a date's days from 1970 within 2^31 of it.
-		mostFrequent("date_of_birth", "p.dob", sources, "p.dob IS NOT NULL", "(((1048576 - n)::BIGINT << 32) | ((v - DATE '1970-01-01') + 2147483648)::BIGINT)"),
-		mostFrequent("given_name", "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1", "(-n, v)"),
-		mostFrequent("family_name", "p.family_name_display", "count(*)", "p.family_name IS NOT NULL", "(-n, v)"),
+		mostFrequent("date_of_birth", numbered, "p.dob", sources, "p.dob IS NOT NULL", "(((1048576 - n)::BIGINT << 32) | ((v - DATE '1970-01-01') + 2147483648)::BIGINT)"),
+		mostFrequent("given_name", records, "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1", "(-n, v)"),
+		mostFrequent("family_name", records, "p.family_name_display", "count(*)", "p.family_name IS NOT NULL", "(-n, v)"),
 		{Name: "golden record: the rest", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_rest") + ` AS
 WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
@@ -84,7 +86,7 @@ SELECT x.master_id,
 		((NOT p.nhs_verified)::BIGINT << 62) | (p.nhs_disputed::BIGINT << 61) | coalesce(TRY_CAST(p.nhs_number AS BIGINT), 0))
 		FILTER (p.nhs_number IS NOT NULL) AS nhs,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
-FROM ` + records + ` GROUP BY x.master_id`},
+FROM ` + numbered + ` GROUP BY x.master_id`},
 		{Name: "golden record", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("master_index") + ` AS
 SELECT a.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) AS nhs_number_verified,
 	g.v AS given_name, f.v AS family_name, d.v AS date_of_birth, a.sex,
