@@ -56,13 +56,16 @@ func checksSQL(maxClusterSize int) []store.Step {
 		// one (but by an analyst's link), so this stays empty unless
 		// something is wrong; it is checked, on every valid number, disputed
 		// or not, per person by its root (grouping ten million rows on the
-		// master ID's text cost twice as much).
+		// master ID's text cost twice as much); the numbers are counted only
+		// for the persons whose lowest and highest differ (at ten million
+		// records 4.4 s, where counting every person's took 6.4–7.0 s).
 		{Name: "several NHS numbers", SQL: `INSERT INTO exceptions
 		SELECT ` + store.ExcSeveralNumbers.SQL() + `, p.source_id, p.local_id, p.line, 'nhs_number',
 			'person ' || x.master_id || ' holds ' || k.n || ' different valid NHS numbers', p.nhs_number, p.file
 		FROM (SELECT c.root, count(DISTINCT p.nhs_number) AS n FROM clusters c JOIN prep p USING (rid)
-		      WHERE p.nhs_number IS NOT NULL
-		      GROUP BY c.root HAVING min(p.nhs_number) <> max(p.nhs_number)) k
+		      WHERE p.nhs_number IS NOT NULL AND c.root IN (SELECT c.root FROM clusters c JOIN prep p USING (rid)
+		          WHERE p.nhs_number IS NOT NULL GROUP BY c.root HAVING min(p.nhs_number) <> max(p.nhs_number))
+		      GROUP BY c.root) k
 		JOIN clusters c USING (root) JOIN prep p USING (rid) JOIN xref x USING (rid)`},
 	}
 }
