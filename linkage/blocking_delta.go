@@ -296,27 +296,65 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 // prep rows, the nicknames and whether the NHS stage linked them: all the
 // same for clean records), every other pair is compared. It returns how
 // many pairs were compared.
-func compareDelta(ctx context.Context, db *store.DB, comps []Comparison) (int64, error) {
+//
+// When last night's scores say each pair's guard before guards were lifted
+// (guard_scored), such a pair keeps its score too: its weight is a
+// function of its levels, the held model and the held term frequencies, its
+// guard of its levels and its two records — all last night's. Then only
+// the compared pairs are in gammas (scoreDelta scores them and adds the
+// carried ones, kept in scores_carried); carried reports it.
+func compareDelta(ctx context.Context, db *store.DB, comps []Comparison) (n int64, carried bool, err error) {
 	levels := levelColumns(comps)
+	var has int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns()
+		WHERE database_name = 'prevblk' AND table_name = 'scores' AND column_name = 'guard_scored'`).Scan(&has); err != nil {
+		return 0, false, err
+	}
+	carried = has == 1
+	scored := ""
+	if carried {
+		scored = ", s.weight, s.guard_scored, s.guard_blocks"
+	}
 	q := fmt.Sprintf(`
 		CREATE OR REPLACE TEMP TABLE gammas_carried AS
-			SELECT a.rid AS rid_l, b.rid AS rid_r, %[1]s
+			SELECT a.rid AS rid_l, b.rid AS rid_r, %[1]s%[2]s
 			FROM prevblk.scores s JOIN clean a ON a.prev_rid = s.rid_l JOIN clean b ON b.prev_rid = s.rid_r
 			SEMI JOIN pairs p ON p.rid_l = a.rid AND p.rid_r = b.rid;
 		CREATE OR REPLACE TEMP TABLE pairs_compared AS SELECT p.* FROM pairs p ANTI JOIN gammas_carried g USING (rid_l, rid_r);`,
-		"s."+strings.Join(levels, ", s."))
+		"s."+strings.Join(levels, ", s."), scored)
 	if _, err := db.ExecContext(ctx, q); err != nil {
-		return 0, fmt.Errorf("carried levels: %w", err)
+		return 0, false, fmt.Errorf("carried levels: %w", err)
 	}
 	if err := compare(ctx, db, comps, "pairs_compared", "gammas_compared"); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var n int64
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM gammas_compared`).Scan(&n); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	_, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE gammas AS
+	q = `CREATE OR REPLACE TEMP TABLE gammas AS
 		SELECT * FROM gammas_carried UNION ALL BY NAME SELECT * FROM gammas_compared;
-		DROP TABLE gammas_carried; DROP TABLE gammas_compared; DROP TABLE pairs_compared`)
-	return n, err
+		DROP TABLE gammas_carried; DROP TABLE gammas_compared; DROP TABLE pairs_compared`
+	if carried {
+		q = `ALTER TABLE gammas_carried RENAME TO scores_carried; ALTER TABLE gammas_compared RENAME TO gammas; DROP TABLE pairs_compared`
+	}
+	_, err = db.ExecContext(ctx, q)
+	return n, carried, err
+}
+
+// scoreDelta makes scores on a night whose carried pairs kept their scores
+// (compareDelta): the compared pairs in gammas are scored, the carried ones
+// take last night's weight and guard (before lifting: lifting runs over
+// every pair afterwards, as on a full night).
+func scoreDelta(ctx context.Context, db *store.DB, m *Model) error {
+	if err := score(ctx, db, m, "gammas", store.Staged("scores_compared")); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE scores AS
+		SELECT * EXCLUDE (weight, guard_scored, guard_blocks), weight, guard_scored AS guard, guard_blocks, guard_scored FROM scores_carried
+		UNION ALL BY NAME SELECT * FROM scores_compared;
+		DROP TABLE scores_carried; DROP TABLE scores_compared`)
+	if err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	return nil
 }

@@ -27,7 +27,9 @@
 //	pairs        candidate pairs from the blocking rules (rid_l < rid_r, first rule that found it)
 //	gammas       the level of every comparison for every candidate pair
 //	scores       every candidate pair: its levels (LevelColumn), match weight, guard
-//	             (the reason) and guard_blocks (it keeps the pair from ever linking);
+//	             (the reason) and guard_blocks (it keeps the pair from ever linking),
+//	             and guard_scored (the guard before guards were lifted or records
+//	             held as ambiguous: what the next night carries with the weight);
 //	             clustering adds the pairs within a person that no rule compared
 //	             (ScorePairs)
 //	             (pairs and gammas are temporary, dropped once it is made: writing

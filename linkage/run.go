@@ -112,6 +112,9 @@ type linker struct {
 	// detach, when set, detaches the previous night's state, attached for
 	// an incremental night.
 	detach func()
+	// scoresCarried is set when the carried pairs kept their scores too
+	// (compareDelta): score scores only the compared ones.
+	scoresCarried bool
 }
 
 // Run links the records table: it builds prep, det_links, nhs_conflicts,
@@ -269,8 +272,8 @@ func (l *linker) blocking(ctx context.Context) error {
 
 func (l *linker) compare(ctx context.Context) error {
 	if l.res.Incremental {
-		n, err := compareDelta(ctx, l.db, l.comps)
-		l.res.PairsCompared = n
+		n, carried, err := compareDelta(ctx, l.db, l.comps)
+		l.res.PairsCompared, l.scoresCarried = n, carried
 		l.detach()
 		l.detach = nil
 		if err == nil {
@@ -380,7 +383,12 @@ func (l *linker) model(ctx context.Context) error {
 	return saveModel(ctx, l.db, m)
 }
 
-func (l *linker) score(ctx context.Context) error { return score(ctx, l.db, l.m, "gammas", "scores") }
+func (l *linker) score(ctx context.Context) error {
+	if l.scoresCarried {
+		return scoreDelta(ctx, l.db, l.m)
+	}
+	return score(ctx, l.db, l.m, "gammas", "scores")
+}
 
 func (l *linker) liftGuards(ctx context.Context) error {
 	if err := liftGuards(ctx, l.db, l.m, l.res); err != nil {

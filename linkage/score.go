@@ -13,7 +13,9 @@ import (
 // (keeps the pair from ever linking, and out of the review queue) rather
 // than only stopping an automatic link. They read the pair's levels as
 // g.<comparison> and its records as l and r; scores holds them as the
-// columns guard and guard_blocks.
+// columns guard and guard_blocks, and the guard again as guard_scored,
+// which lifting guards leaves alone: the next night carries an unchanged
+// pair's score with it (scoreDelta).
 func guardSQL(m *Model) (reason, blocks string, err error) {
 	if len(m.Guards) == 0 {
 		return "NULL::VARCHAR", "false", nil
@@ -65,7 +67,7 @@ func scoreWith(ctx context.Context, db *store.DB, m *Model, left, from, to strin
 		return err
 	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
-		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard, %s AS guard_blocks
+		SELECT g.*, (%.6f + %s)::DOUBLE AS weight, %s AS guard, %s AS guard_blocks, guard AS guard_scored
 		FROM %s g JOIN %s l ON l.rid = g.rid_l JOIN prep r ON r.rid = g.rid_r %s`,
 		to, m.Prior(), strings.Join(terms, " + "), guard, blocks, from, left, joins.String())
 	if _, err := db.ExecContext(ctx, q); err != nil {

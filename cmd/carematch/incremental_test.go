@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/selondon/carematch/publish"
+	"github.com/selondon/carematch/store"
 )
 
 // Each incremental night publishes exactly what a --full night from the
@@ -82,5 +85,37 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		if files < 20 {
 			t.Errorf("night %d: only %d files compared", night, files)
 		}
+		sameScores(t, night, publish.PreviousState(cfgInc.Run.StateDir), publish.PreviousState(cfgFull.Run.StateDir))
+	}
+}
+
+// sameScores checks that the two nights' states hold the same scores, row
+// for row and column for column: an incremental night carries an unchanged
+// pair's weight and its guard before lifting (guard_scored), which the next
+// night carries again, though no published file shows it.
+func sameScores(t *testing.T, night int, inc, full string) {
+	t.Helper()
+	db, err := store.OpenReadOnly(inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	detach, err := db.AttachReadOnly(context.Background(), full, "fullnight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer detach()
+	var rows, onlyInc, onlyFull, guarded int64
+	err = db.QueryRowContext(context.Background(), `SELECT (SELECT count(*) FROM scores),
+		(SELECT count(*) FROM (SELECT * FROM scores EXCEPT ALL SELECT * FROM fullnight.scores)),
+		(SELECT count(*) FROM (SELECT * FROM fullnight.scores EXCEPT ALL SELECT * FROM scores)),
+		(SELECT count(*) FROM scores WHERE guard_scored IS DISTINCT FROM guard)`).Scan(&rows, &onlyInc, &onlyFull, &guarded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("night %d: %d scored pairs, %d with a guard lifted or added after scoring", night, rows, guarded)
+	if onlyInc != 0 || onlyFull != 0 || rows == 0 || guarded == 0 {
+		t.Errorf("night %d: of %d scored pairs, %d only in the incremental night's scores, %d only in the full night's; %d with a guard changed after scoring",
+			night, rows, onlyInc, onlyFull, guarded)
 	}
 }
