@@ -46,6 +46,16 @@ func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]str
 	})
 }
 
+// prepFlags are the prep columns not made from the record's own fields
+// alone but set across records (stale, from its source's latest update;
+// nhs_disputed by the NHS-number stage; quarantined by quarantine) or kept
+// beside them (withheld). Every other column but rid, file and line is made
+// from the record's fields, which the load fingerprints (record_prints): an
+// incremental night finds its unchanged records by the fingerprint and
+// these (blockDelta). A column added to prep that reads anything but its
+// record's fields belongs here; TestBlockingSinceLastNight fails otherwise.
+var prepFlags = []string{"stale", "withheld", "nhs_disputed", "quarantined"}
+
 // prepColumns are prep's columns but rid and the extra fields, over a
 // relation with the records table's columns and latest (its source's
 // latest update): one projection for the records and the opt-out forms

@@ -300,7 +300,7 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 	atMost, err := blockDelta(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
 	if errors.Is(err, ErrNoDelta) {
 		detach()
-		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules kept, the blocking rules changed, or one was dropped or might be tonight)"
+		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules or no record fingerprints kept, the blocking rules changed, or one was dropped or might be tonight)"
 		return false, nil
 	}
 	if err != nil {

@@ -76,6 +76,19 @@ func TestModeAndHeldModel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, reason: "might be tonight", modelFrom: "held"},
+		// Which records are unchanged is said by the fingerprints the load
+		// keeps: a state without them (written before they were kept) is a
+		// full night's to start from.
+		{name: "no record fingerprints kept", edit: func() {
+			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(context.Background(), "DROP TABLE record_prints"); err != nil {
+				t.Fatal(err)
+			}
+		}, reason: "no record fingerprints", modelFrom: "held"},
 		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
 		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
 		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
