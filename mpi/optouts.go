@@ -113,7 +113,7 @@ func optoutSteps(reviewThreshold, linkThreshold float64) []store.Step {
 		// One item per form and person in doubt: the form against the
 		// person's record it matches best.
 		{Name: "opt-out review items", SQL: `INSERT INTO review_pairs BY NAME
-		SELECT ` + store.ReviewOptout.SQL() + ` AS kind, s.* EXCLUDE (k) FROM (
+		SELECT ` + store.ReviewOptout.SQL() + ` AS kind, s.* EXCLUDE (k, guard_scored) FROM (
 			SELECT s.*, row_number() OVER (PARTITION BY o.form_id, o.master_id ORDER BY s.weight DESC, s.rid_r) AS k
 			FROM optout_persons o JOIN ` + linkage.OptoutPrep + ` f ON f.local_id = o.form_id
 			JOIN ` + linkage.OptoutScores + ` s ON s.rid_l = f.rid JOIN xref x ON x.rid = s.rid_r AND x.master_id = o.master_id

@@ -48,7 +48,7 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		WHERE c.root IN (SELECT root_l FROM review_candidates UNION SELECT root_r FROM review_candidates)
 		GROUP BY c.root`},
 		{Name: "review queue", SQL: `CREATE OR REPLACE TABLE review_pairs AS
-		SELECT * EXCLUDE (root_l, root_r, k, prio) FROM (
+		SELECT * EXCLUDE (root_l, root_r, k, prio, guard_scored) FROM (
 			SELECT i.*, row_number() OVER (PARTITION BY root_l, root_r ORDER BY prio, weight DESC, rid_l, rid_r) AS k
 			FROM review_candidates i
 			JOIN person_nhs na ON na.root = i.root_l JOIN person_nhs nb ON nb.root = i.root_r
@@ -64,7 +64,7 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		INSERT INTO review_pairs BY NAME
 		SELECT * EXCLUDE (root_l, root_r, k) FROM (
 			SELECT *, row_number() OVER (PARTITION BY root_l, root_r ORDER BY weight DESC NULLS LAST, rid_l, rid_r) AS k FROM (
-				SELECT ` + store.ReviewNHSConflict.SQL() + ` AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r),
+				SELECT ` + store.ReviewNHSConflict.SQL() + ` AS kind, c.rid_l, c.rid_r, s.* EXCLUDE (rid_l, rid_r, guard_scored),
 					least(a.root, b.root) AS root_l, greatest(a.root, b.root) AS root_r
 				FROM nhs_conflicts c LEFT JOIN scores s USING (rid_l, rid_r)
 				JOIN clusters a ON a.rid = c.rid_l JOIN clusters b ON b.rid = c.rid_r

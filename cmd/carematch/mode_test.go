@@ -40,6 +40,19 @@ func TestModeAndHeldModel(t *testing.T) {
 		}
 		return cfg
 	}
+	// onLastState changes last night's state database with one statement.
+	onLastState := func(q string, args ...any) func() {
+		return func() {
+			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	model := func(runID string) *linkage.Model {
 		m, err := linkage.LoadModel(filepath.Join(dir, "var", "publish", runID, "model.json"))
 		if err != nil {
@@ -67,43 +80,18 @@ func TestModeAndHeldModel(t *testing.T) {
 			if limit == 0 {
 				limit = linkage.DefaultMaxPairsPerRule
 			}
-			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.ExecContext(context.Background(), "UPDATE blocking_rules SET pairs_at_most = ? WHERE rule = 0", limit+1); err != nil {
-				t.Fatal(err)
-			}
+			onLastState("UPDATE blocking_rules SET pairs_at_most = ? WHERE rule = 0", limit+1)()
 		}, reason: "might be tonight", modelFrom: "held"},
 		// Which records are unchanged is said by the fingerprints the load
 		// keeps: a state without them (written before they were kept) is a
 		// full night's to start from.
-		{name: "no record fingerprints kept", edit: func() {
-			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.ExecContext(context.Background(), "DROP TABLE record_prints"); err != nil {
-				t.Fatal(err)
-			}
-		}, reason: "no record fingerprints", modelFrom: "held"},
+		{name: "no record fingerprints kept", edit: onLastState("DROP TABLE record_prints"), reason: "no record fingerprints", modelFrom: "held"},
 		{name: "full", opt: nightlyOptions{Full: true}, reason: "--full", modelFrom: "held"},
 		{name: "retrain", opt: nightlyOptions{Retrain: true}, reason: "--retrain", modelFrom: "fitted"},
 		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
 		// Guards are configuration: a held model takes tonight's.
 		{name: "guards off", edit: appendConfig("\n[linkage]\nguards = false\n"), reason: "configuration changed", modelFrom: "held", noGuards: true},
-		{name: "no model kept", edit: func() {
-			db, err := store.Open(publish.PreviousState(filepath.Join(dir, "var", "state")), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.ExecContext(context.Background(), "DROP TABLE model"); err != nil {
-				t.Fatal(err)
-			}
-		}, reason: "model is not the one held", modelFrom: "fitted", why: "kept no model", noGuards: true},
+		{name: "no model kept", edit: onLastState("DROP TABLE model"), reason: "model is not the one held", modelFrom: "fitted", why: "kept no model", noGuards: true},
 	}
 	var prevFitted *linkage.Model
 	for _, st := range steps {
