@@ -111,7 +111,8 @@ func optoutSteps(reviewThreshold, linkThreshold float64) []store.Step {
 		FROM h JOIN f USING (form_id)
 		ORDER BY h.form_id, h.master_id`},
 		// One item per form and person in doubt: the form against the
-		// person's record it matches best.
+		// person's record it matches best (review_pairs' columns: those of
+		// scores but guard_scored, as in review.go).
 		{Name: "opt-out review items", SQL: `INSERT INTO review_pairs BY NAME
 		SELECT ` + store.ReviewOptout.SQL() + ` AS kind, s.* EXCLUDE (k, guard_scored) FROM (
 			SELECT s.*, row_number() OVER (PARTITION BY o.form_id, o.master_id ORDER BY s.weight DESC, s.rid_r) AS k

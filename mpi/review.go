@@ -47,6 +47,10 @@ func reviewPairsSQL(reviewThreshold, linkThreshold float64, maxClusterSize int) 
 		SELECT c.root, max(p.nhs_number) FILTER (NOT p.nhs_disputed) AS nhs FROM clusters c JOIN prep p USING (rid)
 		WHERE c.root IN (SELECT root_l FROM review_candidates UNION SELECT root_r FROM review_candidates)
 		GROUP BY c.root`},
+		// review_pairs takes the scores' columns (the levels vary with the
+		// configured comparisons) but guard_scored, the guard before
+		// lifting, which only the next night reads; so does every row
+		// added to it (below, and the opt-out items in optouts.go).
 		{Name: "review queue", SQL: `CREATE OR REPLACE TABLE review_pairs AS
 		SELECT * EXCLUDE (root_l, root_r, k, prio, guard_scored) FROM (
 			SELECT i.*, row_number() OVER (PARTITION BY root_l, root_r ORDER BY prio, weight DESC, rid_l, rid_r) AS k
