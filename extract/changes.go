@@ -26,6 +26,14 @@ func DetectChanges(ctx context.Context, db *store.DB, extraFields []string, prev
 	if err := db.PrintRecords(ctx, extraFields); err != nil {
 		return nil, false, fmt.Errorf("fingerprints: %w", err)
 	}
+	return CompareRecordPrints(ctx, db, previousDB)
+}
+
+// CompareRecordPrints is DetectChanges on fingerprints already written
+// (tonight's record_prints in db): record_changes, and each source's
+// counts. Linkage reads record_changes to know which records are unchanged;
+// a test that blocks on a committed night's state makes it again so.
+func CompareRecordPrints(ctx context.Context, db *store.DB, previousDB string) (changes []Changes, known bool, err error) {
 	before := "(SELECT NULL::VARCHAR AS source_id, NULL::VARCHAR AS local_id, NULL::UBIGINT AS print WHERE false)"
 	if previousDB != "" {
 		detach, err := db.AttachReadOnly(ctx, previousDB, "prevprints")

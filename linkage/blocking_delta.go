@@ -20,8 +20,8 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 // the blocking work only where records changed (docs/INCREMENTAL.md):
 //
 //   - a record is dirty when it is new, or any prep column but rid, file
-//     and line differs from last night's: its fields (the record's
-//     fingerprint, record_prints, differs: every such prep column is made
+//     and line differs from last night's: its fields (the load found its
+//     fingerprint changed, record_changes: every such prep column is made
 //     from its fields) or a flag computed across records (prepFlags);
 //   - for each rule, a block (records sharing the rule's key, before any
 //     split) is dirty when it holds a dirty record tonight or held a dirty
@@ -41,14 +41,20 @@ var ErrNoDelta = errors.New("the previous night's pairs cannot be carried")
 // rule's pairs is not known, only a bound: last night's bound (exact on a
 // full night) and the pairs of tonight's dirty blocks. It returns each
 // rule's bound; a rule whose bound passes maxPairs, which a full night might
-// drop, makes it ErrNoDelta; so does a last night that kept no record
-// fingerprints.
+// drop, makes it ErrNoDelta; so does a night without record_changes (the
+// last night kept no record fingerprints to compare with).
 func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxPairs int64) ([]int64, error) {
-	ok, err := db.HasTables(ctx, "prevblk", "prep", "pair_rules", "blocking_rules", "scores", "record_prints")
+	ok, err := db.HasTables(ctx, "prevblk", "prep", "pair_rules", "blocking_rules", "scores")
 	if err != nil {
 		return nil, err
 	}
-	if !ok || len(brs) > 30 { // a rule is a bit of an INTEGER
+	// Which records are unchanged the load said (record_changes), when
+	// last night kept fingerprints to compare with.
+	known, err := db.HasTables(ctx, store.StageCatalog, "record_changes")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !known || len(brs) > 30 { // a rule is a bit of an INTEGER
 		return nil, ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
@@ -70,10 +76,10 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	if same != len(brs) || n != len(brs) {
 		return nil, ErrNoDelta
 	}
-	// A record is clean when its fields are last night's (the same
-	// fingerprint in record_prints, which the load keeps: every prep column
-	// but the flags is made from them) and so are its flags computed across
-	// records (prepFlags).
+	// A record is clean when its fields are last night's (the load found
+	// the same fingerprint, record_changes: every prep column but the flags
+	// is made from them) and so are its flags computed across records
+	// (prepFlags).
 	flags := make([]string, len(prepFlags))
 	for i, f := range prepFlags {
 		flags[i] = fmt.Sprintf("n.%[1]s IS NOT DISTINCT FROM p.%[1]s", f)
@@ -83,8 +89,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 		CREATE OR REPLACE TEMP TABLE clean AS
 			SELECT p.rid AS prev_rid, n.rid
 			FROM prep n
-			JOIN record_prints a ON a.source_id = n.source_id AND a.local_id = n.local_id
-			JOIN prevblk.record_prints b ON b.source_id = n.source_id AND b.local_id = n.local_id AND b.print = a.print
+			JOIN record_changes c ON c.source_id = n.source_id AND c.local_id = n.local_id AND c.change = %[2]s
 			JOIN prevblk.prep p ON p.source_id = n.source_id AND p.local_id = n.local_id
 			WHERE %[1]s;
 		CREATE OR REPLACE TEMP TABLE dirty_now AS SELECT rid FROM prep ANTI JOIN clean USING (rid);
@@ -101,7 +106,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 		-- Last night's pairs of two clean records, under tonight's rids.
 		CREATE OR REPLACE TEMP TABLE carried AS
 			SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r, p.rules
-			FROM prevblk.pair_rules p JOIN clean a ON a.prev_rid = p.rid_l JOIN clean b ON b.prev_rid = p.rid_r;`, strings.Join(flags, " AND "))
+			FROM prevblk.pair_rules p JOIN clean a ON a.prev_rid = p.rid_l JOIN clean b ON b.prev_rid = p.rid_r;`, strings.Join(flags, " AND "), store.QuoteString(string(store.RecordUnchanged)))
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return nil, fmt.Errorf("dirty records: %w", err)
 	}
@@ -148,9 +153,10 @@ func rulesText(brs []BlockingRule) string {
 
 // BlockSince builds pairs_delta(rid_l, rid_r, rule, rules), tonight's
 // candidate pairs under the configured rules (opt.BlockingRules, or the
-// defaults), from the previous night's state database at prevPath and
-// tonight's prep: see blockDelta. It returns ErrNoDelta when last night's
-// pairs cannot be carried.
+// defaults), from the previous night's state database at prevPath,
+// tonight's prep and record_changes (extract.DetectChanges, or
+// CompareRecordPrints on a committed state): see blockDelta. It returns
+// ErrNoDelta when last night's pairs cannot be carried.
 func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string) error {
 	opt = opt.withDefaults()
 	var brs []BlockingRule

@@ -39,8 +39,8 @@
 //	             i), and blocking_rules (which rule each bit is, whether it was
 //	             dropped, and the most pairs it made: the count on a full night,
 //	             a bound on an incremental one): what the next night carries
-//	             pairs from (blocking_delta.go), with the fingerprints the load
-//	             keeps (record_prints) to say which records are unchanged
+//	             pairs from (blocking_delta.go), with the records the load found
+//	             unchanged by their fingerprints (record_changes)
 //
 // Reads: records (extract), and a previous night's model and tf_<column>
 // when it holds them (held.go). Writes, beside the tables above: nicknames,

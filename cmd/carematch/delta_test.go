@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/selondon/carematch/extract"
 	"github.com/selondon/carematch/linkage"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/store"
@@ -33,7 +35,7 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: cfg.Linkage.BlockingRules, MaxPairsPerRule: cfg.Linkage.MaxPairsPerRule}, prev); err != nil {
+		if err := blockSinceOnState(ctx, db, linkage.Options{BlockingRules: cfg.Linkage.BlockingRules, MaxPairsPerRule: cfg.Linkage.MaxPairsPerRule}, prev); err != nil {
 			db.Close()
 			t.Fatalf("night %d: %v", night, err)
 		}
@@ -58,6 +60,17 @@ func TestBlockingSinceLastNight(t *testing.T) {
 	}
 }
 
+// blockSinceOnState is linkage.BlockSince on a committed night's state
+// database (db), from the state before it (prev): the night's record
+// changes, which lived only while it ran, are made again from both
+// nights' fingerprints first.
+func blockSinceOnState(ctx context.Context, db *store.DB, opt linkage.Options, prev string) error {
+	if _, known, err := extract.CompareRecordPrints(ctx, db, prev); err != nil || !known {
+		return fmt.Errorf("record changes (known %v): %v", known, err)
+	}
+	return linkage.BlockSince(ctx, db, opt, prev)
+}
+
 // capAtLastNightsMost checks that tonight's pairs are not built from last
 // night's (state prev) when a rule might pass the pair cap: with the cap at
 // the most pairs a rule made last night, that rule's pairs tonight are at
@@ -80,7 +93,7 @@ func capAtLastNightsMost(t *testing.T, ctx context.Context, rules []string, prev
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: most}, prev)
+	err = blockSinceOnState(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: most}, prev)
 	if !errors.Is(err, linkage.ErrNoDelta) {
 		t.Errorf("a rule's pairs capped at last night's most (%d): %v, want %v", most, err, linkage.ErrNoDelta)
 	}
@@ -123,7 +136,7 @@ func cleanAsPrepSays(t *testing.T, ctx context.Context, rules []string, prev, to
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := linkage.BlockSince(ctx, db, linkage.Options{BlockingRules: rules}, prev); err != nil {
+	if err := blockSinceOnState(ctx, db, linkage.Options{BlockingRules: rules}, prev); err != nil {
 		t.Fatal(err)
 	}
 	var cols string
