@@ -168,9 +168,6 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	if l.detach != nil {
 		l.detach()
 	}
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS clean"); err != nil {
-		return nil, store.InStep("link", "drop clean", err)
-	}
 	// scores holds every candidate pair with its levels: gammas need not be
 	// written to the state database, and of pairs only which rules found
 	// each (pair_rules), for the next night.
@@ -300,6 +297,9 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 	atMost, err := blockDelta(ctx, l.db, l.brs, l.opt.MaxBlockSize, l.opt.MaxPairsPerRule)
 	if errors.Is(err, ErrNoDelta) {
 		detach()
+		if _, err := l.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+store.Staged(store.CleanRecords)); err != nil {
+			return false, err
+		}
 		l.res.FullReason = "the last night's candidate pairs cannot be carried (no pair_rules or no record fingerprints kept, the blocking rules changed, or one was dropped or might be tonight)"
 		return false, nil
 	}

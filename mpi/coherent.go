@@ -20,6 +20,11 @@ type Coherence struct {
 	// NonMatches are the pairs below the review band that clustering had to
 	// respect: both records reachable from each other by links.
 	NonMatches int `json:"non_matches"`
+	// ComponentsKept and RecordsKept are the components (and their
+	// records) whose persons an incremental night kept from the last night
+	// because nothing they are made from changed (kept.go).
+	ComponentsKept int `json:"components_kept,omitempty"`
+	RecordsKept    int `json:"records_kept,omitempty"`
 }
 
 // coherentClusters clusters the records so that every person hangs
@@ -44,33 +49,76 @@ type Coherence struct {
 // link), each with its weakest pair's weight. Every such pair is one of the
 // non-matches, so they are found here rather than by joining every scored
 // pair to the persons in SQL (8.5 s at ten million records).
-func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, edges []Edge, con Constraints, opt IndexOptions) (*Clusters, *Coherence, map[int32]float64, error) {
+func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, edges []Edge, con Constraints, opt IndexOptions) (*clustering, error) {
 	comp := components(n, edges)
-	below, err := nonMatches(ctx, db, opt.ReviewThreshold, comp)
+	within, err := pairsWithin(ctx, db, comp)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	con.NonMatch = make([][2]int32, len(below))
-	for i, p := range below {
-		con.NonMatch[i] = [2]int32{p.L, p.R}
+	out := &clustering{co: &Coherence{Rounds: 1}, comp: comp, size: sizes(n, comp),
+		sig: componentSigs(n, comp, func(r int32) uint64 { return uint64(r) }, nhs, edges, within, con)}
+	var kept *keptPersons
+	if opt.Incremental && opt.PreviousDB != "" {
+		if kept, err = keepLastNight(ctx, db, opt.PreviousDB, n, comp, nhs, edges, within, con, opt.ReviewThreshold); err != nil {
+			return nil, fmt.Errorf("persons kept from last night: %w", err)
+		}
+	}
+	var below []linkage.ScoredPair
+	for _, p := range within {
+		if p.Weight < opt.ReviewThreshold {
+			below = append(below, p)
+			if !kept.has(comp, p.L) {
+				con.NonMatch = append(con.NonMatch, [2]int32{p.L, p.R})
+			}
+		}
 	}
 	con.MaxSize = opt.MaxClusterSize
-	co := &Coherence{Rounds: 1}
-	c := Cluster(n, nhs, edges, con)
+	co := out.co
+	scoredSet := &scoredPairs{within: within, more: map[[2]int32]bool{}}
+	// The kept components' records are clustered without their links (as
+	// persons of one), then given last night's persons; the first round
+	// looks for unscored pairs in the other persons only.
 	var prev []int32
+	sub := edges
+	if kept != nil {
+		sub = nil
+		for _, e := range edges {
+			if !kept.kept[comp[e.L]] {
+				sub = append(sub, e)
+			}
+		}
+		co.ComponentsKept, co.RecordsKept = kept.comps, kept.record
+		below = append(below, kept.below...)
+		out.personPairs = append(out.personPairs, kept.pairs...)
+		scoredSet.add(kept.pairs)
+		out.keptRoots, out.keptPrevRoots = kept.roots, kept.prevRoots
+	}
+	c := Cluster(n, nhs, sub, con)
+	if kept != nil {
+		kept.overlay(c, comp)
+		prev = make([]int32, n+1)
+		for i := 1; i <= n; i++ {
+			prev[i] = -1
+			if kept.kept[comp[i]] {
+				prev[i] = c.Root[i]
+			}
+		}
+	}
 	for opt.Model != nil {
-		k, err := unscoredPairs(ctx, db, c, prev)
+		k, err := unscoredPairs(ctx, db, c, prev, scoredSet)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		if k == 0 {
 			break
 		}
 		scored, err := linkage.ScorePairs(ctx, db, opt.Model, store.Staged("unscored_pairs"))
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("score pairs within persons: %w", err)
+			return nil, fmt.Errorf("score pairs within persons: %w", err)
 		}
 		co.PairsScored += int64(len(scored))
+		out.personPairs = append(out.personPairs, scored...)
+		scoredSet.add(scored)
 		// Only the components holding a new non-match can come out
 		// otherwise: they are clustered again, the rest kept.
 		affected := map[int32]bool{}
@@ -89,7 +137,25 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 		c = recluster(c, n, nhs, edges, con, comp, affected)
 	}
 	co.NonMatches = len(con.NonMatch)
-	return c, co, weakestInside(c, below), nil
+	out.c, out.weakest = c, weakestInside(c, below)
+	return out, nil
+}
+
+// clustering is what coherentClusters makes: the persons, what keeping
+// them coherent took, the weakest pair inside each chained person, each
+// record's component (comp, its size and signature, for the next night:
+// kept.go), the pairs scored inside persons and the persons kept.
+type clustering struct {
+	c           *Clusters
+	co          *Coherence
+	weakest     map[int32]float64
+	comp        []int32
+	size        []int32
+	sig         []uint64
+	personPairs []linkage.ScoredPair
+	// keptRoots are the roots of the persons kept from last night, and
+	// keptPrevRoots last night's (kept.go).
+	keptRoots, keptPrevRoots []int32
 }
 
 // weakestInside is, for each person (by root) holding one of the pairs
@@ -173,14 +239,14 @@ func components(n int, edges []Edge) []int32 {
 	return parent
 }
 
-// nonMatches reads the scored pairs below the review band whose records
-// are in one component: the only ones a person could come to hold. Most
-// candidate pairs score below the band and few of them are in one
-// component, so the few are sorted here, in Go, rather than all of them by
-// DuckDB (24 million pairs at ten million records).
-func nonMatches(ctx context.Context, db *store.DB, reviewThreshold float64, comp []int32) ([]linkage.ScoredPair, error) {
+// pairsWithin reads the scored pairs whose records are in one component:
+// the only ones a person could come to hold, among them the non-matches
+// (below the review band) clustering must respect. Most candidate pairs
+// are between components, so the few are sorted here, in Go, rather than
+// all of them by DuckDB (24 million pairs at ten million records).
+func pairsWithin(ctx context.Context, db *store.DB, comp []int32) ([]linkage.ScoredPair, error) {
 	var out []linkage.ScoredPair
-	err := db.QueryPairs(ctx, fmt.Sprintf("SELECT rid_l, rid_r, weight FROM scores WHERE weight < %g", reviewThreshold), func(l, r int32, w float64) {
+	err := db.QueryPairs(ctx, "SELECT rid_l, rid_r, weight FROM scores", func(l, r int32, w float64) {
 		if comp[l] == comp[r] {
 			out = append(out, linkage.ScoredPair{L: l, R: r, Weight: w})
 		}
@@ -190,11 +256,15 @@ func nonMatches(ctx context.Context, db *store.DB, reviewThreshold float64, comp
 }
 
 // unscoredPairs writes unscored_pairs: the pairs of records of one person
-// that scores does not hold, in the persons a probabilistic link made (at
-// most opt.MaxClusterSize records each). A person that the previous round
-// (its roots prev, nil in the first) made the same has had its pairs
-// scored already and is skipped. It returns how many pairs.
-func unscoredPairs(ctx context.Context, db *store.DB, c *Clusters, prev []int32) (int64, error) {
+// that scores does not hold (scored), in the persons a probabilistic link
+// made (at most opt.MaxClusterSize records each). A person that the
+// previous round (its roots prev, nil in the first) made the same has had
+// its pairs scored already and is skipped. It returns how many pairs.
+//
+// The pairs are found in Go, against the pairs clustering read: anti-joining
+// every person's pairs to scores in DuckDB read all of scores each round
+// (0.4–0.5 s a round at two million records).
+func unscoredPairs(ctx context.Context, db *store.DB, c *Clusters, prev []int32, scored *scoredPairs) (int64, error) {
 	n := len(c.Root) - 1
 	probabilistic, changed := make([]bool, n+1), make([]bool, n+1)
 	size := make([]int32, n+1)
@@ -207,22 +277,51 @@ func unscoredPairs(ctx context.Context, db *store.DB, c *Clusters, prev []int32)
 			changed[c.Root[i]] = true
 		}
 	}
-	var rids, roots []int32
+	members := map[int32][]int32{}
 	for i := 1; i <= n; i++ {
 		if r := c.Root[i]; probabilistic[r] && changed[r] && size[r] > 2 {
-			rids, roots = append(rids, int32(i)), append(roots, r)
+			members[r] = append(members[r], int32(i)) // in rid order
 		}
 	}
-	if err := db.CreateTableFrom(ctx, store.Staged("person_members"), store.Int32Column("rid", rids), store.Int32Column("root", roots)); err != nil {
-		return 0, err
+	var ls, rs []int32
+	for _, m := range members {
+		for x, a := range m {
+			for _, b := range m[x+1:] {
+				if !scored.has(a, b) {
+					ls, rs = append(ls, a), append(rs, b)
+				}
+			}
+		}
 	}
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE `+store.Staged("unscored_pairs")+` AS
-		SELECT a.rid AS rid_l, b.rid AS rid_r FROM person_members a JOIN person_members b ON a.root = b.root AND a.rid < b.rid
-		ANTI JOIN scores s ON s.rid_l = a.rid AND s.rid_r = b.rid
-		ORDER BY 1, 2`); err != nil {
-		return 0, err
+	order := make([]int, len(ls))
+	for i := range order {
+		order[i] = i
 	}
-	var k int64
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM unscored_pairs").Scan(&k)
-	return k, err
+	slices.SortFunc(order, func(i, j int) int { return cmp.Or(cmp.Compare(ls[i], ls[j]), cmp.Compare(rs[i], rs[j])) })
+	l, r := make([]int32, len(ls)), make([]int32, len(rs))
+	for i, o := range order {
+		l[i], r[i] = ls[o], rs[o]
+	}
+	return int64(len(l)), db.CreateTableFrom(ctx, store.Staged("unscored_pairs"), store.Int32Column("rid_l", l), store.Int32Column("rid_r", r))
+}
+
+// scoredPairs are the pairs of records in one component that scores holds:
+// those read before clustering (within, sorted by record), and those added
+// since (by the rounds, or kept from last night).
+type scoredPairs struct {
+	within []linkage.ScoredPair
+	more   map[[2]int32]bool
+}
+
+func (s *scoredPairs) add(ps []linkage.ScoredPair) {
+	for _, p := range ps {
+		s.more[[2]int32{p.L, p.R}] = true
+	}
+}
+
+func (s *scoredPairs) has(l, r int32) bool {
+	_, ok := slices.BinarySearchFunc(s.within, [2]int32{l, r}, func(p linkage.ScoredPair, t [2]int32) int {
+		return cmp.Or(cmp.Compare(p.L, t[0]), cmp.Compare(p.R, t[1]))
+	})
+	return ok || s.more[[2]int32{l, r}]
 }

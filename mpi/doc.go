@@ -10,6 +10,8 @@
 //	cluster.go   constrained clustering (pure Go)
 //	coherent.go  persons that hang together: clustering in rounds, scoring
 //	             the pairs within a person that blocking never compared
+//	kept.go      an incremental night keeps last night's persons where
+//	             nothing they are made from changed (component signatures)
 //	decisions.go analysts' decisions: fingerprints, applying them, stale ones
 //	ids.go       stable master IDs and their history, in SQL over tonight's
 //	             clusters and last night's registry
@@ -19,11 +21,13 @@
 //	             within-source duplicates, several NHS numbers
 //
 // Tables read: prep, det_links, nhs_conflicts, scores (linkage), exceptions
-// (extract), and last night's xref, master_ids, id_seq and history. Tables
-// written: cut_links, chain_links, decided_pairs, master_ids, id_seq, history, xref,
-// review_pairs and rows of exceptions in the state file; clusters,
-// person_ids and master_index in the stage catalog (store.Staged: the night
-// needs them, no later night or command does).
+// (extract), store.CleanRecords (linkage, on an incremental night), and
+// last night's xref, master_ids, id_seq and history, and clustering,
+// person_pairs, cut_links and chain_links. Tables written: clustering,
+// person_pairs, cut_links, chain_links, decided_pairs, master_ids, id_seq,
+// history, xref, review_pairs and rows of exceptions in the state file;
+// clusters, kept_roots, person_ids and master_index in the stage catalog
+// (store.Staged: the night needs them, no later night or command does).
 //
 // Clustering is greedy and exact: links are taken strongest first (verified
 // NHS number and date of birth before any probabilistic link, then by match

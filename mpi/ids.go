@@ -47,7 +47,7 @@ type lastNight struct {
 }
 
 var firstNight = lastNight{
-	xref:      `(SELECT NULL::VARCHAR AS master_id, NULL::VARCHAR AS source_id, NULL::VARCHAR AS local_id WHERE false)`,
+	xref:      `(SELECT NULL::INTEGER AS rid, NULL::VARCHAR AS master_id, NULL::VARCHAR AS source_id, NULL::VARCHAR AS local_id WHERE false)`,
 	masterIDs: `(SELECT NULL::VARCHAR AS master_id, NULL::VARCHAR AS created_run, NULL::VARCHAR AS status WHERE false)`,
 	next:      `1::BIGINT`,
 }
@@ -60,10 +60,17 @@ var fromPrev = lastNight{xref: "prev.xref", masterIDs: "prev.master_ids", next: 
 func masterIDsSQL(last lastNight, runID string) []string {
 	run := store.QuoteString(runID)
 	stmts := []string{
+		// A person kept from last night (kept_roots: kept.go) is last
+		// night's person, all of whose records held one ID, held by no
+		// other record: it keeps that ID, and the rules below would give
+		// it the same. Only the other persons go through them.
+		`CREATE OR REPLACE TEMP TABLE id_kept AS
+			SELECT k.root, x.master_id FROM kept_roots k JOIN ` + last.xref + ` x ON x.rid = k.prev_root`,
 		// How many of each previous ID's records each person now holds.
 		`CREATE OR REPLACE TEMP TABLE id_held AS
 			SELECT x.master_id, c.root, count(*) AS n
-			FROM clusters c JOIN prep p USING (rid) JOIN ` + last.xref + ` x ON x.source_id = p.source_id AND x.local_id = p.local_id
+			FROM (SELECT c.rid, c.root FROM clusters c ANTI JOIN kept_roots k ON k.root = c.root) c
+			JOIN prep p USING (rid) JOIN ` + last.xref + ` x ON x.source_id = p.source_id AND x.local_id = p.local_id
 			GROUP BY ALL`,
 		// Each previous ID's heir: the person holding most of its records,
 		// ties to the smaller root.
@@ -79,10 +86,11 @@ func masterIDsSQL(last lastNight, runID string) []string {
 		`CREATE OR REPLACE TEMP TABLE id_new AS
 			SELECT r.root, 'CM' || lpad((` + last.next + ` + row_number() OVER (ORDER BY r.root) - 1)::VARCHAR, 10, '0') AS master_id,
 				(SELECT min(h.master_id) FROM id_held h WHERE h.root = r.root) AS split_from
-			FROM (SELECT DISTINCT root FROM clusters) r ANTI JOIN id_inherit i ON i.root = r.root`,
+			FROM (SELECT DISTINCT c.root FROM clusters c ANTI JOIN kept_roots k ON k.root = c.root) r ANTI JOIN id_inherit i ON i.root = r.root`,
 		`CREATE OR REPLACE TABLE ` + store.Staged("person_ids") + ` AS
 			SELECT root, master_id FROM id_inherit WHERE k = 1
-			UNION ALL SELECT root, master_id FROM id_new`,
+			UNION ALL SELECT root, master_id FROM id_new
+			UNION ALL SELECT root, master_id FROM id_kept`,
 		`CREATE OR REPLACE TEMP TABLE id_events AS
 			SELECT i.master_id, '` + EventMergedInto + `' AS event, kept.master_id AS other_id,
 				'its records now belong to one person with ' || kept.master_id AS reason
@@ -93,7 +101,8 @@ func masterIDsSQL(last lastNight, runID string) []string {
 			FROM id_new
 			UNION ALL
 			SELECT master_id, '` + EventRetired + `', NULL, 'none of its records is in tonight''s extracts'
-			FROM ` + last.masterIDs + ` m WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM id_held h WHERE h.master_id = m.master_id)`,
+			FROM ` + last.masterIDs + ` m WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM id_held h WHERE h.master_id = m.master_id)
+				AND NOT EXISTS (SELECT 1 FROM id_kept k WHERE k.master_id = m.master_id)`,
 		// The registry: every ID ever issued, merged and retired ones marked.
 		`CREATE OR REPLACE TABLE master_ids AS
 			SELECT m.master_id, m.created_run,
@@ -109,7 +118,7 @@ func masterIDsSQL(last lastNight, runID string) []string {
 	}
 	return append(stmts,
 		`INSERT INTO history SELECT `+run+`, master_id, event, other_id, reason FROM id_events ORDER BY master_id, event`,
-		`DROP TABLE id_held; DROP TABLE id_heir; DROP TABLE id_inherit; DROP TABLE id_new; DROP TABLE id_events`)
+		`DROP TABLE id_kept; DROP TABLE id_held; DROP TABLE id_heir; DROP TABLE id_inherit; DROP TABLE id_new; DROP TABLE id_events; DROP TABLE kept_roots`)
 }
 
 // assignMasterIDs gives each person its master ID, carrying on from the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/selondon/carematch/store"
@@ -19,6 +21,11 @@ type nights struct {
 	dir  string
 	prev string // last night's database, "" before the first
 	n    int
+	// keep marks a person made of exactly the records of one of last
+	// night's as kept (kept_roots), as an incremental night's clustering
+	// does; last is last night's persons' roots by their records.
+	keep bool
+	last map[string]int32
 }
 
 // run gives the persons of one night their IDs (in the order given) and
@@ -34,7 +41,7 @@ func (s *nights) run(persons ...[]string) ([]string, []historyEvent) {
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, `CREATE TABLE prep (rid INTEGER, source_id VARCHAR, local_id VARCHAR);
-		CREATE TABLE clusters (rid INTEGER, root INTEGER)`); err != nil {
+		CREATE TABLE clusters (rid INTEGER, root INTEGER); CREATE TABLE kept_roots (root INTEGER, prev_root INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
 	// Roots in an order unlike the persons', so nothing rests on it.
@@ -49,7 +56,17 @@ func (s *nights) run(persons ...[]string) ([]string, []historyEvent) {
 			clusters = append(clusters, []driver.Value{rid, roots[i]})
 		}
 	}
-	for table, rows := range map[string][][]driver.Value{"prep": prep, "clusters": clusters} {
+	var kept [][]driver.Value
+	last := map[string]int32{}
+	for i, p := range persons {
+		k := strings.Join(slices.Sorted(slices.Values(p)), " ")
+		if prev, ok := s.last[k]; ok && s.keep {
+			kept = append(kept, []driver.Value{roots[i], prev})
+		}
+		last[k] = roots[i]
+	}
+	s.last = last
+	for table, rows := range map[string][][]driver.Value{"prep": prep, "clusters": clusters, "kept_roots": kept} {
 		if err := db.AppendEach(ctx, table, len(rows), func(i int) []driver.Value { return rows[i] }); err != nil {
 			t.Fatal(err)
 		}
@@ -112,8 +129,16 @@ func (s *nights) registry() map[string]string {
 	return out
 }
 
+// The history rules, night after night; a night that keeps last night's
+// unchanged persons (kept_roots) gives every ID and event the same.
 func TestStableIDs(t *testing.T) {
-	s := &nights{t: t, dir: t.TempDir()}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep %v", keep), func(t *testing.T) { stableIDs(t, keep) })
+	}
+}
+
+func stableIDs(t *testing.T, keep bool) {
+	s := &nights{t: t, dir: t.TempDir(), keep: keep}
 	ids, ev := s.run([]string{"a1", "a2"}, []string{"b1"}, []string{"c1"}, []string{"d1", "d2", "d3"})
 	// New IDs are numbered in root order; run() gives the last person the first root.
 	if !reflect.DeepEqual(ids, []string{"CM0000000004", "CM0000000003", "CM0000000002", "CM0000000001"}) || len(ev) != 4 {
@@ -159,7 +184,7 @@ func TestStableIDs(t *testing.T) {
 		t.Fatalf("night 4 registry %v", st)
 	}
 	// A merge keeps the older ID even when the younger person is larger.
-	s2 := &nights{t: t, dir: t.TempDir()}
+	s2 := &nights{t: t, dir: t.TempDir(), keep: keep}
 	s2.run([]string{"x1"})
 	s2.run([]string{"x1"}, []string{"y1", "y2", "y3"})
 	ids, ev = s2.run([]string{"x1", "y1", "y2", "y3"})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,30 @@ func (b Batch) Int32s(i int) ([]int32, error) {
 		return nil, b.wrong(i, "INTEGER without NULLs")
 	}
 	return c.Int32Values(), nil
+}
+
+// Int64s is column i's values, which must be BIGINT and not NULL.
+func (b Batch) Int64s(i int) ([]int64, error) {
+	c, ok := b.rec.Column(i).(*array.Int64)
+	if !ok || c.NullN() > 0 {
+		return nil, b.wrong(i, "BIGINT without NULLs")
+	}
+	return c.Int64Values(), nil
+}
+
+// Float64sOrNaN is column i's values, NULL as NaN; it must be DOUBLE.
+func (b Batch) Float64sOrNaN(i int) ([]float64, error) {
+	c, ok := b.rec.Column(i).(*array.Float64)
+	if !ok {
+		return nil, b.wrong(i, "DOUBLE")
+	}
+	out := slices.Clone(c.Float64Values())
+	for j := range out {
+		if c.IsNull(j) {
+			out[j] = math.NaN()
+		}
+	}
+	return out, nil
 }
 
 // Float64s is column i's values, which must be DOUBLE and not NULL.
@@ -232,6 +257,11 @@ func column[T any, B builder[T]](name string, typ arrow.DataType, v []T, valid f
 // Int32Column is a column of INTEGER.
 func Int32Column(name string, v []int32) BulkColumn {
 	return column(name, arrow.PrimitiveTypes.Int32, v, nil, array.NewInt32Builder)
+}
+
+// Int64Column is a column of BIGINT.
+func Int64Column(name string, v []int64) BulkColumn {
+	return column(name, arrow.PrimitiveTypes.Int64, v, nil, array.NewInt64Builder)
 }
 
 // StringColumnOf is a column of VARCHAR.

@@ -153,8 +153,8 @@ func cleanAsPrepSays(t *testing.T, ctx context.Context, rules []string, prev, to
 	err = db.QueryRowContext(ctx, `WITH n AS (SELECT rid, source_id, local_id, hash(`+cols+`) AS h FROM prep),
 		p AS (SELECT rid, source_id, local_id, hash(`+cols+`) AS h FROM lastnight.prep),
 		byprep AS (SELECT p.rid AS prev_rid, n.rid FROM n JOIN p USING (source_id, local_id) WHERE n.h = p.h)
-		SELECT (SELECT count(*) FROM clean), (SELECT count(*) FROM (SELECT prev_rid, rid FROM clean EXCEPT SELECT * FROM byprep)),
-			(SELECT count(*) FROM (SELECT * FROM byprep EXCEPT SELECT prev_rid, rid FROM clean))`).Scan(&clean, &onlyFound, &onlyByPrep)
+		SELECT (SELECT count(*) FROM clean_records), (SELECT count(*) FROM (SELECT prev_rid, rid FROM clean_records EXCEPT SELECT * FROM byprep)),
+			(SELECT count(*) FROM (SELECT * FROM byprep EXCEPT SELECT prev_rid, rid FROM clean_records))`).Scan(&clean, &onlyFound, &onlyByPrep)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -311,9 +311,15 @@ func (n *night) index(ctx context.Context) error {
 		n.p.logf("index: WARNING %d lines of the decision log cannot be applied; the other decisions apply (see exceptions/%s.csv)", len(unreadable), store.ExcStaleDecision)
 	}
 	st, err := mpi.BuildIndex(ctx, n.db, mpi.IndexOptions{LinkThreshold: n.model.LinkThreshold, ReviewThreshold: n.model.ReviewThreshold, Model: n.model,
-		RunID: n.run.ID, PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable})
+		RunID: n.run.ID, PreviousDB: publish.PreviousState(n.cfg.Run.StateDir), Decisions: decisions, UnreadableDecisions: unreadable,
+		Incremental: n.m.Mode == modeIncremental})
 	if err != nil {
 		return err
+	}
+	if co := st.Coherence; n.m.Mode == modeIncremental {
+		n.m.Counts["records_in_persons_kept"] = int64(co.RecordsKept)
+		n.p.logf("index: last night's persons kept for %d of %d records, whose links, scores and decisions are unchanged; the rest clustered again",
+			co.RecordsKept, st.Records)
 	}
 	n.m.Counts["persons"] = st.Persons
 	n.m.Counts["indexed_records"] = st.Records
