@@ -191,15 +191,9 @@ var RecordChangeColumns = []Column{
 
 // CleanRecords names the table, in StageCatalog, of the records that are
 // as they were last night — the same fields and the same flags set across
-// records — under last night's rid and tonight's (CleanRecordColumns), in
-// tonight's rid order. An incremental night's blocking makes it (linkage);
-// comparing carries these records' pairs, and clustering (mpi) keeps last
-// night's persons where nothing they were made from changed. A full night
-// has none.
+// records — with two columns, prev_rid (last night's rid) and rid
+// (tonight's), in tonight's rid order. An incremental night's blocking
+// makes it (linkage); comparing carries these records' pairs, and
+// clustering (mpi) keeps last night's persons where nothing they were made
+// from changed. A full night has none.
 const CleanRecords = "clean_records"
-
-// CleanRecordColumns are CleanRecords' columns.
-var CleanRecordColumns = []Column{
-	{"prev_rid", "INTEGER NOT NULL"},
-	{"rid", "INTEGER NOT NULL"},
-}
