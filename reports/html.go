@@ -350,7 +350,7 @@ svg text{font-size:11px;fill:#334} svg{max-width:100%;height:auto}
 {{end}}</table></div>
 
 <h2>Change since the last night</h2>
-{{if eq .M.Mode "incremental"}}<p class="meta">An incremental night: only the candidate pairs of new and changed records were built and compared ({{index .M.Counts "pairs_compared"}} of {{index .M.Counts "candidate_pairs"}}); the rest were carried from the last night.</p>
+{{if eq .M.Mode "incremental"}}<p class="meta">An incremental night: only the candidate pairs of new and changed records were built and compared ({{index .M.Counts "pairs_compared"}} of {{index .M.Counts "candidate_pairs"}}); the rest were carried from the last night. Last night's persons were kept for {{index .M.Counts "records_in_persons_kept"}} of {{index .M.Counts "indexed_records"}} records, whose links, scores and decisions had not changed; the others were clustered again.</p>
 {{else if .M.Mode}}<p class="meta">A {{.M.Mode}} night: {{.M.ModeReason}}.</p>{{end}}
 <p class="meta">Records by source, against last night's by their fingerprints (on the first night, all are new).</p>
 <table><tr><th>source</th><th>new</th><th>changed</th><th>unchanged</th><th>gone</th></tr>

@@ -97,7 +97,8 @@ func incrementalEqualsFull(t *testing.T, seed uint64) {
 			}
 		}
 		page, err := os.ReadFile(filepath.Join(a, "report.html"))
-		if err != nil || !bytes.Contains(page, []byte("An incremental night: only the candidate pairs")) {
+		if err != nil || !bytes.Contains(page, []byte("An incremental night: only the candidate pairs")) ||
+			!bytes.Contains(page, []byte(fmt.Sprintf("Last night's persons were kept for %d of %d records", m.Counts["records_in_persons_kept"], m.Counts["indexed_records"]))) {
 			t.Errorf("night %d: report.html does not say the night was incremental (%v)", night, err)
 		}
 		if files < 20 {
