@@ -92,8 +92,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 			FROM prep n
 			JOIN record_changes c ON c.source_id = n.source_id AND c.local_id = n.local_id AND c.change = %[2]s
 			JOIN prevblk.prep p ON p.source_id = n.source_id AND p.local_id = n.local_id
-			WHERE %[1]s
-			ORDER BY n.rid;
+			WHERE %[1]s;
 		CREATE OR REPLACE TEMP TABLE dirty_now AS SELECT rid FROM prep ANTI JOIN clean_records USING (rid);
 		-- Last night's rows of its dirty and gone records, read once: their
 		-- rids first, then their rows (an anti-join reading every column of

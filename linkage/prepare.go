@@ -52,8 +52,9 @@ func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]str
 // beside them (withheld). Every other column but rid, file and line is made
 // from the record's fields, which the load fingerprints (record_prints,
 // compared with last night's in record_changes): an incremental night finds
-// its unchanged records by the fingerprint and these (blockDelta). A column added to prep that reads anything but its
-// record's fields belongs here; TestBlockingSinceLastNight fails otherwise.
+// its unchanged records by the fingerprint and these (blockDelta). A column
+// added to prep that reads anything but its record's fields belongs here;
+// TestBlockingSinceLastNight fails otherwise.
 var prepFlags = []string{"stale", "withheld", "nhs_disputed", "quarantined"}
 
 // prepColumns are prep's columns but rid and the extra fields, over a

@@ -84,11 +84,12 @@ type ScoredPair struct {
 
 // ScorePairs compares and scores, with model m, the pairs of table from
 // (rid_l, rid_r; rid_l < rid_r, none of them in scores yet), adds them to
-// scores as a candidate pair is scored (levels, weight and the guard its
-// levels and records give; guards are not lifted for them) and returns
-// them. It is how clustering learns what the model says of two records no
-// blocking rule paired but a chain of links would put in one person.
-func ScorePairs(ctx context.Context, db *store.DB, m *Model, from string) ([]ScoredPair, error) {
+// scores — and to table alsoInto, of scores' columns — as a candidate pair
+// is scored (levels, weight and the guard its levels and records give;
+// guards are not lifted for them) and returns them. It is how clustering
+// learns what the model says of two records no blocking rule paired but a
+// chain of links would put in one person.
+func ScorePairs(ctx context.Context, db *store.DB, m *Model, from, alsoInto string) ([]ScoredPair, error) {
 	scored := store.Staged("scored_pairs")
 	if err := compare(ctx, db, m.Comparisons, from, "scored_gammas"); err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func ScorePairs(ctx context.Context, db *store.DB, m *Model, from string) ([]Sco
 	if err := score(ctx, db, m, "scored_gammas", scored); err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, "INSERT INTO scores BY NAME SELECT * FROM "+scored+"; DROP TABLE scored_gammas"); err != nil {
+	if _, err := db.ExecContext(ctx, "INSERT INTO scores BY NAME SELECT * FROM "+scored+"; INSERT INTO "+alsoInto+" BY NAME SELECT * FROM "+scored+"; DROP TABLE scored_gammas"); err != nil {
 		return nil, err
 	}
 	var out []ScoredPair

@@ -20,11 +20,10 @@ type Coherence struct {
 	// NonMatches are the pairs below the review band that clustering had to
 	// respect: both records reachable from each other by links.
 	NonMatches int `json:"non_matches"`
-	// ComponentsKept and RecordsKept are the components (and their
-	// records) whose persons an incremental night kept from the last night
-	// because nothing they are made from changed (kept.go).
-	ComponentsKept int `json:"components_kept,omitempty"`
-	RecordsKept    int `json:"records_kept,omitempty"`
+	// RecordsKept are the records whose persons an incremental night
+	// kept from the last night because nothing they are made from changed
+	// (kept.go).
+	RecordsKept int `json:"records_kept,omitempty"`
 }
 
 // coherentClusters clusters the records so that every person hangs
@@ -57,9 +56,14 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 	}
 	out := &clustering{co: &Coherence{Rounds: 1}, comp: comp, size: sizes(n, comp),
 		sig: componentSigs(n, comp, func(r int32) uint64 { return uint64(r) }, nhs, edges, within, con)}
+	// The pairs scored inside persons, kept or scored tonight, as rows of
+	// scores: what the next night carries with the persons it keeps.
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE person_pairs AS FROM scores LIMIT 0"); err != nil {
+		return nil, err
+	}
 	var kept *keptPersons
 	if opt.Incremental && opt.PreviousDB != "" {
-		if kept, err = keepLastNight(ctx, db, opt.PreviousDB, n, comp, nhs, edges, within, con, opt.ReviewThreshold); err != nil {
+		if kept, err = keepLastNight(ctx, db, opt.PreviousDB, n, comp, out.size, nhs, edges, within, con); err != nil {
 			return nil, fmt.Errorf("persons kept from last night: %w", err)
 		}
 	}
@@ -87,9 +91,12 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 				sub = append(sub, e)
 			}
 		}
-		co.ComponentsKept, co.RecordsKept = kept.comps, kept.record
-		below = append(below, kept.below...)
-		out.personPairs = append(out.personPairs, kept.pairs...)
+		co.RecordsKept = kept.record
+		for _, p := range kept.pairs {
+			if p.Weight < opt.ReviewThreshold {
+				below = append(below, p)
+			}
+		}
 		scoredSet.add(kept.pairs)
 		out.keptRoots, out.keptPrevRoots = kept.roots, kept.prevRoots
 	}
@@ -112,12 +119,11 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 		if k == 0 {
 			break
 		}
-		scored, err := linkage.ScorePairs(ctx, db, opt.Model, store.Staged("unscored_pairs"))
+		scored, err := linkage.ScorePairs(ctx, db, opt.Model, store.Staged("unscored_pairs"), "person_pairs")
 		if err != nil {
 			return nil, fmt.Errorf("score pairs within persons: %w", err)
 		}
 		co.PairsScored += int64(len(scored))
-		out.personPairs = append(out.personPairs, scored...)
 		scoredSet.add(scored)
 		// Only the components holding a new non-match can come out
 		// otherwise: they are clustered again, the rest kept.
@@ -144,15 +150,14 @@ func coherentClusters(ctx context.Context, db *store.DB, n int, nhs []string, ed
 // clustering is what coherentClusters makes: the persons, what keeping
 // them coherent took, the weakest pair inside each chained person, each
 // record's component (comp, its size and signature, for the next night:
-// kept.go), the pairs scored inside persons and the persons kept.
+// kept.go) and the persons kept.
 type clustering struct {
-	c           *Clusters
-	co          *Coherence
-	weakest     map[int32]float64
-	comp        []int32
-	size        []int32
-	sig         []uint64
-	personPairs []linkage.ScoredPair
+	c       *Clusters
+	co      *Coherence
+	weakest map[int32]float64
+	comp    []int32
+	size    []int32
+	sig     []uint64
 	// keptRoots are the roots of the persons kept from last night, and
 	// keptPrevRoots last night's (kept.go).
 	keptRoots, keptPrevRoots []int32

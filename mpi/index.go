@@ -207,9 +207,7 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 // the record's component's size and signature: what the next night keeps
 // persons by, kept.go) and a copy of it in the state file, clustering;
 // kept_roots (root, prev_root: the persons kept from last night, for the
-// master IDs), person_pairs (the rows of scores that clustering scored
-// inside persons because no blocking rule compared them, or kept with
-// their persons), chained (root, weakest: the persons holding a pair
+// master IDs), chained (root, weakest: the persons holding a pair
 // below the review band, weakest the lowest weight of one), cut_links (the
 // links clustering refused for two NHS numbers) and chain_links (those it
 // refused to keep a person coherent, and why).
@@ -232,19 +230,7 @@ func writeClusters(ctx context.Context, db *store.DB, cl *clustering) error {
 	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE clustering AS SELECT * FROM "+store.Staged("clusters")); err != nil {
 		return err
 	}
-	ls, rs := make([]int32, len(cl.personPairs)), make([]int32, len(cl.personPairs))
-	for i, p := range cl.personPairs {
-		ls[i], rs[i] = p.L, p.R
-	}
 	if err := db.CreateTableFrom(ctx, store.Staged("kept_roots"), store.Int32Column("root", cl.keptRoots), store.Int32Column("prev_root", cl.keptPrevRoots)); err != nil {
-		return err
-	}
-	if err := db.CreateTableFrom(ctx, store.Staged("person_pair_keys"), store.Int32Column("rid_l", ls), store.Int32Column("rid_r", rs)); err != nil {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE person_pairs AS
-		SELECT s.* FROM scores s SEMI JOIN person_pair_keys k ON k.rid_l = s.rid_l AND k.rid_r = s.rid_r ORDER BY s.rid_l, s.rid_r;
-		DROP TABLE person_pair_keys`); err != nil {
 		return err
 	}
 	roots := slices.Sorted(maps.Keys(weakest))

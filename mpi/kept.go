@@ -112,11 +112,10 @@ func sizes(n int, comp []int32) []int32 {
 // persons, methods and weights, refused links and the pairs scored inside
 // their persons, under tonight's rids.
 type keptPersons struct {
-	kept          []bool
-	c             *Clusters            // Root, Method and Weight of the kept records; Cut and Chain inside them
-	pairs         []linkage.ScoredPair // the pairs scored inside the kept persons, carried into scores
-	below         []linkage.ScoredPair // those below the review band
-	comps, record int
+	kept   []bool
+	c      *Clusters            // Root, Method and Weight of the kept records; Cut and Chain inside them
+	pairs  []linkage.ScoredPair // the pairs scored inside the kept persons, carried into scores
+	record int
 	// roots are the kept persons' roots, prevRoots last night's: each
 	// keeps its master ID (ids.go).
 	roots, prevRoots []int32
@@ -128,14 +127,14 @@ func (k *keptPersons) has(comp []int32, rid int32) bool { return k != nil && k.k
 // keepLastNight finds the components whose inputs are last night's (the
 // previous state database prevDB, its clustering) and carries their persons
 // into tonight's: see the top of this file. It inserts the pairs last
-// night's clustering scored inside them into scores. Without last night's
-// clustering as this version keeps it (a state from before) it keeps
-// nothing.
+// night's clustering scored inside them into scores and person_pairs
+// (which must be empty). Without last night's clustering as this version
+// keeps it (a state from before) it keeps nothing.
 //
 // Last night's tables are read whole, by rid, and matched to tonight's
 // records in Go through store.CleanRecords: at two million records 0.3–0.4
 // s, where joining them in DuckDB and reading the result took 0.7 s.
-func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp []int32, nhs []string, edges []Edge, within []linkage.ScoredPair, con Constraints, reviewThreshold float64) (*keptPersons, error) {
+func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp, size []int32, nhs []string, edges []Edge, within []linkage.ScoredPair, con Constraints) (*keptPersons, error) {
 	detach, err := db.AttachReadOnly(ctx, prevDB, "prevk")
 	if err != nil {
 		return nil, err
@@ -175,7 +174,6 @@ func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp
 	}); err != nil {
 		return nil, fmt.Errorf("clean records: %w", err)
 	}
-	size := sizes(n, comp)
 	sig := componentSigs(n, comp, func(r int32) uint64 { return uint64(prevRid[r]) }, nhs, edges, within, con)
 	k := &keptPersons{kept: make([]bool, n+1), c: &Clusters{Root: make([]int32, n+1), Method: make([]string, n+1), Weight: make([]float64, n+1)}}
 	for i := 1; i <= n; i++ {
@@ -193,9 +191,6 @@ func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp
 	for i := 1; i <= n; i++ {
 		if p := prevRid[i]; k.kept[comp[i]] {
 			k.record++
-			if comp[i] == int32(i) {
-				k.comps++
-			}
 			k.c.Root[i], k.c.Method[i], k.c.Weight[i] = now[last.root[p]], methodNames[last.method[p]], last.weight[p]
 			if k.c.Root[i] == int32(i) {
 				k.roots, k.prevRoots = append(k.roots, int32(i)), append(k.prevRoots, p)
@@ -212,7 +207,7 @@ func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp
 	if err := k.carryRefused(ctx, db, keptNow); err != nil {
 		return nil, err
 	}
-	return k, k.carryPersonPairs(ctx, db, keptNow, reviewThreshold)
+	return k, k.carryPersonPairs(ctx, db, keptNow)
 }
 
 // lastClusters is last night's clustering table (tonight's clusters), by last night's rid.
@@ -288,19 +283,16 @@ func (k *keptPersons) carryRefused(ctx context.Context, db *store.DB, keptNow fu
 	return rows.Err()
 }
 
-// carryPersonPairs inserts into scores the pairs last night's clustering
-// scored inside the kept persons (person_pairs holds their rows of
-// scores), which no one scores tonight: a full night's clustering would
-// score them again, with the same model, to the same row.
-func (k *keptPersons) carryPersonPairs(ctx context.Context, db *store.DB, keptNow func(int32) int32, reviewThreshold float64) error {
+// carryPersonPairs inserts into person_pairs and scores the pairs last
+// night's clustering scored inside the kept persons (person_pairs holds
+// their rows of scores), which no one scores tonight: a full night's
+// clustering would score them again, with the same model, to the same row.
+func (k *keptPersons) carryPersonPairs(ctx context.Context, db *store.DB, keptNow func(int32) int32) error {
 	var prevL, prevR, ls, rs []int32
 	if err := db.QueryPairs(ctx, "SELECT rid_l, rid_r, weight FROM prevk.person_pairs", func(l, r int32, w float64) {
 		if a, b := keptNow(l), keptNow(r); a != 0 && b != 0 {
 			prevL, prevR, ls, rs = append(prevL, l), append(prevR, r), append(ls, a), append(rs, b)
 			k.pairs = append(k.pairs, linkage.ScoredPair{L: a, R: b, Weight: w})
-			if w < reviewThreshold {
-				k.below = append(k.below, linkage.ScoredPair{L: a, R: b, Weight: w})
-			}
 		}
 	}); err != nil {
 		return fmt.Errorf("pairs scored inside last night's persons: %w", err)
@@ -309,9 +301,10 @@ func (k *keptPersons) carryPersonPairs(ctx context.Context, db *store.DB, keptNo
 		store.Int32Column("rid_l", ls), store.Int32Column("rid_r", rs)); err != nil {
 		return err
 	}
-	_, err := db.ExecContext(ctx, `INSERT INTO scores BY NAME
+	_, err := db.ExecContext(ctx, `INSERT INTO person_pairs BY NAME
 		SELECT p.* REPLACE (k.rid_l AS rid_l, k.rid_r AS rid_r)
 		FROM prevk.person_pairs p JOIN kept_person_pairs k ON k.prev_l = p.rid_l AND k.prev_r = p.rid_r;
+		INSERT INTO scores BY NAME SELECT * FROM person_pairs;
 		DROP TABLE kept_person_pairs`)
 	return err
 }

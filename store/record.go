@@ -192,7 +192,7 @@ var RecordChangeColumns = []Column{
 // CleanRecords names the table, in StageCatalog, of the records that are
 // as they were last night — the same fields and the same flags set across
 // records — with two columns, prev_rid (last night's rid) and rid
-// (tonight's), in tonight's rid order. An incremental night's blocking
+// (tonight's). An incremental night's blocking
 // makes it (linkage); comparing carries these records' pairs, and
 // clustering (mpi) keeps last night's persons where nothing they were made
 // from changed. A full night has none.
