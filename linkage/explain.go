@@ -20,6 +20,7 @@ type Explanation struct {
 	Right           string                `json:"right"`
 	Comparisons     []ExplainedComparison `json:"comparisons"`
 	Prior           float64               `json:"prior"`
+	PriorFrom       string                `json:"prior_from,omitempty"` // nhs_numbers or em
 	Lambda          float64               `json:"lambda"`
 	Total           float64               `json:"match_weight"`
 	Probability     float64               `json:"probability"`
@@ -73,7 +74,7 @@ func Explain(ctx context.Context, db *store.DB, m *Model, left, right store.Reco
 	if a > b {
 		a, b = b, a
 	}
-	e := &Explanation{Left: left.String(), Right: right.String(), Lambda: m.Lambda, Prior: m.Prior(),
+	e := &Explanation{Left: left.String(), Right: right.String(), Lambda: m.Lambda, Prior: m.Prior(), PriorFrom: m.Training.PriorFrom,
 		LinkThreshold: m.LinkThreshold, ReviewThreshold: m.ReviewThreshold}
 	levels, err := e.weigh(ctx, db, m, a, b)
 	if err != nil {
@@ -119,7 +120,7 @@ func (e *Explanation) Print(w io.Writer) {
 	fmt.Fprintf(w, "NHS number stage: %s\n\n", e.Stage)
 	fmt.Fprintf(w, "%-14s %-46s %8s %8s\n", "comparison", "level", "weight", "running")
 	run := e.Prior
-	fmt.Fprintf(w, "%-14s %-46s %+8.2f %+8.2f\n", "prior", fmt.Sprintf("1 in %.0f record pairs is a match", 1/Probability(e.Prior)), e.Prior, run)
+	fmt.Fprintf(w, "%-14s %-46s %+8.2f %+8.2f\n", "prior", priorLabel(e.Prior, e.PriorFrom), e.Prior, run)
 	for _, c := range e.Comparisons {
 		run += c.Weight
 		level := c.Level
@@ -247,4 +248,14 @@ func liftedBecause(ctx context.Context, db *store.DB, a, b int64) (guard, why st
 		return "", "", nil
 	}
 	return guard, why, err
+}
+
+// priorLabel says what the prior means and what it was estimated from (a
+// model saved before prior_from existed had EM's).
+func priorLabel(prior float64, from string) string {
+	by := "EM"
+	if from == "nhs_numbers" {
+		by = "NHS numbers"
+	}
+	return fmt.Sprintf("1 in %.0f pairs match (by %s)", 1/Probability(prior), by)
 }

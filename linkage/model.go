@@ -47,20 +47,55 @@ type Training struct {
 	// MatchRateAllPairs is the estimated share of all record pairs that are
 	// matches, used to correct u for the matches among random pairs.
 	MatchRateAllPairs float64 `json:"match_rate_all_pairs"`
-	MSource           string  `json:"m_source"`
-	SessionsConverged bool    `json:"em_sessions_converged,omitempty"`
+	// PriorFrom says where MatchRateAllPairs came from: "nhs_numbers" (the
+	// pairs sharing a verified number, over the share of exactly agreeing
+	// pairs that do: prior.go) or "em" (EM's match rate over the candidate
+	// pairs, where the data has too few numbers). MatchRateEM is EM's
+	// estimate either way, for comparison; the three counts are what the
+	// numbers' estimate was made from.
+	PriorFrom               string  `json:"prior_from,omitempty"`
+	MatchRateEM             float64 `json:"match_rate_em,omitempty"`
+	NumberPairs             int64   `json:"number_pairs,omitempty"`
+	ExactPairs              int64   `json:"exact_pairs,omitempty"`
+	ExactPairsSharingNumber int64   `json:"exact_pairs_sharing_number,omitempty"`
+	MSource                 string  `json:"m_source"`
+	SessionsConverged       bool    `json:"em_sessions_converged,omitempty"`
 }
 
 // Default thresholds, as match weights (log2 odds, with the prior over all
 // record pairs): a weight of 2 is a posterior probability of 0.8, -4 of 0.06.
 // Chosen on the fixtures and FEBRL (docs/LINKAGE.md): most matches score far
 // above 2 and most non-matches far below -4; the guards, not the threshold,
-// keep household hard negatives apart.
+// keep household hard negatives apart. These go with EM's prior; a prior
+// from the NHS numbers has its own (NumbersLinkThreshold).
 const (
 	DefaultLinkThreshold   = 2.0
 	DefaultReviewThreshold = -4.0
 	DefaultTFMinimum       = 0.0001
 )
+
+// The default thresholds with the prior from the NHS numbers, half a bit
+// under EM's. EM's prior sat above the true match rate by 0.1 bits on the
+// 35,000-record fixtures the thresholds were chosen on and by 0.4 at a
+// million records; the numbers' sits 0.05 under it at every size. Half a bit
+// lower links and reviews at a million records exactly what EM's prior and
+// its thresholds did (the same pairs; two more true pairs on two of six
+// 20,000-person seeds), and does not drift as the region grows
+// (docs/LINKAGE.md, stage 5).
+const (
+	NumbersLinkThreshold   = 1.5
+	NumbersReviewThreshold = -4.5
+)
+
+// DefaultThresholds are the link and review thresholds for a model whose
+// prior came from priorFrom (Training.PriorFrom: "nhs_numbers", or "em" or
+// empty for EM's).
+func DefaultThresholds(priorFrom string) (link, review float64) {
+	if priorFrom == "nhs_numbers" {
+		return NumbersLinkThreshold, NumbersReviewThreshold
+	}
+	return DefaultLinkThreshold, DefaultReviewThreshold
+}
 
 // Prior is the match weight of the prior: the log odds that two records
 // drawn at random are the same person (Splink's convention). It does not

@@ -29,8 +29,8 @@ type Options struct {
 	BlockingRules    []string // default DefaultBlockingRules
 	MaxBlockSize     int64    // default DefaultMaxBlockSize
 	MaxPairsPerRule  int64    // default DefaultMaxPairsPerRule
-	LinkThreshold    *float64 // default the model's, else DefaultLinkThreshold
-	ReviewThreshold  *float64 // default the model's, else DefaultReviewThreshold
+	LinkThreshold    *float64 // default the model's, else DefaultThresholds for its prior
+	ReviewThreshold  *float64 // default the model's, else DefaultThresholds for its prior
 	ExtraComparisons []ExtraField
 	ExtraFields      []string // extra columns present in records
 	Model            string   // a saved model to reuse instead of training
@@ -367,7 +367,7 @@ func (l *linker) model(ctx context.Context) error {
 		l.res.ModelFrom = "fitted"
 	}
 	if m.LinkThreshold == 0 && m.ReviewThreshold == 0 {
-		m.LinkThreshold, m.ReviewThreshold = DefaultLinkThreshold, DefaultReviewThreshold
+		m.LinkThreshold, m.ReviewThreshold = DefaultThresholds(m.Training.PriorFrom)
 	}
 	if l.opt.LinkThreshold != nil {
 		m.LinkThreshold = *l.opt.LinkThreshold

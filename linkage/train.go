@@ -107,7 +107,21 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		for _, p := range pats {
 			candidates += p.count
 		}
-		lambdaAll := math.Min(m.Lambda*candidates/allPairs, 0.5)
+		emAll := math.Min(m.Lambda*candidates/allPairs, 0.5)
+		m.Training.MatchRateEM = emAll
+		// Where the data has the NHS numbers for it, the prior is theirs,
+		// not EM's (prior.go says why).
+		lambdaAll, from := emAll, "em"
+		counts, err := countNumberPrior(ctx, db)
+		if err != nil {
+			return err
+		}
+		if r := counts.rate(records); r > 0 {
+			lambdaAll, from = math.Min(r, 0.5), "nhs_numbers"
+			m.Training.NumberPairs, m.Training.ExactPairs, m.Training.ExactPairsSharingNumber = int64(counts.Shared), int64(counts.Exact), int64(counts.ExactShared)
+		}
+		m.Training.PriorFrom = from
+		logf("link: training: the prior from %s: %.4g of all pairs match (EM's %.4g, %+.2f bits)", from, lambdaAll, emAll, math.Log2(emAll/lambdaAll))
 		for c, cmp := range comps {
 			for l, lv := range cmp.Levels {
 				if lv.Null {

@@ -50,8 +50,13 @@ type ManifestLinkage struct {
 	LinkThreshold   float64                   `json:"link_threshold"`
 	ReviewThreshold float64                   `json:"review_threshold"`
 	Lambda          float64                   `json:"lambda"`
-	EMIterations    int                       `json:"em_iterations"`
-	EMConverged     bool                      `json:"em_converged"`
+	// Prior is the match weight every pair starts from (log2 odds that two
+	// records drawn at random are one person), PriorFrom what it was
+	// estimated from: "nhs_numbers" or "em" (linkage/prior.go).
+	Prior        float64 `json:"prior"`
+	PriorFrom    string  `json:"prior_from,omitempty"`
+	EMIterations int     `json:"em_iterations"`
+	EMConverged  bool    `json:"em_converged"`
 	// Namesakes among the pairs with the same names and date of birth at
 	// different postcodes whose verified numbers tell (the namesake guard's
 	// evidence), and how many guards were lifted: in all, and twin guards

@@ -49,7 +49,7 @@ func TestExplainAndEvaluateCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("explain exit %d: %s", code, out)
 	}
-	for _, want := range []string{"prior", "given_name", "family_name", "date_of_birth", "residence", "nhs_number", "match weight", "decision: link (probabilistic)"} {
+	for _, want := range []string{"pairs match (by NHS numbers)", "given_name", "family_name", "date_of_birth", "residence", "nhs_number", "match weight", "decision: link (probabilistic)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}

@@ -94,6 +94,22 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if !m.Linkage.EMConverged {
 		t.Error("EM did not converge")
 	}
+	// The prior comes from the verified numbers and counts about as many
+	// matches among all pairs as the truth holds (0.95-0.97 of them on six
+	// seeds, where EM's count is 1.07 of them here and 3.4 at ten million
+	// records: linkage/prior.go).
+	model, err := linkage.LoadModel(filepath.Join(cfg.Run.PublishDir, "current", "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := float64(m.Linkage.Records)
+	matches := model.Training.MatchRateAllPairs * n * (n - 1) / 2
+	if ratio := matches / float64(ev.TruthPairs); m.Linkage.PriorFrom != "nhs_numbers" || ratio < 0.9 || ratio > 1.05 || m.Linkage.Prior != model.Prior() {
+		t.Errorf("the prior from %q (%.2f bits) counts %.0f matches among all pairs, %.2f of the %d true pairs", m.Linkage.PriorFrom, m.Linkage.Prior, matches, ratio, ev.TruthPairs)
+	}
+	if l := m.Linkage; l.LinkThreshold != linkage.NumbersLinkThreshold || l.ReviewThreshold != linkage.NumbersReviewThreshold {
+		t.Errorf("thresholds %v and %v, want the defaults for the numbers' prior", l.LinkThreshold, l.ReviewThreshold)
+	}
 	// Blocking stays selective: under one candidate pair a record here, 3.0
 	// at two million records (docs/LINKAGE.md); the manifest says so.
 	if l := m.Linkage; l.PairsPerRecord <= 0 || l.PairsPerRecord > 6 || l.PairsPerRecord != perRecord(l.CandidatePairs, l.Records) {
@@ -158,8 +174,13 @@ func TestLinkageAccuracyOnPublicData(t *testing.T) {
 			}
 			work := t.TempDir()
 			cfg.Run.StateDir, cfg.Run.PublishDir = filepath.Join(work, "state"), filepath.Join(work, "publish")
-			if _, err := nightly(context.Background(), cfg, nightlyOptions{}); err != nil {
+			m, err := nightly(context.Background(), cfg, nightlyOptions{})
+			if err != nil {
 				t.Fatal(err)
+			}
+			// No NHS numbers: the prior is EM's, and so are the thresholds.
+			if l := m.Linkage; l.PriorFrom != "em" || l.LinkThreshold != linkage.DefaultLinkThreshold || l.ReviewThreshold != linkage.DefaultReviewThreshold {
+				t.Errorf("prior from %q, thresholds %v and %v", l.PriorFrom, l.LinkThreshold, l.ReviewThreshold)
 			}
 			ev, err := evaluate(context.Background(), filepath.Join(cfg.Run.PublishDir, "current"), filepath.Join(filepath.Dir(cfgPath), "truth.csv"), "")
 			if err != nil {

@@ -46,6 +46,7 @@ func addLinkage(m *reports.Manifest, res *linkage.Result) {
 	m.Linkage = &reports.ManifestLinkage{Records: res.Records, NHSPairs: res.NHSPairs, DeterministicPairs: res.DeterministicPairs,
 		NHSConflicts: res.Conflicts, CandidatePairs: res.CandidatePairs, PairsPerRecord: perRecord(res.CandidatePairs, res.Records), Blocking: res.Rules, Quarantined: res.Quarantined,
 		LinkThreshold: model.LinkThreshold, ReviewThreshold: model.ReviewThreshold, Lambda: model.Lambda,
+		Prior: model.Prior(), PriorFrom: model.Training.PriorFrom,
 		EMIterations: model.Training.Iterations, EMConverged: model.Training.Converged,
 		NamesakeChecked: res.NamesakeChecked, Namesakes: res.Namesakes, GuardsLifted: res.GuardsLifted, TyposLifted: res.TyposLifted,
 		ModelFrom: res.ModelFrom, ModelReason: res.ModelReason}
