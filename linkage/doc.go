@@ -1,8 +1,10 @@
 // Package linkage owns deciding which records belong to the same person:
 // the deterministic NHS-number stage, blocking, comparison vectors, the
 // Fellegi–Sunter model (u from random pairs, m by EM seeded with the pairs a
-// verified NHS number links, the prior from the data, term-frequency
-// adjustments for names) and scoring. Clustering is mpi's.
+// verified NHS number links, the prior from the pairs sharing a verified
+// NHS number where there are enough of them and from EM where not — prior.go
+// says why — term-frequency adjustments for names) and scoring. Clustering is
+// mpi's.
 //
 // Where the work runs: everything over sets of pairs — preparing records,
 // blocking, evaluating every comparison level, counting patterns, scoring —

@@ -43,6 +43,7 @@ type night struct {
 	db    *store.DB
 	m     *reports.Manifest
 	model *linkage.Model
+	heap  heapReleaser
 	// sizedLimit is the memory limit set once the records were counted,
 	// when none is configured.
 	sizedLimit string
@@ -81,6 +82,7 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		n.db.FileMetadata = map[string]string{"carematch_schema_version": store.FilesSchemaVersion, "carematch_run_id": run.ID,
 			"carematch_version": toolVersion()}
 		n.db.StepDone = func(stage, step string, took time.Duration) {
+			n.heap.afterStep()
 			if took > time.Second {
 				n.p.logf("%s: %s took %.1fs", stage, step, took.Seconds())
 			}
@@ -140,6 +142,7 @@ func (n *night) stage(ctx context.Context, name string, f func(context.Context) 
 	}
 	n.m.TimingsMS[name] = time.Since(t).Milliseconds()
 	n.p.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
+	n.heap.afterStep()
 	if n.opt.stopAfter == name {
 		return errStopped
 	}
