@@ -204,6 +204,11 @@ func (l *linker) prepare(ctx context.Context) error {
 		default:
 			if err := sameComparisons(held.Comparisons, l.comps); err != nil {
 				l.res.ModelReason = "the configuration's comparisons are not the held model's: " + err.Error()
+			} else if held.Training.PriorFrom == "" {
+				// Fitted before the prior could come from the NHS numbers:
+				// refitted once, so an upgrade takes the prior that does not
+				// grow with the region without waiting for --retrain.
+				l.res.ModelReason = "the held model's prior is EM's, fitted before carematch took it from the NHS numbers"
 			} else {
 				l.held = held
 			}

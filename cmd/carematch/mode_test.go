@@ -91,6 +91,10 @@ func TestModeAndHeldModel(t *testing.T) {
 		{name: "configuration changed", edit: appendConfig("\n# a comment changes the file\n"), reason: "configuration changed", modelFrom: "held"},
 		// Guards are configuration: a held model takes tonight's.
 		{name: "guards off", edit: appendConfig("\n[linkage]\nguards = false\n"), reason: "configuration changed", modelFrom: "held", noGuards: true},
+		// A model held from before the prior came from the NHS numbers
+		// (its JSON without prior_from) is fitted again, once.
+		{name: "a model from before prior_from", edit: onLastState(`UPDATE model SET json = regexp_replace(json, '"prior_from":"[a-z_]+",', '')`),
+			reason: "model is not the one held", modelFrom: "fitted", why: "fitted before carematch took it from the NHS numbers", noGuards: true},
 		{name: "no model kept", edit: onLastState("DROP TABLE model"), reason: "model is not the one held", modelFrom: "fitted", why: "kept no model", noGuards: true},
 	}
 	var prevFitted *linkage.Model
