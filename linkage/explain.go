@@ -20,7 +20,7 @@ type Explanation struct {
 	Right           string                `json:"right"`
 	Comparisons     []ExplainedComparison `json:"comparisons"`
 	Prior           float64               `json:"prior"`
-	PriorFrom       string                `json:"prior_from,omitempty"` // nhs_numbers or em
+	PriorFrom       PriorSource           `json:"prior_from,omitempty"`
 	Lambda          float64               `json:"lambda"`
 	Total           float64               `json:"match_weight"`
 	Probability     float64               `json:"probability"`
@@ -252,9 +252,9 @@ func liftedBecause(ctx context.Context, db *store.DB, a, b int64) (guard, why st
 
 // priorLabel says what the prior means and what it was estimated from (a
 // model saved before prior_from existed had EM's).
-func priorLabel(prior float64, from string) string {
+func priorLabel(prior float64, from PriorSource) string {
 	by := "EM"
-	if from == "nhs_numbers" {
+	if from == PriorFromNumbers {
 		by = "NHS numbers"
 	}
 	return fmt.Sprintf("1 in %.0f pairs match (by %s)", 1/Probability(prior), by)

@@ -47,19 +47,17 @@ type Training struct {
 	// MatchRateAllPairs is the estimated share of all record pairs that are
 	// matches, used to correct u for the matches among random pairs.
 	MatchRateAllPairs float64 `json:"match_rate_all_pairs"`
-	// PriorFrom says where MatchRateAllPairs came from: "nhs_numbers" (the
-	// pairs sharing a verified number, over the share of exactly agreeing
-	// pairs that do: prior.go) or "em" (EM's match rate over the candidate
-	// pairs, where the data has too few numbers). MatchRateEM is EM's
-	// estimate either way, for comparison; the three counts are what the
-	// numbers' estimate was made from.
-	PriorFrom               string  `json:"prior_from,omitempty"`
-	MatchRateEM             float64 `json:"match_rate_em,omitempty"`
-	NumberPairs             int64   `json:"number_pairs,omitempty"`
-	ExactPairs              int64   `json:"exact_pairs,omitempty"`
-	ExactPairsSharingNumber int64   `json:"exact_pairs_sharing_number,omitempty"`
-	MSource                 string  `json:"m_source"`
-	SessionsConverged       bool    `json:"em_sessions_converged,omitempty"`
+	// PriorFrom says where MatchRateAllPairs came from (empty in a model
+	// saved before it was recorded: EM's). MatchRateEM is EM's estimate
+	// either way, for comparison; the three counts are what the numbers'
+	// estimate was made from.
+	PriorFrom               PriorSource `json:"prior_from,omitempty"`
+	MatchRateEM             float64     `json:"match_rate_em,omitempty"`
+	NumberPairs             int64       `json:"number_pairs,omitempty"`
+	ExactPairs              int64       `json:"exact_pairs,omitempty"`
+	ExactPairsSharingNumber int64       `json:"exact_pairs_sharing_number,omitempty"`
+	MSource                 string      `json:"m_source"`
+	SessionsConverged       bool        `json:"em_sessions_converged,omitempty"`
 }
 
 // Default thresholds, as match weights (log2 odds, with the prior over all
@@ -87,11 +85,22 @@ const (
 	NumbersReviewThreshold = -4.5
 )
 
+// PriorSource says what a model's prior was estimated from.
+type PriorSource string
+
+const (
+	// PriorFromNumbers: the pairs sharing a verified NHS number, over the
+	// share of exactly agreeing pairs that do (prior.go).
+	PriorFromNumbers PriorSource = "nhs_numbers"
+	// PriorFromEM: EM's match rate over the candidate pairs, where the data
+	// has too few numbers.
+	PriorFromEM PriorSource = "em"
+)
+
 // DefaultThresholds are the link and review thresholds for a model whose
-// prior came from priorFrom (Training.PriorFrom: "nhs_numbers", or "em" or
-// empty for EM's).
-func DefaultThresholds(priorFrom string) (link, review float64) {
-	if priorFrom == "nhs_numbers" {
+// prior came from priorFrom (Training.PriorFrom; empty is EM's).
+func DefaultThresholds(priorFrom PriorSource) (link, review float64) {
+	if priorFrom == PriorFromNumbers {
 		return NumbersLinkThreshold, NumbersReviewThreshold
 	}
 	return DefaultLinkThreshold, DefaultReviewThreshold

@@ -111,13 +111,13 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 		m.Training.MatchRateEM = emAll
 		// Where the data has the NHS numbers for it, the prior is theirs,
 		// not EM's (prior.go says why).
-		lambdaAll, from := emAll, "em"
+		lambdaAll, from := emAll, PriorFromEM
 		counts, err := countNumberPrior(ctx, db)
 		if err != nil {
 			return err
 		}
 		if r := counts.rate(records); r > 0 {
-			lambdaAll, from = math.Min(r, 0.5), "nhs_numbers"
+			lambdaAll, from = math.Min(r, 0.5), PriorFromNumbers
 			m.Training.NumberPairs, m.Training.ExactPairs, m.Training.ExactPairsSharingNumber = int64(counts.Shared), int64(counts.Exact), int64(counts.ExactShared)
 		}
 		m.Training.PriorFrom = from

@@ -288,26 +288,22 @@ func unscoredPairs(ctx context.Context, db *store.DB, c *Clusters, prev []int32,
 			members[r] = append(members[r], int32(i)) // in rid order
 		}
 	}
-	var ls, rs []int32
+	var pairs [][2]int32
 	for _, m := range members {
 		for x, a := range m {
 			for _, b := range m[x+1:] {
 				if !scored.has(a, b) {
-					ls, rs = append(ls, a), append(rs, b)
+					pairs = append(pairs, [2]int32{a, b})
 				}
 			}
 		}
 	}
-	order := make([]int, len(ls))
-	for i := range order {
-		order[i] = i
+	slices.SortFunc(pairs, func(p, q [2]int32) int { return cmp.Or(cmp.Compare(p[0], q[0]), cmp.Compare(p[1], q[1])) })
+	l, r := make([]int32, len(pairs)), make([]int32, len(pairs))
+	for i, p := range pairs {
+		l[i], r[i] = p[0], p[1]
 	}
-	slices.SortFunc(order, func(i, j int) int { return cmp.Or(cmp.Compare(ls[i], ls[j]), cmp.Compare(rs[i], rs[j])) })
-	l, r := make([]int32, len(ls)), make([]int32, len(rs))
-	for i, o := range order {
-		l[i], r[i] = ls[o], rs[o]
-	}
-	return int64(len(l)), db.CreateTableFrom(ctx, store.Staged("unscored_pairs"), store.Int32Column("rid_l", l), store.Int32Column("rid_r", r))
+	return int64(len(pairs)), db.CreateTableFrom(ctx, store.Staged("unscored_pairs"), store.Int32Column("rid_l", l), store.Int32Column("rid_r", r))
 }
 
 // scoredPairs are the pairs of records in one component that scores holds:

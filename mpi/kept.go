@@ -2,6 +2,7 @@ package mpi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -156,12 +157,9 @@ func keepLastNight(ctx context.Context, db *store.DB, prevDB string, n int, comp
 	// Tonight's rid of each of last night's clean records, and back.
 	prevRid, now := make([]int32, n+1), make([]int32, len(last.root))
 	if err := db.QueryBatches(ctx, "SELECT prev_rid, rid FROM "+store.CleanRecords, func(b store.Batch) error {
-		prids, err := b.Int32s(0)
-		if err != nil {
-			return err
-		}
-		rids, err := b.Int32s(1)
-		if err != nil {
+		prids, errP := b.Int32s(0)
+		rids, errR := b.Int32s(1)
+		if err := errors.Join(errP, errR); err != nil {
 			return err
 		}
 		for i, r := range rids {

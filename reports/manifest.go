@@ -52,11 +52,11 @@ type ManifestLinkage struct {
 	Lambda          float64                   `json:"lambda"`
 	// Prior is the match weight every pair starts from (log2 odds that two
 	// records drawn at random are one person), PriorFrom what it was
-	// estimated from: "nhs_numbers" or "em" (linkage/prior.go).
-	Prior        float64 `json:"prior"`
-	PriorFrom    string  `json:"prior_from,omitempty"`
-	EMIterations int     `json:"em_iterations"`
-	EMConverged  bool    `json:"em_converged"`
+	// estimated from (linkage/prior.go).
+	Prior        float64             `json:"prior"`
+	PriorFrom    linkage.PriorSource `json:"prior_from,omitempty"`
+	EMIterations int                 `json:"em_iterations"`
+	EMConverged  bool                `json:"em_converged"`
 	// Namesakes among the pairs with the same names and date of birth at
 	// different postcodes whose verified numbers tell (the namesake guard's
 	// evidence), and how many guards were lifted: in all, and twin guards

@@ -104,7 +104,7 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	}
 	n := float64(m.Linkage.Records)
 	matches := model.Training.MatchRateAllPairs * n * (n - 1) / 2
-	if ratio := matches / float64(ev.TruthPairs); m.Linkage.PriorFrom != "nhs_numbers" || ratio < 0.9 || ratio > 1.05 || m.Linkage.Prior != model.Prior() {
+	if ratio := matches / float64(ev.TruthPairs); m.Linkage.PriorFrom != linkage.PriorFromNumbers || ratio < 0.9 || ratio > 1.05 || m.Linkage.Prior != model.Prior() {
 		t.Errorf("the prior from %q (%.2f bits) counts %.0f matches among all pairs, %.2f of the %d true pairs", m.Linkage.PriorFrom, m.Linkage.Prior, matches, ratio, ev.TruthPairs)
 	}
 	if l := m.Linkage; l.LinkThreshold != linkage.NumbersLinkThreshold || l.ReviewThreshold != linkage.NumbersReviewThreshold {
@@ -179,7 +179,7 @@ func TestLinkageAccuracyOnPublicData(t *testing.T) {
 				t.Fatal(err)
 			}
 			// No NHS numbers: the prior is EM's, and so are the thresholds.
-			if l := m.Linkage; l.PriorFrom != "em" || l.LinkThreshold != linkage.DefaultLinkThreshold || l.ReviewThreshold != linkage.DefaultReviewThreshold {
+			if l := m.Linkage; l.PriorFrom != linkage.PriorFromEM || l.LinkThreshold != linkage.DefaultLinkThreshold || l.ReviewThreshold != linkage.DefaultReviewThreshold {
 				t.Errorf("prior from %q, thresholds %v and %v", l.PriorFrom, l.LinkThreshold, l.ReviewThreshold)
 			}
 			ev, err := evaluate(context.Background(), filepath.Join(cfg.Run.PublishDir, "current"), filepath.Join(filepath.Dir(cfgPath), "truth.csv"), "")
