@@ -80,6 +80,9 @@ type Resources struct {
 	// MemoryLimit is DuckDB's memory limit for the run, configured or
 	// the default.
 	MemoryLimit string `json:"memory_limit,omitempty"`
+	// BlockMemory is how much of the buffer blocks its queries free DuckDB
+	// kept mapped for the next to reuse, as DuckDB reports it.
+	BlockMemory string `json:"block_memory,omitempty"`
 }
 
 // ManifestConfig identifies the configuration a run used.

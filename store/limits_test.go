@@ -96,3 +96,52 @@ func TestSetMemoryLimit(t *testing.T) {
 		t.Error("a limit that is not a size was taken")
 	}
 }
+
+// DuckDB keeps freed blocks up to the size set, which can grow but not
+// shrink.
+func TestKeepBlockMemory(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	kept, err := db.KeepBlockMemory(ctx, "64MiB")
+	if err != nil || kept != "64.0 MiB" {
+		t.Fatalf("kept %q (%v) after 64MiB", kept, err)
+	}
+	if kept, err := db.KeepBlockMemory(ctx, "128MiB"); err != nil || kept != "128.0 MiB" {
+		t.Errorf("kept %q (%v) after raising it to 128MiB", kept, err)
+	}
+	if _, err := db.KeepBlockMemory(ctx, "32MiB"); err == nil {
+		t.Error("the blocks kept were lowered")
+	}
+	if _, err := db.KeepBlockMemory(ctx, "lots"); err == nil {
+		t.Error("a size that is not one was taken")
+	}
+}
+
+// The freed blocks kept: the memory limit, at most a tenth of the machine.
+func TestBlockMemoryFor(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		limit string
+		total uint64
+		want  string
+	}{
+		{"1988MiB", 24 * gib, "1988MiB"},
+		{"4915MiB", 24 * gib, "2457MiB"},
+		{"2GiB", 24 * gib, "2048MiB"},
+		{"2GiB", 0, "2048MiB"},
+		{"2GiB", 4 * gib, "409MiB"},
+		{"512MB", 24 * gib, "488MiB"},
+		{"1.5 GB", 24 * gib, "1430MiB"},
+		{"1TiB", 24 * gib, "2457MiB"},
+		{"8MB", 24 * gib, "7MiB"},
+		{"", 24 * gib, ""},
+		{"lots", 24 * gib, ""},
+		{"12", 24 * gib, ""},
+		{"12XB", 24 * gib, ""},
+		{"-1GiB", 24 * gib, ""},
+	} {
+		if got := blockMemoryFor(c.limit, c.total); got != c.want {
+			t.Errorf("limit %q on %d bytes: %q, want %q", c.limit, c.total, got, c.want)
+		}
+	}
+}

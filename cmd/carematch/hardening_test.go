@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/publish"
+	"github.com/selondon/carematch/reports"
 	"github.com/selondon/carematch/review"
+	"github.com/selondon/carematch/store"
 )
 
 // A decision log damaged in every way found so far — a 2 MB line written
@@ -200,6 +203,18 @@ func TestJunkIsQuarantined(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := filepath.Join(cfg.Run.PublishDir, "current")
+	// A configured limit: DuckDB kept freed blocks up to it from the start.
+	var m reports.Manifest
+	if data, err := os.ReadFile(filepath.Join(cur, "manifest.json")); err != nil || json.Unmarshal(data, &m) != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	want := "2.0 GiB" // 2048MiB, as DuckDB says it
+	if store.BlockMemoryFor("2GiB") != "2048MiB" {
+		want = "" // a machine under 20 GiB keeps a tenth of its memory
+	}
+	if b := m.Resources.BlockMemory; m.Resources.MemoryLimit != "2GiB" || b == "" || b == "0 bytes" || want != "" && b != want {
+		t.Errorf("memory limit %q, block memory %q; want 2GiB and DuckDB's %q", m.Resources.MemoryLimit, b, want)
+	}
 	q := readCSV(t, filepath.Join(cur, "exceptions", "quarantined.csv"))
 	if len(q) != rows {
 		t.Errorf("%d records quarantined, want all %d junk rows", len(q), rows)

@@ -133,6 +133,12 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	if want := store.MemoryLimitFor(m.Counts["records"]); cfg.Run.MemoryLimit != "" || m.Resources.MemoryLimit != want {
 		t.Errorf("memory limit %q in the manifest, want the default %q (configured %q)", m.Resources.MemoryLimit, want, cfg.Run.MemoryLimit)
 	}
+	// DuckDB kept freed blocks for reuse up to that limit (at most a tenth
+	// of the machine), set once it was known; the manifest says it as
+	// DuckDB does ("1.0 GiB").
+	if b := m.Resources.BlockMemory; b == "" || b == "0 bytes" || !strings.HasSuffix(b, "iB") {
+		t.Errorf("block memory %q in the manifest, want the limit %s", b, m.Resources.MemoryLimit)
+	}
 	// The fixtures plant strangers with the same name and date of birth: the
 	// verified numbers show it, so the namesake guard holds (and is lifted
 	// for movers), and twin guards are lifted for misspelt names.

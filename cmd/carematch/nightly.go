@@ -47,6 +47,9 @@ type night struct {
 	// sizedLimit is the memory limit set once the records were counted,
 	// when none is configured.
 	sizedLimit string
+	// blockMemory is how much of its freed blocks DuckDB keeps for reuse
+	// (store.KeepBlockMemory), as DuckDB reports it; "" before it is set.
+	blockMemory string
 	// began is when the run began by the monotonic clock, for its wall time:
 	// the manifest's started is whole seconds, as the run ID is.
 	began time.Time
@@ -91,6 +94,11 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			}
 		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
+	}
+	if size := store.BlockMemoryFor(cfg.Run.MemoryLimit); err == nil && size != "" {
+		// A configured limit is the night's from the start; else the blocks
+		// kept wait for the limit the records loaded need (sizeMemory).
+		n.blockMemory, err = n.db.KeepBlockMemory(ctx, size)
 	}
 	if err == nil {
 		err = n.db.WriteNightInfo(ctx, n.nightInfo())
@@ -166,6 +174,7 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
 	n.m.Resources = resources(n.began)
 	n.m.Resources.MemoryLimit = n.memoryLimit()
+	n.m.Resources.BlockMemory = n.blockMemory
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
 	}
@@ -382,6 +391,7 @@ func (n *night) publish(context.Context) error {
 	n.m.Status, n.m.Finished = "succeeded", time.Now().UTC()
 	n.m.Resources = resources(n.began)
 	n.m.Resources.MemoryLimit = n.memoryLimit()
+	n.m.Resources.BlockMemory = n.blockMemory
 	if err := n.m.Write(filepath.Join(n.run.Dir(), "manifest.json")); err != nil {
 		return store.InStep("publish", "manifest", err)
 	}
@@ -413,7 +423,14 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 	if err := n.db.SetMemoryLimit(ctx, limit); err != nil {
 		return err
 	}
+	if size := store.BlockMemoryFor(limit); size != "" {
+		kept, err := n.db.KeepBlockMemory(ctx, size)
+		if err != nil {
+			return err
+		}
+		n.blockMemory = kept
+	}
 	n.sizedLimit = limit
-	n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine)", limit, records)
+	n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine); it keeps %s of freed blocks for reuse", limit, records, cmp.Or(n.blockMemory, "none"))
 	return nil
 }
