@@ -29,6 +29,9 @@ type nightlyOptions struct {
 	// stopAfter, for tests, fails the run with errStopped after the named
 	// stage, as a kill would.
 	stopAfter string
+	// keepBlocksFrom, for tests, replaces store.KeepBlocksFrom: the fewest
+	// records for which DuckDB keeps the blocks it frees.
+	keepBlocksFrom int64
 }
 
 var errStopped = fmt.Errorf("stopped by test")
@@ -94,11 +97,6 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 			}
 		}
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
-	}
-	if size := store.BlockMemoryFor(cfg.Run.MemoryLimit); err == nil && size != "" {
-		// A configured limit is the night's from the start; else the blocks
-		// kept wait for the limit the records loaded need (sizeMemory).
-		n.blockMemory, err = n.db.KeepBlockMemory(ctx, size)
 	}
 	if err == nil {
 		err = n.db.WriteNightInfo(ctx, n.nightInfo())
@@ -411,26 +409,31 @@ func (n *night) memoryLimit() string {
 }
 
 // sizeMemory gives DuckDB, when no memory_limit is configured, what a night
-// of records needs rather than its whole share of the machine.
+// of records needs rather than its whole share of the machine; and, for a
+// night of store.KeepBlocksFrom records or more, lets it keep the blocks it
+// frees for reuse.
 func (n *night) sizeMemory(ctx context.Context, records int64) error {
-	if n.cfg.Run.MemoryLimit != "" {
+	if n.cfg.Run.MemoryLimit == "" {
+		limit := store.MemoryLimitFor(records)
+		if limit == "" {
+			return nil
+		}
+		if err := n.db.SetMemoryLimit(ctx, limit); err != nil {
+			return err
+		}
+		n.sizedLimit = limit
+		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine)", limit, records)
+	}
+	if records < cmp.Or(n.opt.keepBlocksFrom, store.KeepBlocksFrom) {
 		return nil
 	}
-	limit := store.MemoryLimitFor(records)
-	if limit == "" {
-		return nil
-	}
-	if err := n.db.SetMemoryLimit(ctx, limit); err != nil {
-		return err
-	}
-	if size := store.BlockMemoryFor(limit); size != "" {
+	if size := store.BlockMemoryFor(n.memoryLimit()); size != "" {
 		kept, err := n.db.KeepBlockMemory(ctx, size)
 		if err != nil {
 			return err
 		}
 		n.blockMemory = kept
+		n.p.logf("load: DuckDB keeps up to %s of the blocks it frees for reuse (its limit, at most a tenth of this machine)", kept)
 	}
-	n.sizedLimit = limit
-	n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine); it keeps %s of freed blocks for reuse", limit, records, cmp.Or(n.blockMemory, "none"))
 	return nil
 }
