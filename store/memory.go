@@ -54,13 +54,13 @@ func memoryLimitFor(records int64, total uint64) string {
 // them back to the operating system and having every page of the next
 // block zeroed and mapped again: a night's queries allocate and free
 // several times the memory they hold at once, and at two million records
-// those page faults were 2.4–2.7 million and a sixth of the night's CPU
+// those page faults were 2.4–2.7 million and a seventh of the night's CPU
 // (docs/BENCHMARKS.md, "Pages faulted in again"). Blocks in use count
 // against memory_limit; blocks kept free do not, so a night keeps what
-// BlockMemoryFor allows, and only a night of KeepBlocksFrom records or more.
-// The size can be raised but never lowered while the
-// database is open, so a night sets it once. It returns the size as DuckDB
-// now reports it.
+// BlockMemoryFor allows, and only a night of KeepBlocksFrom records or
+// more. The size can be raised but never lowered while the database is
+// open, so a night sets it once. It returns the size as DuckDB now reports
+// it.
 func (db *DB) KeepBlockMemory(ctx context.Context, size string) (string, error) {
 	if _, err := db.ExecContext(ctx, "SET block_allocator_memory = "+QuoteString(size)); err != nil {
 		return "", fmt.Errorf("block memory %s: %w", size, err)
