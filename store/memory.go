@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -104,24 +105,26 @@ func blockMemoryFor(limit string, total uint64) string {
 	return fmt.Sprintf("%dMiB", size>>20)
 }
 
-// parseSize reads a size as memory_limit takes it ("6GiB", "512MB",
-// "1.5 GB"): KiB, MiB, GiB and TiB in powers of 1024, KB, MB, GB and TB of
-// 1000.
+// sizeForm is the form memory_limit takes (config checks it the same way):
+// a number, then KiB, MiB, GiB or TiB in powers of 1024, or KB, MB, GB or
+// TB in powers of 1000.
+var sizeForm = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([KMGT])(i?)B$`)
+
+// parseSize reads a size in sizeForm ("6GiB", "512MB", "1.5 GB").
 func parseSize(s string) (uint64, bool) {
-	num := strings.TrimRight(s, "KMGTiB ")
-	unit := strings.TrimSpace(s[len(num):])
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n < 0 {
+	m := sizeForm.FindStringSubmatch(s)
+	if m == nil {
 		return 0, false
 	}
-	base, power := 1000.0, strings.Index("KMGT", strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "i"))
-	if strings.HasSuffix(unit, "iB") {
+	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	base := 1000.0
+	if m[3] == "i" {
 		base = 1024
 	}
-	if power < 0 || len(unit) < 2 || !strings.HasSuffix(unit, "B") {
-		return 0, false
-	}
-	return uint64(n * math.Pow(base, float64(power+1))), true
+	return uint64(n * math.Pow(base, float64(strings.Index("KMGT", m[2])+1))), true
 }
 
 // SetMemoryLimit changes DuckDB's memory limit for the rest of the run.

@@ -27,7 +27,7 @@ const releaseStep = 64 << 20
 
 var heapSamples = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/heap/free:bytes"}
 
-// held is the heap's objects (live or not yet collected) and its free pages
+// heapHeld is the heap's objects (live or not yet collected) and its free pages
 // not yet returned.
 func heapHeld() uint64 {
 	s := make([]metrics.Sample, len(heapSamples))

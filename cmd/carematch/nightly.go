@@ -170,9 +170,7 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 		n.db.Close()
 	}
 	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
-	n.m.Resources = resources(n.began)
-	n.m.Resources.MemoryLimit = n.memoryLimit()
-	n.m.Resources.BlockMemory = n.blockMemory
+	n.m.Resources = n.resources()
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
 	}
@@ -387,9 +385,7 @@ func (n *night) publish(context.Context) error {
 	}
 	n.db = nil
 	n.m.Status, n.m.Finished = "succeeded", time.Now().UTC()
-	n.m.Resources = resources(n.began)
-	n.m.Resources.MemoryLimit = n.memoryLimit()
-	n.m.Resources.BlockMemory = n.blockMemory
+	n.m.Resources = n.resources()
 	if err := n.m.Write(filepath.Join(n.run.Dir(), "manifest.json")); err != nil {
 		return store.InStep("publish", "manifest", err)
 	}
@@ -406,6 +402,14 @@ func (n *night) publish(context.Context) error {
 // fifth of the machine's memory (store.DefaultMemoryLimit).
 func (n *night) memoryLimit() string {
 	return cmp.Or(n.cfg.Run.MemoryLimit, n.sizedLimit, store.DefaultMemoryLimit())
+}
+
+// resources are what the night has used so far and DuckDB's memory
+// settings, for the manifest.
+func (n *night) resources() reports.Resources {
+	r := resources(n.began)
+	r.MemoryLimit, r.BlockMemory = n.memoryLimit(), n.blockMemory
+	return r
 }
 
 // sizeMemory gives DuckDB, when no memory_limit is configured, what a night
