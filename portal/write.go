@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -101,19 +100,23 @@ const patientsQuery = `
 		FROM portal_persons p POSITIONAL JOIN portal_prints q`
 
 // writePatients writes one FHIR Patient per line, in master_id order. Each
-// batch of persons DuckDB hands over is split among one goroutine per CPU,
-// and their parts are written in order before the next batch is fetched (a
-// batch lives only until then): the file is the same whatever the number of
-// CPUs.
+// batch of persons DuckDB hands over is split among one goroutine per CPU;
+// their parts are handed, in order, to a goroutine of their own that writes
+// them while the next batch is fetched and encoded (a batch lives only until
+// its parts are made; the parts are copies). The file is the same whatever
+// the number of CPUs.
+//
+// Writing overlaps the rest because at two million records it was more than
+// half the step: 1.19 GB of Patients took 3.4 s of write calls, most of it
+// the kernel filling the page cache, against 2.4 s for DuckDB's side of the
+// query and 1.2 s of encoding (docs/BENCHMARKS.md, the fourteenth session).
 func writePatients(ctx context.Context, db *store.DB, path string) (int64, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return 0, err
 	}
-	var lines int64
 	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	parts := make([][]byte, runtime.GOMAXPROCS(0))
+	out := newPartsWriter(f, runtime.GOMAXPROCS(0))
 	err = db.QueryBatches(ctx, patientsQuery, func(b store.Batch) error {
 		cols, err := columnsOf(b)
 		if err != nil {
@@ -125,28 +128,88 @@ func writePatients(ctx context.Context, db *store.DB, path string) (int64, error
 				return fmt.Errorf("portal_prints is out of step with portal_persons at %s", cols.id.Value(i))
 			}
 		}
+		parts, err := out.next()
+		if err != nil {
+			return err
+		}
 		var wg sync.WaitGroup
 		for p := range parts {
 			from, to := n*p/len(parts), n*(p+1)/len(parts)
 			wg.Go(func() {
-				out := parts[p][:0]
+				buf := parts[p][:0]
 				for i := from; i < to; i++ {
-					out = cols.appendPatient(out, i)
+					buf = cols.appendPatient(buf, i)
 				}
-				parts[p] = out
+				parts[p] = buf
 			})
 		}
 		wg.Wait()
-		for _, part := range parts {
-			lines += int64(bytes.Count(part, []byte{'\n'}))
-			if _, err := w.Write(part); err != nil {
-				return err
-			}
-		}
+		out.write(parts)
 		return nil
 	})
+	lines, werr := out.close()
+	if err == nil {
+		err = werr
+	}
 	if err != nil {
 		return 0, fmt.Errorf("patients.ndjson: %w", err)
 	}
-	return lines, w.Flush()
+	return lines, nil
+}
+
+// partsWriter writes sets of encoded parts to a file, in the order they are
+// given, on a goroutine of its own, counting the lines. Two sets of buffers
+// go round: one being filled while the other is written.
+type partsWriter struct {
+	free  chan [][]byte // sets written, to be filled again
+	full  chan [][]byte // sets filled, to be written
+	done  chan struct{} // closed when the writer has stopped
+	lines int64         // read only after done
+	err   error         // the first write error; read only after done
+}
+
+func newPartsWriter(f *os.File, parts int) *partsWriter {
+	w := &partsWriter{free: make(chan [][]byte, 2), full: make(chan [][]byte, 1), done: make(chan struct{})}
+	for range 2 {
+		w.free <- make([][]byte, parts)
+	}
+	go func() {
+		defer close(w.done)
+		for set := range w.full {
+			for _, part := range set {
+				if w.err != nil {
+					break
+				}
+				w.lines += int64(bytes.Count(part, []byte{'\n'}))
+				_, w.err = f.Write(part)
+			}
+			if w.err != nil {
+				return // next sees done and reports the error
+			}
+			w.free <- set
+		}
+	}()
+	return w
+}
+
+// next returns a set of buffers to fill, or the write error that stopped the
+// writer.
+func (w *partsWriter) next() ([][]byte, error) {
+	select {
+	case set := <-w.free:
+		return set, nil
+	case <-w.done:
+		return nil, w.err
+	}
+}
+
+// write hands a filled set to the writer.
+func (w *partsWriter) write(set [][]byte) { w.full <- set }
+
+// close waits for every set handed over to be written and returns the lines
+// written and the first write error.
+func (w *partsWriter) close() (int64, error) {
+	close(w.full)
+	<-w.done
+	return w.lines, w.err
 }

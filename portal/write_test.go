@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/selondon/carematch/store"
 )
@@ -20,26 +22,8 @@ import (
 func TestWritePatientsOrderAndContent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "t.duckdb"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	const n = 20000 // ten batches
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`
-		CREATE TABLE portal_persons AS
-		SELECT 'CM' || lpad(i::VARCHAR, 10, '0') AS master_id,
-			CASE WHEN i %% 3 = 0 THEN NULL ELSE '9434765919' END AS nhs_number, i %% 2 = 0 AS nhs_number_verified,
-			'Given' || i AS given_name, 'Family' AS family_name, DATE '1970-01-01' + i::INTEGER AS date_of_birth,
-			CASE WHEN i %% 2 = 0 THEN 'female' ELSE 'unknown' END AS sex,
-			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death,
-			CASE WHEN i = 42 THEN ['gp' || chr(31) || 'L' || master_id, 'lgt' || chr(31) || 'M' || master_id]
-			     ELSE ['gp' || chr(31) || 'L' || master_id] END AS locals,
-			CASE WHEN i = 42 THEN ['CM0000000099'] ELSE [] END::VARCHAR[] AS replaced, i = 5 AS restricted
-		FROM range(%d) t(i) ORDER BY master_id;
-		CREATE TABLE portal_prints AS SELECT master_id, TIMESTAMP '2026-12-01 02:15:00' AS last_updated FROM portal_persons;`, n)); err != nil {
-		t.Fatal(err)
-	}
+	db := patientsTables(t, dir, n)
 	write := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		path := filepath.Join(dir, fmt.Sprintf("patients-%d.ndjson", procs))
@@ -110,5 +94,53 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 	}
 	if i != n {
 		t.Errorf("%d lines, want %d", i, n)
+	}
+}
+
+// patientsTables makes the two tables writePatients reads, n persons in a
+// database file in dir, closed when the test ends.
+func patientsTables(t *testing.T, dir string, n int) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(dir, "t.duckdb"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.ExecContext(context.Background(), fmt.Sprintf(`
+		CREATE TABLE portal_persons AS
+		SELECT 'CM' || lpad(i::VARCHAR, 10, '0') AS master_id,
+			CASE WHEN i %% 3 = 0 THEN NULL ELSE '9434765919' END AS nhs_number, i %% 2 = 0 AS nhs_number_verified,
+			'Given' || i AS given_name, 'Family' AS family_name, DATE '1970-01-01' + i::INTEGER AS date_of_birth,
+			CASE WHEN i %% 2 = 0 THEN 'female' ELSE 'unknown' END AS sex,
+			'1 High Street, London' AS address, 'SE13 6XY' AS postcode, i = 7 AS deceased, NULL::DATE AS date_of_death,
+			CASE WHEN i = 42 THEN ['gp' || chr(31) || 'L' || master_id, 'lgt' || chr(31) || 'M' || master_id]
+			     ELSE ['gp' || chr(31) || 'L' || master_id] END AS locals,
+			CASE WHEN i = 42 THEN ['CM0000000099'] ELSE [] END::VARCHAR[] AS replaced, i = 5 AS restricted
+		FROM range(%d) t(i) ORDER BY master_id;
+		CREATE TABLE portal_prints AS SELECT master_id, TIMESTAMP '2026-12-01 02:15:00' AS last_updated FROM portal_persons;`, n)); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// A write that fails — a full disk — fails the step, naming the file; the
+// writer's goroutine does not leave the query waiting on it.
+func TestWritePatientsReportsAFailedWrite(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	db := patientsTables(t, t.TempDir(), 20000)
+	done := make(chan error, 1)
+	go func() {
+		_, err := writePatients(context.Background(), db, "/dev/full")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "patients.ndjson") || !strings.Contains(err.Error(), "no space left") {
+			t.Fatalf("got %v, want patients.ndjson and the disk's error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("writePatients still running a minute after its writes began to fail")
 	}
 }
