@@ -159,7 +159,10 @@ func writePatients(ctx context.Context, db *store.DB, path string) (int64, error
 
 // partsWriter writes sets of encoded parts to a file, in the order they are
 // given, on a goroutine of its own, counting the lines. Two sets of buffers
-// go round: one being filled while the other is written.
+// go round: one being filled while the other is written. With two sets and
+// room for one in full, write never blocks on a writer that has stopped:
+// the set it was writing is never handed back, so at most one other can be
+// waiting in full.
 type partsWriter struct {
 	free  chan [][]byte // sets written, to be filled again
 	full  chan [][]byte // sets filled, to be written
@@ -177,14 +180,10 @@ func newPartsWriter(f *os.File, parts int) *partsWriter {
 		defer close(w.done)
 		for set := range w.full {
 			for _, part := range set {
-				if w.err != nil {
-					break
-				}
 				w.lines += int64(bytes.Count(part, []byte{'\n'}))
-				_, w.err = f.Write(part)
-			}
-			if w.err != nil {
-				return // next sees done and reports the error
+				if _, w.err = f.Write(part); w.err != nil {
+					return // next sees done and reports the error
+				}
 			}
 			w.free <- set
 		}
