@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,67 @@ func TestBulkRoundTrip(t *testing.T) {
 	}
 	if err := db.CreateTableFrom(ctx, "bad", Int32Column("a", ids), StringColumnOf("b", names[:3])); err == nil {
 		t.Fatal("columns of different lengths accepted")
+	}
+}
+
+// A reader that stops early gets its own error back, the batch DuckDB had
+// already fetched ahead is let go, and the database goes on answering.
+func TestQueryBatchesStopsEarly(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open("", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stop := errors.New("enough")
+	for _, after := range []int{1, 2, 5} {
+		batches := 0
+		err := db.QueryBatches(ctx, "SELECT range AS id FROM range(100000)", func(b Batch) error {
+			if batches++; batches == after {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || batches != after {
+			t.Fatalf("stopping at batch %d: %d read, %v", after, batches, err)
+		}
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM range(10)").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("after stopping: %d, %v", n, err)
+	}
+}
+
+// BenchmarkQueryBatches reads a million rows of an integer and two strings
+// that DuckDB computes as it goes, copying each row's strings out as an
+// encoder would: DuckDB's side and the reader's, in turn or overlapped.
+func BenchmarkQueryBatches(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open("", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const query = `SELECT range::INTEGER AS id, 'person ' || range AS name, md5(range::VARCHAR) AS print FROM range(1000000)`
+	buf := make([]byte, 0, 1<<20)
+	for b.Loop() {
+		rows := 0
+		err := db.QueryBatches(ctx, query, func(bt Batch) error {
+			ids, err := bt.Int32s(0)
+			if err != nil {
+				return err
+			}
+			names, _ := bt.Strings(1)
+			prints, _ := bt.Strings(2)
+			for i := range bt.Len() {
+				buf = strconv.AppendInt(buf[:0], int64(ids[i]), 10)
+				buf = append(append(buf, names.Value(i)...), prints.Value(i)...)
+				rows++
+			}
+			return nil
+		})
+		if err != nil || rows != 1000000 {
+			b.Fatalf("%d rows: %v", rows, err)
+		}
 	}
 }
