@@ -59,7 +59,7 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 	// every rule that did (bit i for rule i: what a later night needs to
 	// know whether a pair is still found when one of its blocks changed).
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pairs AS
-		SELECT rid_l, rid_r, min(rule) AS rule, bit_or(1 << rule)::INTEGER AS rules FROM pairs_all GROUP BY rid_l, rid_r;
+		SELECT rid_l, rid_r, min(rule) AS rule, bit_or(1::INTEGER << rule) AS rules FROM pairs_all GROUP BY rid_l, rid_r;
 		DROP TABLE pairs_all`); err != nil {
 		return nil, err
 	}

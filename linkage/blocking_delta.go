@@ -55,7 +55,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !known || len(brs) > 30 { // a rule is a bit of an INTEGER
+	if !ok || !known || len(brs) > MaxBlockingRules { // a rule is a bit of an INTEGER
 		return nil, ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be
@@ -133,10 +133,10 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 		CREATE OR REPLACE TEMP TABLE pairs_delta AS
 		SELECT rid_l, rid_r, bit_or(bits)::INTEGER AS rules,
 			round(log2((bit_or(bits) & -bit_or(bits))::DOUBLE))::SMALLINT AS rule
-		FROM (SELECT rid_l, rid_r, 1 << rule AS bits FROM pairs_all
+		FROM (SELECT rid_l, rid_r, 1::INTEGER << rule AS bits FROM pairs_all
 			UNION ALL
 			SELECT c.rid_l, c.rid_r, c.rules & %[1]d & ~coalesce(d.mask, 0)
-			FROM carried c LEFT JOIN (SELECT rid, bit_or(1 << bit) AS mask FROM dirty_bits GROUP BY rid) d ON d.rid = c.rid_l
+			FROM carried c LEFT JOIN (SELECT rid, bit_or(1::INTEGER << bit) AS mask FROM dirty_bits GROUP BY rid) d ON d.rid = c.rid_l
 			WHERE c.rules & %[1]d & ~coalesce(d.mask, 0) <> 0)
 		GROUP BY rid_l, rid_r;
 		DROP TABLE pairs_all; DROP TABLE carried; DROP TABLE dirty_now; DROP TABLE prep_prev_dirty;
@@ -161,13 +161,9 @@ func rulesText(brs []BlockingRule) string {
 // ErrNoDelta when last night's pairs cannot be carried.
 func BlockSince(ctx context.Context, db *store.DB, opt Options, prevPath string) error {
 	opt = opt.withDefaults()
-	var brs []BlockingRule
-	for _, s := range opt.BlockingRules {
-		br, err := ParseBlockingRule(s)
-		if err != nil {
-			return err
-		}
-		brs = append(brs, br)
+	brs, err := ParseBlockingRules(opt.BlockingRules)
+	if err != nil {
+		return err
 	}
 	detach, err := attachPrevious(ctx, db, prevPath)
 	if err != nil {

@@ -123,13 +123,11 @@ type linker struct {
 func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	opt = opt.withDefaults()
 	l := &linker{db: db, opt: opt, logf: opt.Progress, res: &Result{Timings: map[string]time.Duration{}}}
-	for _, s := range opt.BlockingRules {
-		br, err := ParseBlockingRule(s)
-		if err != nil {
-			return nil, err
-		}
-		l.brs = append(l.brs, br)
+	brs, err := ParseBlockingRules(opt.BlockingRules)
+	if err != nil {
+		return nil, err
 	}
+	l.brs = brs
 	l.comps = DefaultComparisons()
 	for _, e := range opt.ExtraComparisons {
 		l.comps = append(l.comps, ExtraComparison(e.Field, e.Method))

@@ -63,6 +63,28 @@ func (b BlockingRule) String() string {
 	return s
 }
 
+// MaxBlockingRules is the most blocking rules a run may have: a candidate
+// pair records the rules that found it as the bits of a 32-bit integer
+// (pair_rules.rules), which a later night reads.
+const MaxBlockingRules = 31
+
+// ParseBlockingRules reads a run's rules (ParseBlockingRule), at most
+// MaxBlockingRules of them.
+func ParseBlockingRules(ss []string) ([]BlockingRule, error) {
+	if len(ss) > MaxBlockingRules {
+		return nil, fmt.Errorf("linkage.blocking_rules: %d rules, at most %d (each candidate pair keeps which rules found it as a bit of a 32-bit integer)", len(ss), MaxBlockingRules)
+	}
+	brs := make([]BlockingRule, 0, len(ss))
+	for _, s := range ss {
+		br, err := ParseBlockingRule(s)
+		if err != nil {
+			return nil, err
+		}
+		brs = append(brs, br)
+	}
+	return brs, nil
+}
+
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
 // optionally followed by options, each after a "|": "max_block N" and, for
 // a rule that is not crossed, "split N by key, key".

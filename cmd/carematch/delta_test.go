@@ -17,10 +17,26 @@ import (
 // Tonight's candidate pairs built from last night's — blocking only where
 // records changed, carrying the pairs of clean blocks — are exactly the
 // pairs a full night's blocking made, with the same rules, on fixture
-// nights 2 and 3 (records gone, corrected, moved and new).
+// nights 2 and 3 (records gone, corrected, moved and new): with the default
+// rules, and with as many as a pair can record (linkage.MaxBlockingRules:
+// the defaults and copies of the NHS number's rule, whose bits reach 30).
 func TestBlockingSinceLastNight(t *testing.T) {
+	most := append([]string(nil), linkage.DefaultBlockingRules...)
+	for i := len(most); i < linkage.MaxBlockingRules; i++ {
+		most = append(most, fmt.Sprintf("nhs_number | max_block %d", 1000+i))
+	}
+	for _, tc := range []struct {
+		name  string
+		rules []string
+	}{{"default rules", nil}, {"31 rules", most}} {
+		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules) })
+	}
+}
+
+func blockingSinceLastNight(t *testing.T, rules []string) {
 	dir := t.TempDir()
 	cfg := fixtureNight(t, dir, 3_000, 5, 1)
+	cfg.Linkage.BlockingRules = rules
 	ctx := context.Background()
 	if _, err := nightly(ctx, cfg, nightlyOptions{}); err != nil {
 		t.Fatal(err)
@@ -28,34 +44,39 @@ func TestBlockingSinceLastNight(t *testing.T) {
 	for night := 2; night <= 3; night++ {
 		prev := publish.PreviousState(cfg.Run.StateDir)
 		fixtureNight(t, dir, 3_000, 5, night)
-		if _, err := nightly(ctx, cfg, nightlyOptions{}); err != nil {
+		m, err := nightly(ctx, cfg, nightlyOptions{})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if m.Mode != "incremental" {
+			t.Fatalf("night %d: a %s night (%s), want incremental", night, m.Mode, m.ModeReason)
 		}
 		db, err := store.Open(publish.PreviousState(cfg.Run.StateDir), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := blockSinceOnState(ctx, db, linkage.Options{BlockingRules: cfg.Linkage.BlockingRules, MaxPairsPerRule: cfg.Linkage.MaxPairsPerRule}, prev); err != nil {
+		if err := blockSinceOnState(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: cfg.Linkage.MaxPairsPerRule}, prev); err != nil {
 			db.Close()
 			t.Fatalf("night %d: %v", night, err)
 		}
-		var full, delta, onlyFull, onlyDelta, badRule int64
+		var full, delta, onlyFull, onlyDelta, badRule, topBit int64
 		err = db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM pair_rules), (SELECT count(*) FROM pairs_delta),
 			(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pair_rules EXCEPT SELECT rid_l, rid_r, rules FROM pairs_delta)),
 			(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pairs_delta EXCEPT SELECT rid_l, rid_r, rules FROM pair_rules)),
-			(SELECT count(*) FROM pairs_delta WHERE rules & -rules <> 1 << rule)`).Scan(&full, &delta, &onlyFull, &onlyDelta, &badRule)
+			(SELECT count(*) FROM pairs_delta WHERE rules & -rules <> 1 << rule),
+			(SELECT count(*) FROM pair_rules WHERE rules & (1 << (? - 1)) <> 0)`, max(len(rules), len(linkage.DefaultBlockingRules))).Scan(&full, &delta, &onlyFull, &onlyDelta, &badRule, &topBit)
 		db.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("night %d: %d pairs by full blocking, %d built from last night's", night, full, delta)
-		if onlyFull != 0 || onlyDelta != 0 || full != delta || full == 0 || badRule != 0 {
+		t.Logf("night %d: %d pairs by full blocking, %d built from last night's, %d found by the last rule", night, full, delta, topBit)
+		if onlyFull != 0 || onlyDelta != 0 || full != delta || full == 0 || badRule != 0 || topBit == 0 {
 			t.Errorf("night %d: %d pairs only in the full night's, %d only in the one built from last night's (of %d, %d); %d with a first rule that is not their lowest",
 				night, onlyFull, onlyDelta, full, delta, badRule)
 		}
-		cleanAsPrepSays(t, ctx, cfg.Linkage.BlockingRules, prev, publish.PreviousState(cfg.Run.StateDir))
+		cleanAsPrepSays(t, ctx, rules, prev, publish.PreviousState(cfg.Run.StateDir))
 		if night == 3 {
-			capAtLastNightsMost(t, ctx, cfg.Linkage.BlockingRules, prev, publish.PreviousState(cfg.Run.StateDir))
+			capAtLastNightsMost(t, ctx, rules, prev, publish.PreviousState(cfg.Run.StateDir))
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/linkage"
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=…").
@@ -156,7 +157,16 @@ func loadConfig(cmd *cli.Command) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("%s: --config FILE (or $%s) is required", cmd.Name, configEnv)
 	}
-	return config.Load(path)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	// The blocking rules' grammar is linkage's: checked here, so that a
+	// mistake in one stops the night before loading rather than after it.
+	if _, err := linkage.ParseBlockingRules(cfg.Linkage.BlockingRules); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", config.ErrConfig, path, err)
+	}
+	return cfg, nil
 }
 
 // configEnv names the environment variable that gives the configuration
