@@ -197,20 +197,22 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 // it); records of smaller blocks keep theirs. Only the big blocks' records
 // are read (bs); their new keys are appended to bk and their parts replace
 // the big blocks in blocks, so the old keys pair nothing and a split costs
-// little where blocks are small.
+// little where blocks are small. A split key of alternatives
+// (SplitAlternatives) puts each record in one part for each: a pair in two
+// parts is made twice and the union folds it, so the rule's count is an
+// upper bound, as a crossed rule's is.
 func splitBlocks(br BlockingRule) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `
-			CREATE OR REPLACE TEMP TABLE bs AS
-			SELECT rid, hash(kl, (%[2]s)) AS k FROM bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %[1]d) big USING (kl) JOIN prep USING (rid);`,
-		br.SplitOver, br.SplitBy[0])
+			CREATE OR REPLACE TEMP TABLE bs AS %s;`,
+		splitKeySQL(br.SplitBy[0], "kl", fmt.Sprintf("bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %d) big USING (kl) JOIN prep USING (rid)", br.SplitOver)))
 	for _, key := range br.SplitBy[1:] {
 		fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS
 			WITH big AS (SELECT k FROM bs GROUP BY k HAVING count(*) > %[1]d)
 			SELECT rid, k FROM bs ANTI JOIN big USING (k)
 			UNION ALL
-			SELECT rid, hash(k, (%[2]s)) AS k FROM bs SEMI JOIN big USING (k) JOIN prep USING (rid);`, br.SplitOver, key)
+			%[2]s;`, br.SplitOver, splitKeySQL(key, "k", "bs SEMI JOIN big USING (k) JOIN prep USING (rid)"))
 	}
 	fmt.Fprintf(&b, `
 			INSERT INTO bk SELECT rid, k, k FROM bs;
@@ -220,6 +222,22 @@ func splitBlocks(br BlockingRule) string {
 				SELECT k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bs GROUP BY k;
 			DROP TABLE bs;`, br.SplitOver)
 	return b.String()
+}
+
+// splitKeySQL selects (rid, k) from the records of from: k the hash of
+// their block's key (column block) and the split key's value, one row a
+// record, or one for each of its alternatives, numbered apart (from read
+// once, its rows unnested).
+func splitKeySQL(key, block, from string) string {
+	alts := SplitAlternatives(key)
+	if len(alts) == 1 {
+		return fmt.Sprintf("SELECT rid, hash(%s, (%s)) AS k FROM %s", block, key, from)
+	}
+	h := make([]string, len(alts))
+	for i, a := range alts {
+		h[i] = fmt.Sprintf("hash(%s, %d, (%s))", block, i, a)
+	}
+	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k FROM %s", strings.Join(h, ", "), from)
 }
 
 func rightOr(br BlockingRule) []string {

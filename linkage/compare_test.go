@@ -184,6 +184,42 @@ func TestBlockingCaps(t *testing.T) {
 	if st, err := block(ctx, noSex, []BlockingRule{bySex}, 100, 1_000); err != nil || st[0].Pairs != 6+6 {
 		t.Errorf("split with the key missing on half: %+v, %v; want 12 pairs", st, err)
 	}
+	// A split key of alternatives keeps a pair of a big block that shares
+	// either: six Roberts born the same day, split by the family initial
+	// or the sex — the Smiths and the Joneses pair, and so do the men and
+	// the women; a man and a woman of different initials do not. The two
+	// Smiths, both men, are made twice and folded: counted 8, made 7.
+	var six []rec
+	for _, r := range []struct{ family, sex string }{{"Smith", "male"}, {"Smith", "male"}, {"Jones", "male"}, {"Jones", "female"}, {"Patel", "female"}, {"Okafor", "female"}} {
+		six = append(six, rec{given: "Robert", family: r.family, sex: r.sex, dob: "1975-03-04"})
+	}
+	either := preparedDB(t, six)
+	for _, tc := range []struct {
+		rule          string
+		counted, made int64
+	}{
+		{"dob, given_initial | split 3 by either(left(family_name, 1), sex)", 8, 7},
+		{"dob, given_initial | split 3 by either(sex, left(family_name, 1))", 8, 7},
+		{"dob, given_initial | split 3 by left(family_name, 1)", 2, 2},
+		{"dob, given_initial | split 3 by sex", 6, 6},
+		{"dob, given_initial | split 6 by either(left(family_name, 1), sex)", 15, 15},            // not over 6: whole
+		{"dob, given_initial | split 2 by sex, either(left(family_name, 1), family_name)", 2, 1}, // both sexes over 2, then the two Smiths twice, folded; no two women share either
+	} {
+		r, err := ParseBlockingRule(tc.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := block(ctx, either, []BlockingRule{r}, 100, 1_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, wrong int64
+		either.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (l.sex <> r.sex AND left(l.family_name, 1) <> left(r.family_name, 1))
+			FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&n, &wrong)
+		if st[0].Pairs != tc.counted || n != tc.made || (tc.counted < 15 && wrong != 0) {
+			t.Errorf("%s: %d pairs counted, %d made (%d sharing neither key); want %d counted, %d made", tc.rule, st[0].Pairs, n, wrong, tc.counted, tc.made)
+		}
+	}
 	// A crossed rule pairs a record's left key with another's right key.
 	cross, err := ParseBlockingRule("family_name, dob ~ given_name, dob")
 	if err != nil {
@@ -217,6 +253,9 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "dob | split 8 sex", err: `"split N by key, key"`},
 		{in: "dob | split 8 by sex,", err: "an empty key"},
 		{in: "dob | split 1 by sex", err: "at least 2"},
+		{in: "dob | split 6 by sex, either(left(family_name, 1), district)", out: "dob | split 6 by sex, either(left(family_name, 1), district)"},
+		{in: "dob | split 6 by either(district)", err: "needs two keys or more"},
+		{in: "dob | split 6 by either(district, )", err: "needs two keys or more"},
 		{in: "dob | split 8 by sex | split 9 by sex", err: "each once"},
 		{in: "a ~ b | split 8 by sex", err: "without ~"},
 		{in: "dob |", err: "nothing after"},
