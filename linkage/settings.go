@@ -101,7 +101,8 @@ func ParseBlockingRules(ss []string) ([]BlockingRule, error) {
 
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
 // optionally followed by options, each after a "|": "max_block N" and, for
-// a rule that is not crossed, "split N by key, key".
+// a rule that is not crossed, "split N by key, key" (a split key may be
+// "either(a, b)": SplitAlternatives).
 func ParseBlockingRule(s string) (BlockingRule, error) {
 	whole := s
 	parts := splitTop(s, '|')
