@@ -157,18 +157,11 @@ func TestBlockingCaps(t *testing.T) {
 		{"dob, given_initial | split 4 by sex, left(family_name, 1)", 4 + 1 + 1, 1}, // men over 4: Smiths 3, Joneses 1
 		{"dob, given_initial | split 2 by sex, family_name", 4 + 1 + 1, 1},          // Smiths 3 (over 2, the last level: kept), Joneses 1; the two women
 	} {
-		r, err := ParseBlockingRule(tc.rule)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := block(ctx, split, []BlockingRule{r}, 100, 1_000)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := blockOne(t, split, tc.rule)
 		var n int64
 		split.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
-		if st[0].Pairs != tc.pairs || n != tc.pairs || st[0].SplitBlocks != tc.split {
-			t.Errorf("%s: %d pairs counted, %d made, %d blocks split; want %d pairs, %d split", tc.rule, st[0].Pairs, n, st[0].SplitBlocks, tc.pairs, tc.split)
+		if st.Pairs != tc.pairs || n != tc.pairs || st.SplitBlocks != tc.split {
+			t.Errorf("%s: %d pairs counted, %d made, %d blocks split; want %d pairs, %d split", tc.rule, st.Pairs, n, st.SplitBlocks, tc.pairs, tc.split)
 		}
 	}
 	// A record missing a split key stays with the block's others missing it.
@@ -205,19 +198,12 @@ func TestBlockingCaps(t *testing.T) {
 		{"dob, given_initial | split 6 by either(left(family_name, 1), sex)", 15, 15},            // not over 6: whole
 		{"dob, given_initial | split 2 by sex, either(left(family_name, 1), family_name)", 2, 1}, // both sexes over 2, then the two Smiths twice, folded; no two women share either
 	} {
-		r, err := ParseBlockingRule(tc.rule)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := block(ctx, either, []BlockingRule{r}, 100, 1_000)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := blockOne(t, either, tc.rule)
 		var n, wrong int64
 		either.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (l.sex <> r.sex AND left(l.family_name, 1) <> left(r.family_name, 1))
 			FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&n, &wrong)
-		if st[0].Pairs != tc.counted || n != tc.made || (tc.counted < 15 && wrong != 0) {
-			t.Errorf("%s: %d pairs counted, %d made (%d sharing neither key); want %d counted, %d made", tc.rule, st[0].Pairs, n, wrong, tc.counted, tc.made)
+		if st.Pairs != tc.counted || n != tc.made || (tc.counted < 15 && wrong != 0) {
+			t.Errorf("%s: %d pairs counted, %d made (%d sharing neither key); want %d counted, %d made", tc.rule, st.Pairs, n, wrong, tc.counted, tc.made)
 		}
 	}
 	// A crossed rule pairs a record's left key with another's right key.
@@ -236,6 +222,21 @@ func TestBlockingCaps(t *testing.T) {
 	if st[0].Pairs != 2 || st[0].NewPairs != 1 || n != 1 {
 		t.Errorf("crossed rule: %+v, %d pairs", st[0], n)
 	}
+}
+
+// blockOne blocks db's prep by one rule (within generous caps) into
+// table pairs and returns what the rule made.
+func blockOne(t *testing.T, db *store.DB, rule string) RuleStats {
+	t.Helper()
+	r, err := ParseBlockingRule(rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := block(context.Background(), db, []BlockingRule{r}, 100, 1_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st[0]
 }
 
 // A rule's options parse and print back as written; bad ones are refused
