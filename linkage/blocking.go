@@ -197,8 +197,8 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 // it); records of smaller blocks keep theirs. Only the big blocks' records
 // are read (bs); their new keys are appended to bk and their parts replace
 // the big blocks in blocks, so the old keys pair nothing and a split costs
-// little where blocks are small. A split key of alternatives
-// (SplitAlternatives) puts each record in one part for each: a pair in two
+// little where blocks are small. A split key of alternatives (SplitKey)
+// puts each record in one part for each: a pair in two
 // parts is made twice and the union folds it, so the rule's count is an
 // upper bound, as a crossed rule's is.
 func splitBlocks(br BlockingRule) string {
@@ -228,13 +228,12 @@ func splitBlocks(br BlockingRule) string {
 // their block's key (column block) and the split key's value, one row a
 // record, or one for each of its alternatives, numbered apart (from read
 // once, its rows unnested).
-func splitKeySQL(key, block, from string) string {
-	alts := SplitAlternatives(key)
-	if len(alts) == 1 {
-		return fmt.Sprintf("SELECT rid, hash(%s, (%s)) AS k FROM %s", block, key, from)
+func splitKeySQL(key SplitKey, block, from string) string {
+	if len(key) == 1 {
+		return fmt.Sprintf("SELECT rid, hash(%s, (%s)) AS k FROM %s", block, key[0], from)
 	}
-	h := make([]string, len(alts))
-	for i, a := range alts {
+	h := make([]string, len(key))
+	for i, a := range key {
 		h[i] = fmt.Sprintf("hash(%s, %d, (%s))", block, i, a)
 	}
 	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k FROM %s", strings.Join(h, ", "), from)

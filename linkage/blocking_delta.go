@@ -55,7 +55,7 @@ func blockDelta(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock,
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !known || len(brs) > MaxBlockingRules { // a rule is a bit of an INTEGER
+	if !ok || !known { // (ParseBlockingRules keeps a rule set within pair_rules' bits)
 		return nil, ErrNoDelta
 	}
 	// A bit of pair_rules is a rule by its place: last night's rules must be

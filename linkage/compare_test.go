@@ -257,6 +257,8 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "dob | split 6 by sex, either(left(family_name, 1), district)", out: "dob | split 6 by sex, either(left(family_name, 1), district)"},
 		{in: "dob | split 6 by either(district)", err: "needs two keys or more"},
 		{in: "dob | split 6 by either(district, )", err: "needs two keys or more"},
+		{in: "dob | split 6 by either(district, sex", err: "closing )"},
+		{in: "dob | split 6 by sex, either( district,left(family_name, 1) )", out: "dob | split 6 by sex, either(district, left(family_name, 1))"},
 		{in: "dob | split 8 by sex | split 9 by sex", err: "each once"},
 		{in: "a ~ b | split 8 by sex", err: "without ~"},
 		{in: "dob |", err: "nothing after"},

@@ -43,23 +43,34 @@ type BlockingRule struct {
 	// the first SplitBy key, a part still over SplitOver by the next too,
 	// and so on; the last parts are kept whatever their size. A split costs
 	// only pairs that differ on a split key inside a large block, where a
-	// key shared by chance is the likeliest reason they were paired. A
-	// split key "either(a, b)" keeps a pair of such a block that shares a
-	// or b (SplitAlternatives).
+	// key shared by chance is the likeliest reason they were paired.
 	SplitOver int64
-	SplitBy   []string
+	SplitBy   []SplitKey
 }
 
-// SplitAlternatives reads a split key: the keys of "either(a, b, …)" —
-// a big block's records are split by each, a record in one part for
-// every key, so that a pair is kept when it shares any of them — or the
-// key itself.
-func SplitAlternatives(key string) []string {
-	inner, ok := strings.CutPrefix(key, "either(")
-	if !ok || !strings.HasSuffix(inner, ")") {
-		return []string{key}
+// SplitKey is one level of a rule's split: a key, or, written
+// "either(a, b, …)", alternatives — a part's records are split by each, a
+// record in one sub-part for every key, so that a pair is kept when it
+// shares any of them.
+type SplitKey []string
+
+// String renders the key as it is written in the configuration.
+func (k SplitKey) String() string {
+	if len(k) == 1 {
+		return k[0]
 	}
-	return splitKeys(strings.TrimSuffix(inner, ")"))
+	return "either(" + strings.Join(k, ", ") + ")"
+}
+
+// parseSplitKey reads one split key; ok is false for an "either(" that is
+// not closed or holds fewer than two keys.
+func parseSplitKey(x string) (k SplitKey, ok bool) {
+	inner, either := strings.CutPrefix(x, "either(")
+	if !either {
+		return SplitKey{x}, true
+	}
+	alts := splitKeys(strings.TrimSuffix(inner, ")"))
+	return alts, strings.HasSuffix(inner, ")") && len(alts) >= 2
 }
 
 // String renders a rule as it is written in the configuration.
@@ -69,7 +80,11 @@ func (b BlockingRule) String() string {
 		s += " ~ " + strings.Join(b.Right, ", ")
 	}
 	if b.SplitOver > 0 {
-		s += fmt.Sprintf(" | split %d by %s", b.SplitOver, strings.Join(b.SplitBy, ", "))
+		keys := make([]string, len(b.SplitBy))
+		for i, k := range b.SplitBy {
+			keys[i] = k.String()
+		}
+		s += fmt.Sprintf(" | split %d by %s", b.SplitOver, strings.Join(keys, ", "))
 	}
 	if b.MaxBlock > 0 {
 		s += fmt.Sprintf(" | max_block %d", b.MaxBlock)
@@ -102,7 +117,7 @@ func ParseBlockingRules(ss []string) ([]BlockingRule, error) {
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
 // optionally followed by options, each after a "|": "max_block N" and, for
 // a rule that is not crossed, "split N by key, key" (a split key may be
-// "either(a, b)": SplitAlternatives).
+// "either(a, b)": SplitKey).
 func ParseBlockingRule(s string) (BlockingRule, error) {
 	whole := s
 	parts := splitTop(s, '|')
@@ -126,13 +141,16 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 		case f[0] == "split" && len(f) >= 4 && f[2] == "by" && b.SplitOver == 0:
 			b.SplitOver = n
 			_, keys, _ := strings.Cut(opt, " by ")
-			if b.SplitBy = splitKeys(keys); b.SplitBy == nil {
+			ks := splitKeys(keys)
+			if ks == nil {
 				return b, fmt.Errorf("blocking rule %q: an empty key after split %d by", whole, n)
 			}
-			for _, k := range b.SplitBy {
-				if alt := SplitAlternatives(k); len(alt) < 2 && strings.HasPrefix(k, "either(") {
-					return b, fmt.Errorf("blocking rule %q: %s needs two keys or more, each not empty", whole, k)
+			for _, x := range ks {
+				k, ok := parseSplitKey(x)
+				if !ok {
+					return b, fmt.Errorf("blocking rule %q: %s: either( needs two keys or more, each not empty, and its closing )", whole, x)
 				}
+				b.SplitBy = append(b.SplitBy, k)
 			}
 		default:
 			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\" and \"split N by key, key\" are understood, each once", whole)
