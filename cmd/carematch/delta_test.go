@@ -27,31 +27,38 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		most = append(most, fmt.Sprintf("nhs_number | max_block %d", 1000+i))
 	}
 	for _, tc := range []struct {
-		name  string
-		rules []string
+		name      string
+		rules     []string
+		mustSplit bool // the first rule splits blocks on night 1
 	}{
-		{"default rules", nil},
-		{"31 rules", most},
+		{"default rules", nil, false},
+		{"31 rules", most, false},
 		// Small blocks split by a key of alternatives, so that the fixture's
 		// few thousand records have parts to split.
-		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}},
+		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules) })
+		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
 	}
 }
 
-func blockingSinceLastNight(t *testing.T, rules []string) {
+func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 	dir := t.TempDir()
 	cfg := fixtureNight(t, dir, 3_000, 5, 1)
 	cfg.Linkage.BlockingRules = rules
 	ctx := context.Background()
-	if _, err := nightly(ctx, cfg, nightlyOptions{}); err != nil {
+	m, err := nightly(ctx, cfg, nightlyOptions{})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// A split must have had parts to split, or the nights below would not
+	// test it.
+	if mustSplit && m.Linkage.Blocking[0].SplitBlocks == 0 {
+		t.Fatalf("night 1 split no block of %q", m.Linkage.Blocking[0].Rule)
 	}
 	for night := 2; night <= 3; night++ {
 		prev := publish.PreviousState(cfg.Run.StateDir)
 		fixtureNight(t, dir, 3_000, 5, night)
-		m, err := nightly(ctx, cfg, nightlyOptions{})
+		m, err = nightly(ctx, cfg, nightlyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
