@@ -158,11 +158,17 @@ func ruleKeysSQL(br BlockingRule) string {
 			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
 			keyList(br.Left, false), notNull(br.Left))
 	}
+	// A crossed rule's right side is counted only for the keys its left
+	// side has: a key on one side alone makes no pair, and most right keys
+	// are such (at ten million records a previous family name's rule counted
+	// 10 M right keys for 120,000 blocks: 1.1–1.7 s, semi-joined 0.1 s; the
+	// swapped names' rule, both sides everyone, 2.9–3.5 → 1.8–2.2 s).
 	return fmt.Sprintf(`
 			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
 			CREATE OR REPLACE TEMP TABLE blocks AS
-				SELECT k, nl, nr, nl * nr AS pairs FROM (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
-				JOIN (SELECT kr AS k, count(*) AS nr FROM bk WHERE kr IS NOT NULL GROUP BY kr) USING (k);`,
+				WITH l AS (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
+				SELECT k, nl, nr, nl * nr AS pairs FROM l
+				JOIN (SELECT kr AS k, count(*) AS nr FROM bk SEMI JOIN l ON bk.kr = l.k GROUP BY kr) USING (k);`,
 		keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right))
 }
 

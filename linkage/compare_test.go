@@ -222,6 +222,28 @@ func TestBlockingCaps(t *testing.T) {
 	if st[0].Pairs != 2 || st[0].NewPairs != 1 || n != 1 {
 		t.Errorf("crossed rule: %+v, %d pairs", st[0], n)
 	}
+	// A crossed rule's right side is counted for the keys its left side
+	// has, all of their records and no other key's: one married name meets
+	// three Smiths (the two Browns, whom no left key names, make nothing);
+	// under a cap of two the Smiths' block is left out, counted whole.
+	married := preparedDB(t, []rec{{given: "Ann", family: "Jones", previous: "Smith", dob: "1975-03-04"},
+		{given: "Ann", family: "Smith", dob: "1975-03-04"}, {given: "Bea", family: "Smith", dob: "1975-03-04"},
+		{given: "Cy", family: "Smith", dob: "1975-03-04"}, {given: "Di", family: "Brown", dob: "1975-03-04"},
+		{given: "Ed", family: "Brown", dob: "1975-03-04"}, {given: "Flo", family: "Smith", dob: "1980-01-01"}})
+	for _, tc := range []struct {
+		rule                           string
+		pairs, made, skipped, skipped2 int64
+	}{
+		{"dob, previous_family_name ~ dob, family_name", 3, 3, 0, 0},
+		{"dob, previous_family_name ~ dob, family_name | max_block 2", 0, 0, 1, 3},
+	} {
+		st := blockOne(t, married, tc.rule)
+		var n int64
+		married.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n)
+		if st.Pairs != tc.pairs || n != tc.made || st.SkippedBlocks != tc.skipped || st.SkippedPairs != tc.skipped2 {
+			t.Errorf("%s: %+v, %d made; want %d pairs counted, %d made, %d blocks (%d pairs) left out", tc.rule, st, n, tc.pairs, tc.made, tc.skipped, tc.skipped2)
+		}
+	}
 }
 
 // blockOne blocks db's prep by one rule (within generous caps) into
