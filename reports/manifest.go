@@ -83,6 +83,11 @@ type Resources struct {
 	// BlockMemory is how much of the buffer blocks its queries free DuckDB
 	// kept mapped for the next to reuse, as DuckDB reports it.
 	BlockMemory string `json:"block_memory,omitempty"`
+	// HugePages is the kernel's transparent huge page mode during the
+	// run (always, madvise or never): with always, a night of two million
+	// records took a seventh less time on the benchmark machine
+	// (docs/BENCHMARKS.md, the seventeenth session).
+	HugePages string `json:"huge_pages,omitempty"`
 }
 
 // ManifestConfig identifies the configuration a run used.

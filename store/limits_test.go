@@ -150,3 +150,23 @@ func TestBlockMemoryFor(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectedMode(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"always [madvise] never\n", "madvise"},
+		{"[always] madvise never\n", "always"},
+		{"always madvise [never]", "never"},
+		{"always defer defer+madvise [madvise] never\n", "madvise"},
+		{"always madvise never\n", ""}, // none chosen
+		{"[always madvise never", ""},  // unclosed
+		{"", ""},
+	} {
+		if got := selectedMode(tc.in); got != tc.want {
+			t.Errorf("selectedMode(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// On Linux the kernel's file names one of its three modes.
+	if m := HugePages(); m != "" && m != "always" && m != "madvise" && m != "never" {
+		t.Errorf("HugePages() = %q", m)
+	}
+}

@@ -134,3 +134,17 @@ func (db *DB) SetMemoryLimit(ctx context.Context, limit string) error {
 	}
 	return nil
 }
+
+// selectedMode is the bracketed word of a kernel setting that lists its
+// choices, "always [madvise] never" → "madvise"; "" if none is.
+func selectedMode(s string) string {
+	_, rest, ok := strings.Cut(s, "[")
+	if !ok {
+		return ""
+	}
+	mode, _, ok := strings.Cut(rest, "]")
+	if !ok || strings.ContainsAny(mode, " \n") {
+		return ""
+	}
+	return mode
+}

@@ -408,7 +408,7 @@ func (n *night) memoryLimit() string {
 // settings, for the manifest.
 func (n *night) resources() reports.Resources {
 	r := resources(n.began)
-	r.MemoryLimit, r.BlockMemory = n.memoryLimit(), n.blockMemory
+	r.MemoryLimit, r.BlockMemory, r.HugePages = n.memoryLimit(), n.blockMemory, store.HugePages()
 	return r
 }
 
@@ -438,6 +438,9 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 		}
 		n.blockMemory = kept
 		n.p.logf("load: DuckDB keeps up to %s of the blocks it frees for reuse (its limit, at most a tenth of this machine)", kept)
+	}
+	if mode := store.HugePages(); mode != "" && mode != "always" {
+		n.p.logf("load: transparent huge pages are %q on this machine; with \"always\" a night this size faults far fewer pages in (README, Running it nightly)", mode)
 	}
 	return nil
 }
