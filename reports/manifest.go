@@ -85,8 +85,8 @@ type Resources struct {
 	BlockMemory string `json:"block_memory,omitempty"`
 	// HugePages is the kernel's transparent huge page mode during the
 	// run (always, madvise or never): with always, a night of two million
-	// records took a seventh less time on the benchmark machine
-	// (docs/BENCHMARKS.md, the seventeenth session).
+	// records took 11–15% less time than with madvise on the benchmark
+	// machine (docs/BENCHMARKS.md, the seventeenth session).
 	HugePages string `json:"huge_pages,omitempty"`
 }
 
