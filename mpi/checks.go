@@ -53,9 +53,9 @@ func checksSQL(maxClusterSize int) []store.Step {
 			'same person (' || d.master_id || ') as ' || d.others || ' in the same extract', d.master_id, p.file
 		FROM (WITH m AS (SELECT c.rid, c.root, x.source_id, x.local_id, x.master_id FROM clusters c JOIN xref x USING (rid)
 		                 WHERE c.size > 1 QUALIFY count(*) OVER (PARTITION BY c.root, x.source_id) > 1)
-		      SELECT a.rid, any_value(a.master_id) AS master_id, string_agg(b.local_id, ', ' ORDER BY b.local_id) AS others
+		      SELECT a.rid, a.master_id, string_agg(b.local_id, ', ' ORDER BY b.local_id) AS others
 		      FROM m a JOIN m b ON b.root = a.root AND b.source_id = a.source_id AND b.rid <> a.rid
-		      GROUP BY a.rid) d
+		      GROUP BY a.rid, a.master_id) d
 		JOIN prep p ON p.rid = d.rid`},
 		// Persons holding several valid NHS numbers: clustering never makes
 		// one (but by an analyst's link), so this stays empty unless
