@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -142,11 +141,6 @@ func TestLinkageAccuracyOnFixtures(t *testing.T) {
 	// does ("1.0 GiB").
 	if b := m.Resources.BlockMemory; b == "" || b == "0 bytes" || !strings.HasSuffix(b, "iB") {
 		t.Errorf("block memory %q in the manifest, want the limit %s", b, m.Resources.MemoryLimit)
-	}
-	// The manifest says the machine's transparent huge page mode, which
-	// the night's speed depends on (on Linux, one of the kernel's three).
-	if hp := m.Resources.HugePages; hp != store.HugePages() || (runtime.GOOS == "linux" && hp != "always" && hp != "madvise" && hp != "never") {
-		t.Errorf("huge pages %q in the manifest, the kernel says %q", hp, store.HugePages())
 	}
 	// The fixtures plant strangers with the same name and date of birth: the
 	// verified numbers show it, so the namesake guard holds (and is lifted

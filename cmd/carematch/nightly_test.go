@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/selondon/carematch/fixtures"
 	"github.com/selondon/carematch/publish"
 	"github.com/selondon/carematch/reports"
+	"github.com/selondon/carematch/store"
 )
 
 // fixtureDir generates a fixture population once per test binary and size.
@@ -523,4 +526,25 @@ func publishedFixture(t *testing.T) (string, *config.Config) {
 		t.Fatal(err)
 	}
 	return dir, cfg
+}
+
+// A night of the size that keeps DuckDB's freed blocks says the machine's
+// transparent huge page mode: in its manifest (on Linux, one of the
+// kernel's three), and in its log when the mode is not always.
+func TestHugePagesReported(t *testing.T) {
+	dir := t.TempDir()
+	cfg := fixtureNight(t, dir, 1_000, 3, 1)
+	var log bytes.Buffer
+	m, err := nightly(context.Background(), cfg, nightlyOptions{keepBlocksFrom: 1, Progress: newProgress(&log, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode := store.HugePages()
+	if hp := m.Resources.HugePages; hp != mode || (runtime.GOOS == "linux" && hp != "always" && hp != "madvise" && hp != "never") {
+		t.Errorf("huge pages %q in the manifest, the kernel says %q", hp, mode)
+	}
+	said := strings.Contains(log.String(), "transparent huge pages are "+strconv.Quote(mode))
+	if want := mode != "" && mode != "always"; said != want {
+		t.Errorf("mode %q: logged %v, want %v:\n%s", mode, said, want, log.String())
+	}
 }
