@@ -88,6 +88,10 @@ type Resources struct {
 	// records took 11–15% less time than with madvise on the benchmark
 	// machine (docs/BENCHMARKS.md, the seventeenth session).
 	HugePages string `json:"huge_pages,omitempty"`
+	// AllocatorDecayMS is how long DuckDB's allocator kept the pages a
+	// query freed before handing them back to the system, in milliseconds
+	// (-1: never), as the allocator says; absent where it cannot say.
+	AllocatorDecayMS *int64 `json:"allocator_decay_ms,omitempty"`
 }
 
 // ManifestConfig identifies the configuration a run used.

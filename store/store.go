@@ -130,6 +130,7 @@ func OutOfMemory(err error) error {
 var outOfMemorySigns = []string{"Out of Memory Error", "could not allocate block", "failed to pin block", "Increasing the memory limit"}
 
 func open(path string, init []string) (*DB, error) {
+	configureAllocator()
 	c, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
 		for _, s := range init {
 			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {

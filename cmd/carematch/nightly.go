@@ -409,6 +409,9 @@ func (n *night) memoryLimit() string {
 func (n *night) resources() reports.Resources {
 	r := resources(n.began)
 	r.MemoryLimit, r.BlockMemory, r.HugePages = n.memoryLimit(), n.blockMemory, store.HugePages()
+	if ms, ok := store.AllocatorDecay(); ok {
+		r.AllocatorDecayMS = &ms
+	}
 	return r
 }
 

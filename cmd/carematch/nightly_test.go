@@ -530,7 +530,9 @@ func publishedFixture(t *testing.T) (string, *config.Config) {
 
 // A night of the size that keeps DuckDB's freed blocks says the machine's
 // transparent huge page mode: in its manifest (on Linux, one of the
-// kernel's three), and in its log when the mode is not always.
+// kernel's three), and in its log when the mode is not always. Its manifest
+// also says how long DuckDB's allocator kept freed pages: ten seconds,
+// unless the environment set the allocator's options.
 func TestHugePagesReported(t *testing.T) {
 	dir := t.TempDir()
 	cfg := fixtureNight(t, dir, 1_000, 3, 1)
@@ -547,4 +549,11 @@ func TestHugePagesReported(t *testing.T) {
 	if want := mode != "" && mode != "always"; said != want {
 		t.Errorf("mode %q: logged %v, want %v:\n%s", mode, said, want, log.String())
 	}
+	if d := m.Resources.AllocatorDecayMS; d == nil || (!allocatorPreset && *d != 10_000) {
+		t.Errorf("allocator decay %v ms in the manifest, want 10000", d)
+	}
 }
+
+// allocatorPreset says whether the environment gave DuckDB's allocator its
+// options before any test opened a database.
+var _, allocatorPreset = os.LookupEnv("DUCKDB_JE_MALLOC_CONF")
