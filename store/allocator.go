@@ -61,9 +61,10 @@ const allocatorEnv = "DUCKDB_JE_MALLOC_CONF"
 // they hold at once — every hash join's and aggregate's table, zeroed when
 // it is made — and memory handed back is faulted in page by page again by
 // the next statement: on the benchmark machine ten seconds took a fifth of
-// the page faults away, at two million and ten million records, with the
-// peak no higher at ten million (docs/BENCHMARKS.md, the eighteenth
-// session). This memory is outside DuckDB's buffer blocks, so
+// the page faults away at one, two and ten million records, for 0.1–0.23 GiB
+// more at the peak of one and two million and none at ten million, where
+// DuckDB's memory limit sets the peak (docs/BENCHMARKS.md, the eighteenth
+// session); never handing them back took the two million's peak to 2.9 GiB. This memory is outside DuckDB's buffer blocks, so
 // block_allocator_memory (KeepBlockMemory) does not cover it.
 const allocatorDecayMS = 10_000
 
