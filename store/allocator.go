@@ -10,18 +10,18 @@ package store
 extern int duckdb_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) __attribute__((weak));
 
 // carematch_je_decay sets how long jemalloc keeps freed pages, for the
-// arenas it has and the ones it makes later. It returns 0 where there is no
-// jemalloc or it refuses.
-static int carematch_je_decay(long long ms) {
+// arenas it has and the ones it makes later; where there is no jemalloc, or
+// it refuses, nothing changes (AllocatorDecay says what is in effect).
+static void carematch_je_decay(long long ms) {
 	ssize_t v = (ssize_t)ms;
 	if (!duckdb_je_mallctl || duckdb_je_mallctl("arenas.dirty_decay_ms", NULL, NULL, &v, sizeof v) != 0 ||
 		duckdb_je_mallctl("arenas.muzzy_decay_ms", NULL, NULL, &v, sizeof v) != 0) {
-		return 0;
+		return;
 	}
 	unsigned n = 0;
 	size_t len = sizeof n;
 	if (duckdb_je_mallctl("arenas.narenas", &n, &len, NULL, 0) != 0) {
-		return 0;
+		return;
 	}
 	char name[64];
 	for (unsigned i = 0; i < n; i++) {
@@ -31,7 +31,6 @@ static int carematch_je_decay(long long ms) {
 		snprintf(name, sizeof name, "arena.%u.muzzy_decay_ms", i);
 		duckdb_je_mallctl(name, NULL, NULL, &v, sizeof v);
 	}
-	return 1;
 }
 
 // carematch_je_decay_now is the decay jemalloc gives arenas, in ms (-1:
@@ -50,10 +49,10 @@ import (
 	"sync"
 )
 
-// allocatorEnv is where DuckDB's built-in jemalloc reads its options when
+// AllocatorEnv is where DuckDB's built-in jemalloc reads its options when
 // the process starts (before any Go code runs, so carematch cannot set it
 // for itself).
-const allocatorEnv = "DUCKDB_JE_MALLOC_CONF"
+const AllocatorEnv = "DUCKDB_JE_MALLOC_CONF"
 
 // allocatorDecayMS is how long the pages a query frees are kept before
 // jemalloc hands them back to the system, instead of the second DuckDB
@@ -64,18 +63,19 @@ const allocatorEnv = "DUCKDB_JE_MALLOC_CONF"
 // the page faults away at one, two and ten million records, for 0.1–0.23 GiB
 // more at the peak of one and two million and none at ten million, where
 // DuckDB's memory limit sets the peak (docs/BENCHMARKS.md, the eighteenth
-// session); never handing them back took the two million's peak to 2.9 GiB. This memory is outside DuckDB's buffer blocks, so
+// session); never handing them back took the two million's peak to 2.9
+// GiB. This memory is outside DuckDB's buffer blocks, so
 // block_allocator_memory (KeepBlockMemory) does not cover it.
 const allocatorDecayMS = 10_000
 
 var allocatorOnce sync.Once
 
-// configureAllocator sets the allocator's decay once, unless the
-// environment gave the allocator options of its own (an administrator's
-// choice wins).
+// configureAllocator sets the allocator's decay once, when the first
+// database opens, unless the environment gave the allocator options of its
+// own (an administrator's choice wins).
 func configureAllocator() {
 	allocatorOnce.Do(func() {
-		if _, set := os.LookupEnv(allocatorEnv); !set {
+		if _, set := os.LookupEnv(AllocatorEnv); !set {
 			C.carematch_je_decay(allocatorDecayMS)
 		}
 	})
@@ -84,9 +84,8 @@ func configureAllocator() {
 // AllocatorDecay is how long, in milliseconds, DuckDB's allocator keeps
 // freed pages before handing them back to the system (-1: never), as the
 // allocator itself says; ok is false where it cannot say (a DuckDB built
-// without jemalloc).
+// without jemalloc). It only reads: a database opened first sets it.
 func AllocatorDecay() (ms int64, ok bool) {
-	configureAllocator()
 	var k C.int
 	v := C.carematch_je_decay_now(&k)
 	return int64(v), k != 0

@@ -556,4 +556,4 @@ func TestHugePagesReported(t *testing.T) {
 
 // allocatorPreset says whether the environment gave DuckDB's allocator its
 // options before any test opened a database.
-var _, allocatorPreset = os.LookupEnv("DUCKDB_JE_MALLOC_CONF")
+var _, allocatorPreset = os.LookupEnv(store.AllocatorEnv)
