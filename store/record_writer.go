@@ -21,6 +21,9 @@ import (
 // then 1.2 (an insert of a whole row group takes 0.15 s throughout).
 const recordBatchRows = 122_880
 
+// firstBatchRows is the room a writer's first batch starts with.
+const firstBatchRows = 4096
+
 // RecordLoad is one load's way into the records table: any number of
 // RecordWriters, one per goroutine, gather records in Arrow columns, and
 // the load inserts their batches one at a time on one connection, each a
@@ -185,6 +188,9 @@ type RecordWriter struct {
 	// batch's buffers are reserved at that size, where growing them by
 	// doubling copied each one about twice.
 	dataLen []int
+	// full is set once the writer has handed over a whole batch: from then
+	// on each batch is reserved whole.
+	full bool
 }
 
 // NewRecordWriter starts writing records alone: a RecordLoad with one
@@ -207,8 +213,15 @@ func (l *RecordLoad) NewWriter() *RecordWriter {
 }
 
 // reserve makes room for a batch: recordBatchRows values in every column,
-// and each string column's bytes of the last batch.
+// and each string column's bytes of the last batch. A writer's first batch
+// starts at firstBatchRows and grows as rows come: reserving a whole row
+// group up front zeroed about 20 MB per writer, 45 ms of a 5,000-record
+// night's 1.3 s (FEBRL3), where a big source pays for the growth once.
 func (w *RecordWriter) reserve() {
+	if !w.full {
+		w.b.Reserve(firstBatchRows)
+		return
+	}
 	w.b.Reserve(recordBatchRows)
 	for i, f := range w.b.Fields() {
 		if s, ok := f.(*array.StringBuilder); ok && w.dataLen[i] > 0 {
@@ -231,7 +244,7 @@ func (w *RecordWriter) Write(r *Record) error {
 		putString(w.b.Field(len(recordFields)+i), v)
 	}
 	if w.n++; w.n == recordBatchRows {
-		w.n = 0
+		w.n, w.full = 0, true
 		for i, f := range w.b.Fields() {
 			if s, ok := f.(*array.StringBuilder); ok {
 				w.dataLen[i] = s.DataLen()
