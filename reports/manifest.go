@@ -92,6 +92,10 @@ type Resources struct {
 	// query freed before handing them back to the system, in milliseconds
 	// (-1: never), as the allocator says; absent where it cannot say.
 	AllocatorDecayMS *int64 `json:"allocator_decay_ms,omitempty"`
+	// Threads is how many threads DuckDB worked on once the records were
+	// loaded: linkage.threads, else one for a night under
+	// store.OneThreadBelow records, else one a core.
+	Threads int `json:"threads,omitempty"`
 }
 
 // ManifestConfig identifies the configuration a run used.

@@ -170,3 +170,26 @@ func TestSelectedMode(t *testing.T) {
 		t.Errorf("HugePages() = %q", m)
 	}
 }
+
+func TestThreadsFor(t *testing.T) {
+	for _, tc := range []struct {
+		records int64
+		want    int
+	}{{0, 1}, {5_000, 1}, {OneThreadBelow - 1, 1}, {OneThreadBelow, 0}, {2_000_000, 0}} {
+		if got := ThreadsFor(tc.records); got != tc.want {
+			t.Errorf("ThreadsFor(%d) = %d, want %d", tc.records, got, tc.want)
+		}
+	}
+	db, err := Open(filepath.Join(t.TempDir(), "t.duckdb"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.SetThreads(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Threads(ctx); err != nil || n != 1 {
+		t.Errorf("threads %d (%v) after setting one", n, err)
+	}
+}

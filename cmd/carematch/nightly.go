@@ -53,6 +53,9 @@ type night struct {
 	// blockMemory is how much of its freed blocks DuckDB keeps for reuse
 	// (store.KeepBlockMemory), as DuckDB reports it; "" before it is set.
 	blockMemory string
+	// threads is how many threads DuckDB works on once the records are
+	// counted, as DuckDB reports it; 0 before.
+	threads int
 	// began is when the run began by the monotonic clock, for its wall time:
 	// the manifest's started is whole seconds, as the run ID is.
 	began time.Time
@@ -232,7 +235,24 @@ func (n *night) load(ctx context.Context) error {
 		m.Counts["records_valid_nhs_number"] += c.ValidNHS
 		m.Counts["records_verified_nhs_number"] += c.VerifiedNHS
 	}
-	return store.InStep("load", "memory limit", n.sizeMemory(ctx, m.Counts["records"]))
+	if err := n.sizeMemory(ctx, m.Counts["records"]); err != nil {
+		return store.InStep("load", "memory limit", err)
+	}
+	return store.InStep("load", "threads", n.sizeThreads(ctx, m.Counts["records"]))
+}
+
+// sizeThreads has DuckDB work on one thread for a night too small to gain
+// from more (store.ThreadsFor), when the configuration sets no threads.
+func (n *night) sizeThreads(ctx context.Context, records int64) error {
+	if threads := store.ThreadsFor(records); n.cfg.Linkage.Threads == 0 && threads > 0 {
+		if err := n.db.SetThreads(ctx, threads); err != nil {
+			return err
+		}
+		n.p.logf("load: DuckDB works on %d thread for %d records (linkage.threads unset: under %d records, more threads cost more than they save)", threads, records, store.OneThreadBelow)
+	}
+	var err error
+	n.threads, err = n.db.Threads(ctx)
+	return err
 }
 
 // changes compares tonight's records with last night's, source by source,
@@ -408,7 +428,7 @@ func (n *night) memoryLimit() string {
 // settings, for the manifest.
 func (n *night) resources() reports.Resources {
 	r := resources(n.began)
-	r.MemoryLimit, r.BlockMemory, r.HugePages = n.memoryLimit(), n.blockMemory, store.HugePages()
+	r.MemoryLimit, r.BlockMemory, r.HugePages, r.Threads = n.memoryLimit(), n.blockMemory, store.HugePages(), n.threads
 	if ms, ok := store.AllocatorDecay(); ok {
 		r.AllocatorDecayMS = &ms
 	}

@@ -557,3 +557,36 @@ func TestHugePagesReported(t *testing.T) {
 // allocatorPreset says whether the environment gave DuckDB's allocator its
 // options before any test opened a database.
 var _, allocatorPreset = os.LookupEnv(store.AllocatorEnv)
+
+// A night of a few thousand records runs DuckDB on one thread, unless the
+// configuration says otherwise; the manifest says which, and the log why.
+func TestThreadsForSmallNights(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		configured int
+		want       int
+		said       bool
+	}{
+		{"unset", 0, 1, true},
+		{"configured", 2, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fixtureNight(t, t.TempDir(), 1_000, 3, 1)
+			cfg.Linkage.Threads = tc.configured
+			var log bytes.Buffer
+			m, err := nightly(context.Background(), cfg, nightlyOptions{Progress: newProgress(&log, false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Counts["records"] >= store.OneThreadBelow {
+				t.Fatalf("%d records: not a small night", m.Counts["records"])
+			}
+			if m.Resources.Threads != tc.want {
+				t.Errorf("threads %d in the manifest, want %d", m.Resources.Threads, tc.want)
+			}
+			if said := strings.Contains(log.String(), "DuckDB works on 1 thread"); said != tc.said {
+				t.Errorf("logged one thread: %v, want %v:\n%s", said, tc.said, log.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// OneThreadBelow is the size of night, in records loaded, under which
+// DuckDB works on one thread when the configuration sets no threads. A
+// query's pipelines are scheduled as tasks on every thread whatever the
+// data's size, and on a few thousand records that scheduling is most of the
+// work: FEBRL3's 5,000 records took 1.13 s on one thread against 1.25 s on
+// two, and a 4,600-record fixture night 1.24 against 1.31 s; from 18,000
+// records two threads were faster (2.0 against 2.1 s), and at 45,000 by a
+// tenth (docs/BENCHMARKS.md, the nineteenth session).
+const OneThreadBelow = 10_000
+
+// ThreadsFor is the number of threads DuckDB is given, when none is
+// configured, once a night's records are counted: 1 under OneThreadBelow,
+// else 0 (DuckDB's default, one a core).
+func ThreadsFor(records int64) int {
+	if records < OneThreadBelow {
+		return 1
+	}
+	return 0
+}
+
+// SetThreads sets how many threads DuckDB works on, for every connection
+// of the database.
+func (db *DB) SetThreads(ctx context.Context, threads int) error {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", threads)); err != nil {
+		return fmt.Errorf("threads %d: %w", threads, err)
+	}
+	return nil
+}
+
+// Threads is how many threads DuckDB works on now.
+func (db *DB) Threads(ctx context.Context) (int, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')::INTEGER").Scan(&n); err != nil {
+		return 0, fmt.Errorf("threads: %w", err)
+	}
+	return n, nil
+}
