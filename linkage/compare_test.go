@@ -319,3 +319,54 @@ func TestCaseSQLNestsThresholds(t *testing.T) {
 		}
 	}
 }
+
+// No pairs make a gamma table of the same columns and types as some pairs
+// do, without evaluating the comparisons.
+func TestCompareNoPairs(t *testing.T) {
+	ctx := context.Background()
+	db := preparedDB(t, []rec{
+		{given: "Ann", family: "Smith", dob: "1970-01-02", postcode: "SE13 5AB", address: "1 High Street"},
+		{given: "Anne", family: "Smith", dob: "1970-01-02", postcode: "SE13 5AB", address: "1 High Street"},
+	})
+	if err := deterministic(ctx, db, &Result{}); err != nil {
+		t.Fatal(err)
+	}
+	comps := append(DefaultComparisons(), NHSComparison())
+	if _, err := db.ExecContext(ctx, `CREATE TABLE some_pairs AS SELECT 1::INTEGER AS rid_l, 2::INTEGER AS rid_r;
+		CREATE TABLE no_pairs AS SELECT * FROM some_pairs LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	describe := func(table string) (cols []string, rows int) {
+		t.Helper()
+		if err := compare(ctx, db, comps, table, table+"_gammas"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.QueryContext(ctx, "SELECT column_name || ' ' || column_type FROM (DESCRIBE "+table+"_gammas)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for r.Next() {
+			var c string
+			if err := r.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			cols = append(cols, c)
+		}
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table+"_gammas").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		return cols, rows
+	}
+	some, n := describe("some_pairs")
+	none, m := describe("no_pairs")
+	if n != 1 || m != 0 {
+		t.Errorf("rows: %d from one pair, %d from none", n, m)
+	}
+	if strings.Join(some, ", ") != strings.Join(none, ", ") {
+		t.Errorf("columns from one pair:\n%s\nfrom none:\n%s", strings.Join(some, ", "), strings.Join(none, ", "))
+	}
+	if len(some) != 2+len(comps) {
+		t.Errorf("columns %v, want the pair and %d levels", some, len(comps))
+	}
+}
