@@ -151,17 +151,17 @@ const (
 )
 
 // randomPairsQuery draws n record pairs (rid_l < rid_r) for u, each pair
-// on its own: draw k takes the records at two positions hashed from k among
-// those not quarantined, in rid order; a draw of one record twice is
-// dropped. The CTEs are MATERIALIZED so the joins run in this order: left
-// to itself, DuckDB joined the records to themselves first (all n² pairs).
+// on its own: draw k takes the two records whose rids are hashed from k.
+// prep's rids run from 1 to its count (prepare numbers the records so); a
+// draw of one record twice, or of a quarantined record, is dropped. Mapping
+// the draws onto the records not quarantined instead, by two joins, took
+// 0.57 s at two million records against this query's 0.06 s.
 func randomPairsQuery(n int) string {
 	return fmt.Sprintf(`
-		WITH ids AS MATERIALIZED (SELECT rid, (row_number() OVER (ORDER BY rid) - 1)::BIGINT AS i FROM prep WHERE NOT quarantined),
-		     n AS (SELECT count(*)::UBIGINT AS n FROM ids),
-		     draws AS MATERIALIZED (SELECT (hash(k, 1) %% n)::BIGINT AS a, (hash(k, 2) %% n)::BIGINT AS b FROM range(%d) t(k), n),
-		     half AS MATERIALIZED (SELECT x.rid AS rid_a, draws.b FROM draws JOIN ids x ON x.i = draws.a)
-		SELECT least(rid_a, y.rid) AS rid_l, greatest(rid_a, y.rid) AS rid_r FROM half JOIN ids y ON y.i = half.b WHERE rid_a <> y.rid`, n)
+		WITH n AS (SELECT max(rid)::UBIGINT AS n FROM prep),
+		     draws AS (SELECT ((hash(k, 1) %% n) + 1)::INTEGER AS a, ((hash(k, 2) %% n) + 1)::INTEGER AS b FROM range(%d) t(k), n)
+		SELECT least(a, b) AS rid_l, greatest(a, b) AS rid_r FROM draws
+		WHERE a <> b AND a NOT IN (SELECT rid FROM prep WHERE quarantined) AND b NOT IN (SELECT rid FROM prep WHERE quarantined)`, n)
 }
 
 // minLabelPairs is how many verified-number pairs are enough to take m from.
