@@ -3,7 +3,7 @@ package linkage
 import (
 	"context"
 	"fmt"
-		"testing"
+	"testing"
 )
 
 // The random pairs u is estimated from are drawn pair by pair: each two
