@@ -15,8 +15,8 @@
 //
 // Determinism: every record gets rid = its rank by (source_id, local_id), so
 // row order in the extracts and DuckDB's thread count change nothing; the
-// random pairs that estimate u are chosen by a hash of rid, not by a random
-// generator; EM iterates a fixed sequence of sums.
+// random pairs that estimate u are drawn by a hash of the draw's number
+// onto rids, not by a random generator; EM iterates a fixed sequence of sums.
 //
 // Stages, each a table in the run's database:
 //

@@ -10,9 +10,9 @@ import (
 // query's pipelines are scheduled as tasks on every thread whatever the
 // data's size, and on a few thousand records that scheduling is most of the
 // work: FEBRL3's 5,000 records took 1.13 s on one thread against 1.25 s on
-// two, and a 4,600-record fixture night 1.24 against 1.31 s; from 18,000
-// records two threads were faster (2.0 against 2.1 s), and at 45,000 by a
-// tenth (docs/BENCHMARKS.md, the nineteenth session).
+// two, and a 3,500-record fixture night 1.24 against 1.31 s; at 14,000
+// records two threads were faster (1.97 against 2.07 s), at 35,000 by 7%
+// and at 177,000 by 14% (docs/BENCHMARKS.md, the nineteenth session).
 const OneThreadBelow = 10_000
 
 // ThreadsFor is the number of threads DuckDB is given, when none is
