@@ -31,12 +31,12 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	//
 	// The pairs were once every pairing of two samples of √n records
 	// each, so every record drawn was in √n pairs and u rose and fell with
-	// the few hundred records drawn: five different draws of a
-	// 3,000-person fixture linked 2,867-2,869 true pairs with 100,000
-	// pairs and 2,864-2,869 with 50,000. Drawn pair by pair, 50,000 give
-	// 2,867 every time, as 100,000 do, and the public sets stay within
-	// what the draw moved before (docs/BENCHMARKS.md, the nineteenth
-	// session); the draws cost no more than the pairing did.
+	// the few hundred records drawn: four different draws of a
+	// 3,000-person fixture (6,900 records) linked 2,867-2,869 true pairs
+	// at 20 pairs a record and 2,864-2,869 at 10. Drawn pair by pair,
+	// both give 2,867 every time, and the public sets stay within what
+	// the draw moved before (docs/BENCHMARKS.md, the nineteenth session);
+	// training at two million records takes as long as it did.
 	randomPairs = min(randomPairs, max(MinRandomPairs, RandomPairsPerRecord*int(records)))
 	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", randomPairsQuery(randomPairs))
 	if err != nil {
