@@ -429,6 +429,15 @@ var shortFormTypoSQL = fmt.Sprintf(`(length(l.given_name) >= %[1]d AND length(r.
 	AND greatest(jaro_winkler_similarity(r.given_name, left(l.given_name, length(r.given_name))), jaro_winkler_similarity(r.given_name, right(l.given_name, length(r.given_name)))) >= 0.9)`, rules.ShortFormMinLength, rules.ShortFormMinExtra)
 
 // DefaultComparisons are carematch's comparisons for NHS demographics.
+//
+// The date of birth's levels (and the household guards) read the parts of
+// a date from dob_text, YYYYMMDD (prepare writes it for every date of birth,
+// all of them after 1890), not with year(), month() and day(): DuckDB
+// builds a lookup table of 29,584 days for each such call in a statement, on
+// each thread, about a millisecond apiece. The levels had twenty of them, so
+// every comparison statement started with some 8 ms of tables, whatever its
+// pairs — a night compares in six or more statements (docs/BENCHMARKS.md,
+// the twentieth session). testdata/pairs.txt holds the levels' boundaries.
 func DefaultComparisons() []Comparison {
 	jw := func(col string, t float64) string {
 		return fmt.Sprintf("jaro_winkler_similarity(l.%s, r.%s) >= %g", col, col, t)
@@ -462,11 +471,11 @@ func DefaultComparisons() []Comparison {
 		}},
 		{Name: "date_of_birth", Levels: []Level{
 			nullLevel("dob"),
-			{Label: "exact", SQL: "l.dob = r.dob AND NOT (month(l.dob) = 1 AND day(l.dob) = 1)"},
+			{Label: "exact", SQL: "l.dob = r.dob AND NOT ends_with(l.dob_text, '0101')"},
 			{Label: "exact, 1 January", SQL: "l.dob = r.dob"},
-			{Label: "day and month swapped", SQL: "year(l.dob) = year(r.dob) AND month(l.dob) = day(r.dob) AND day(l.dob) = month(r.dob)"},
-			{Label: "1 January placeholder", SQL: "year(l.dob) = year(r.dob) AND ((month(l.dob) = 1 AND day(l.dob) = 1) OR (month(r.dob) = 1 AND day(r.dob) = 1))"},
-			{Label: "one digit or one year off", SQL: "levenshtein(l.dob_text, r.dob_text) = 1 OR (month(l.dob) = month(r.dob) AND day(l.dob) = day(r.dob) AND abs(year(l.dob) - year(r.dob)) = 1)"},
+			{Label: "day and month swapped", SQL: "left(l.dob_text, 4) = left(r.dob_text, 4) AND substr(l.dob_text, 5, 2) = right(r.dob_text, 2) AND right(l.dob_text, 2) = substr(r.dob_text, 5, 2)"},
+			{Label: "1 January placeholder", SQL: "left(l.dob_text, 4) = left(r.dob_text, 4) AND (ends_with(l.dob_text, '0101') OR ends_with(r.dob_text, '0101'))"},
+			{Label: "one digit or one year off", SQL: "levenshtein(l.dob_text, r.dob_text) = 1 OR (right(l.dob_text, 4) = right(r.dob_text, 4) AND abs(left(l.dob_text, 4)::INTEGER - left(r.dob_text, 4)::INTEGER) = 1)"},
 			{Label: "two digits off", SQL: "levenshtein(l.dob_text, r.dob_text) = 2"},
 			{Label: "different"},
 		}},
@@ -530,10 +539,10 @@ var DefaultGuards = []Guard{
 			" AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})",
 		TypoSQL: "g_given_name = {given_name:jaro-winkler >= 0.80} AND g_sex IS DISTINCT FROM {sex:different}"},
 	{Reason: "same household, different dates of birth (siblings may share a given name)",
-		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) < 12" +
+		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(left(l.dob_text, 4)::INTEGER - left(r.dob_text, 4)::INTEGER) < 12" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})"},
 	{Reason: "same household, dates of birth a generation apart",
-		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(year(l.dob) - year(r.dob)) >= 12" +
+		SQL: "g_date_of_birth = {date_of_birth:different} AND abs(left(l.dob_text, 4)::INTEGER - left(r.dob_text, 4)::INTEGER) >= 12" +
 			" AND g_family_name IN ({family_name:exact}, {family_name:jaro-winkler >= 0.92}) AND g_residence IN ({residence:same postcode and house number}, {residence:same postcode}, {residence:same house number, similar address}, {residence:no postcode to compare, one address within the other})",
 		Block: true},
 	{Reason: "same names and date of birth at another address, no NHS number to tell them apart: possibly a namesake elsewhere",
