@@ -9,18 +9,26 @@ import (
 	"github.com/selondon/carematch/store"
 )
 
-// train estimates u from random pairs, seeds m from the pairs a verified NHS
-// number linked (for every comparison but the two that chose them: date of
-// birth and NHS number), and fits m and lambda by EM over the candidate pairs.
-// logf hears its progress: each part of training can take seconds at scale.
-func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, randomPairs int, logf func(string, ...any)) error {
-	comps := m.Comparisons
+// trainingSample is what training compares that blocking does not choose:
+// u's random record pairs and m's pairs sharing a verified NHS number, each
+// as the count of its pairs at every level, and how many records (not
+// quarantined) they are drawn from. It needs prep and det_links only, so a
+// night draws it beside blocking and comparing (sampleBeside).
+type trainingSample struct {
+	records          float64
+	uCounts, mCounts [][]float64
+	nRandom, nLabels int64
+}
+
+// drawSample draws and compares the training sample: at most randomPairs
+// random pairs, and at most MaxLabelPairs verified-number pairs.
+func drawSample(ctx context.Context, db *store.DB, comps []Comparison, randomPairs int) (*trainingSample, error) {
+	s := &trainingSample{}
 	// u: a deterministic sample of record pairs, each drawn on its own: two
 	// records chosen by a hash of the draw's number, as many draws as
 	// pairs wanted (less the few that draw one record twice).
-	var records float64
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep WHERE NOT quarantined").Scan(&records); err != nil {
-		return err
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep WHERE NOT quarantined").Scan(&s.records); err != nil {
+		return nil, err
 	}
 	// Small data needs fewer random pairs: at most RandomPairsPerRecord a
 	// record (at least MinRandomPairs), so a 5,000-record run compares
@@ -37,11 +45,32 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	// both give 2,867 every time, and the public sets stay within what
 	// the draw moved before (docs/BENCHMARKS.md, the nineteenth session);
 	// training at two million records takes as long as it did.
-	randomPairs = min(randomPairs, max(MinRandomPairs, RandomPairsPerRecord*int(records)))
-	uCounts, nRandom, err := pairLevelCounts(ctx, db, comps, "random", randomPairsQuery(randomPairs))
-	if err != nil {
-		return err
+	randomPairs = min(randomPairs, max(MinRandomPairs, RandomPairsPerRecord*int(s.records)))
+	var err error
+	if s.uCounts, s.nRandom, err = pairLevelCounts(ctx, db, comps, "random", randomPairsQuery(randomPairs)); err != nil {
+		return nil, err
 	}
+	// m from labels: pairs that share a verified NHS number, whatever their
+	// other details (so date of birth's m is not biased by the
+	// deterministic stage's own test).
+	if s.mCounts, s.nLabels, err = pairLevelCounts(ctx, db, comps, "label", fmt.Sprintf(`
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
+		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified
+		WHERE NOT a.quarantined AND NOT b.quarantined
+		ORDER BY hash(a.rid, b.rid), a.rid, b.rid LIMIT %d`, MaxLabelPairs)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// train estimates u from the sample's random pairs, seeds m from its pairs
+// a verified NHS number linked (for every comparison but the two that chose
+// them: date of birth and NHS number), and fits m and lambda by EM over the
+// candidate pairs. logf hears its progress: each part of training can take
+// seconds at scale.
+func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, s *trainingSample, logf func(string, ...any)) error {
+	comps := m.Comparisons
+	records, uCounts, nRandom, mCounts, nLabels := s.records, s.uCounts, s.nRandom, s.mCounts, s.nLabels
 	m.Training.RandomPairs = nRandom
 	logf("link: training: u from %d random record pairs", nRandom)
 	m.U = make([][]float64, len(comps))
@@ -56,20 +85,11 @@ func train(ctx context.Context, db *store.DB, m *Model, brs []BlockingRule, rand
 	}
 	m.U[nhs][same] = math.Min(m.U[nhs][same], 0.5/float64(max(nRandom, 1)))
 
-	// m from labels: pairs that share a verified NHS number, whatever their
-	// other details (so date of birth's m is not biased by the
-	// deterministic stage's own test). Where there are too few (data with no
-	// NHS numbers), m is estimated by EM in training sessions, one per
-	// blocking rule, each on that rule's pairs with the comparisons the rule
-	// blocks on held fixed, and averaged (Splink's method).
-	mCounts, nLabels, err := pairLevelCounts(ctx, db, comps, "label", fmt.Sprintf(`
-		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b
-		ON a.nhs_number = b.nhs_number AND a.rid < b.rid AND a.nhs_verified AND b.nhs_verified
-		WHERE NOT a.quarantined AND NOT b.quarantined
-		ORDER BY hash(a.rid, b.rid), a.rid, b.rid LIMIT %d`, MaxLabelPairs))
-	if err != nil {
-		return err
-	}
+	// m from the sample's pairs sharing a verified NHS number. Where there
+	// are too few (data with no NHS numbers), m is estimated by EM in
+	// training sessions, one per blocking rule, each on that rule's pairs
+	// with the comparisons the rule blocks on held fixed, and averaged
+	// (Splink's method).
 	m.Training.LabelPairs = nLabels
 	m.M = make([][]float64, len(comps))
 	if nLabels >= minLabelPairs {

@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -46,5 +47,55 @@ func TestRandomPairsDrawn(t *testing.T) {
 	}
 	if n2, _, _, sum2 := digest(); n2 != n || sum2 != sum {
 		t.Errorf("drawn again: %d pairs (%s), then %d (%s)", n, sum, n2, sum2)
+	}
+}
+
+// The training sample drawn beside the night's work, on a handle of its
+// own, is the sample drawn on the night's handle, and the night's temporary
+// tables are untouched by it; a sample abandoned stops, and leaves the
+// database usable.
+func TestSampleBeside(t *testing.T) {
+	ctx := context.Background()
+	var recs []rec
+	for i := range 60 {
+		r := rec{given: fmt.Sprintf("Given%c", 'A'+i%20), family: fmt.Sprintf("Family%c", 'A'+i%7), dob: fmt.Sprintf("19%02d-0%d-1%d", 40+i%30, 1+i%9, i%10), sex: "female"}
+		if i%3 == 0 {
+			r.nhs = "4010232137" // a shared verified number: label pairs
+		}
+		recs = append(recs, r)
+	}
+	db := preparedDB(t, recs)
+	if err := deterministic(ctx, db, &Result{}); err != nil {
+		t.Fatal(err)
+	}
+	comps := append(DefaultComparisons(), NHSComparison())
+	here, err := drawSample(ctx, db, comps, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if here.nRandom == 0 || here.nLabels == 0 {
+		t.Fatalf("sample of %d random and %d label pairs: the test needs both", here.nRandom, here.nLabels)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE random_pairs AS SELECT 1 AS night"); err != nil {
+		t.Fatal(err)
+	}
+	beside, err := startSample(ctx, db, comps, 500).wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(beside) != fmt.Sprint(here) {
+		t.Errorf("drawn beside: %+v\non the night's handle: %+v", beside, here)
+	}
+	var night int
+	if err := db.QueryRowContext(ctx, "SELECT night FROM random_pairs").Scan(&night); err != nil || night != 1 {
+		t.Errorf("the night's own temporary table: %d (%v)", night, err)
+	}
+	b := startSample(ctx, db, comps, 500)
+	b.stop()
+	if _, err := b.wait(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("a stopped sample: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&night); err != nil || night != len(recs) {
+		t.Errorf("after a stopped sample: prep has %d records (%v)", night, err)
 	}
 }

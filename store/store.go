@@ -41,6 +41,8 @@ type DB struct {
 	// FileMetadata is written into every Parquet file's key–value metadata
 	// (the schema version and the run, so a reader can tell what it holds).
 	FileMetadata map[string]string
+	// side marks a handle made by Side: closing it leaves the database open.
+	side bool
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -158,13 +160,31 @@ func OpenReadOnly(path string) (*DB, error) {
 	})
 }
 
-// Close closes the database, checkpointing it to disk.
+// Close closes the database, checkpointing it to disk; a Side handle
+// closes only its own connection.
 func (db *DB) Close() error {
 	err := db.DB.Close()
+	if db.side {
+		return err
+	}
 	if cerr := db.connector.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// Side is a second handle on the same database with a connection of its
+// own, for work that runs beside the main handle's: its statements run on
+// the goroutine that calls them while the main handle's run on theirs, and
+// its temporary tables are its own (DuckDB's are a connection's, and the
+// main handle's pool keeps them on the one connection a night's steps
+// reuse; a step that took that connection from beside them would lose
+// them). Both see the database's tables as each transaction commits.
+// Close it when its work is done; the database stays open.
+func (db *DB) Side() *DB {
+	s := sql.OpenDB(db.connector)
+	s.SetMaxOpenConns(1)
+	return &DB{DB: s, connector: db.connector, side: true, StepDone: db.StepDone, FileMetadata: db.FileMetadata}
 }
 
 // Appender appends rows to one table over its own connection. It is not safe

@@ -587,6 +587,10 @@ func TestThreadsForSmallNights(t *testing.T) {
 			if said := strings.Contains(log.String(), "DuckDB works on 1 thread"); said != tc.said {
 				t.Errorf("logged one thread: %v, want %v:\n%s", said, tc.said, log.String())
 			}
+			// On one thread the training sample is drawn beside blocking.
+			if beside := strings.Contains(log.String(), "beside blocking"); beside != (tc.want == 1) {
+				t.Errorf("training sample drawn beside blocking: %v on %d threads:\n%s", beside, tc.want, log.String())
+			}
 		})
 	}
 }
