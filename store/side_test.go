@@ -35,4 +35,19 @@ func TestSideHandle(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT v FROM mine").Scan(&v); err != nil || v != 1 {
 		t.Errorf("after the side closed, the night's temporary table: %d (%v)", v, err)
 	}
+	// The database still takes new connections: another side, and a second
+	// connection of the night's own pool.
+	again := db.Side()
+	defer again.Close()
+	if err := again.QueryRowContext(ctx, "SELECT v FROM shared").Scan(&v); err != nil || v != 7 {
+		t.Errorf("a second side: %d (%v)", v, err)
+	}
+	held, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := db.QueryRowContext(ctx, "SELECT v FROM shared").Scan(&v); err != nil || v != 7 {
+		t.Errorf("a new connection of the night's pool: %d (%v)", v, err)
+	}
 }

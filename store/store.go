@@ -182,10 +182,18 @@ func (db *DB) Close() error {
 // them). Both see the database's tables as each transaction commits.
 // Close it when its work is done; the database stays open.
 func (db *DB) Side() *DB {
-	s := sql.OpenDB(db.connector)
+	s := sql.OpenDB(sharedConnector{db.connector})
 	s.SetMaxOpenConns(1)
 	return &DB{DB: s, connector: db.connector, side: true, StepDone: db.StepDone, FileMetadata: db.FileMetadata}
 }
+
+// sharedConnector is the database's connector lent to a Side handle
+// without its Close: sql.DB.Close closes a connector that has one, and the
+// DuckDB connector's closes the database to every new connection.
+type sharedConnector struct{ c *duckdb.Connector }
+
+func (s sharedConnector) Connect(ctx context.Context) (driver.Conn, error) { return s.c.Connect(ctx) }
+func (s sharedConnector) Driver() driver.Driver                            { return s.c.Driver() }
 
 // Appender appends rows to one table over its own connection. It is not safe
 // for concurrent use; open one per goroutine.
