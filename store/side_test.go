@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -50,4 +52,54 @@ func TestSideHandle(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT v FROM shared").Scan(&v); err != nil || v != 7 {
 		t.Errorf("a new connection of the night's pool: %d (%v)", v, err)
 	}
+}
+
+// A checkpoint beside the caller's reads writes the tables to the file: the
+// WAL is empty after it, and the tables read back once the database is
+// closed and opened again.
+func TestCheckpointBeside(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.duckdb")
+	db, err := Open(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE kept AS SELECT range AS v FROM range(50000)"); err != nil {
+		t.Fatal(err)
+	}
+	walBefore := fileSize(t, path+".wal")
+	c := db.CheckpointBeside(ctx)
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM kept").Scan(&n); err != nil || n != 50000 {
+		t.Errorf("a read beside the checkpoint: %d (%v)", n, err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if after := fileSize(t, path+".wal"); walBefore == 0 || after != 0 {
+		t.Errorf("the WAL held %d bytes before the checkpoint and %d after", walBefore, after)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.QueryRowContext(ctx, "SELECT count(*) FROM kept").Scan(&n); err != nil || n != 50000 {
+		t.Errorf("after reopening: %d (%v)", n, err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -56,6 +56,9 @@ type night struct {
 	// threads is how many threads DuckDB works on once the records are
 	// counted, as DuckDB reports it; 0 before.
 	threads int
+	// checkpoint is the state's checkpoint running beside the portal's
+	// files and the report, on a night DuckDB works on one thread.
+	checkpoint *store.Checkpoint
 	// began is when the run began by the monotonic clock, for its wall time:
 	// the manifest's started is whole seconds, as the run ID is.
 	began time.Time
@@ -169,6 +172,9 @@ func stepKey(step string) string {
 }
 
 func (n *night) fail(err error) (*reports.Manifest, error) {
+	if n.checkpoint != nil {
+		n.checkpoint.Wait() // the night failed already: its error is the one to tell
+	}
 	if n.db != nil {
 		n.db.Close()
 	}
@@ -380,6 +386,11 @@ func (n *night) portal(ctx context.Context) error {
 	}
 	n.m.Counts["portal_persons"], n.m.Counts["portal_records"] = persons, xrefs
 	n.p.logf("portal: %d persons, %d records shared", persons, xrefs)
+	// The state's tables are all written: on a night DuckDB works on one
+	// thread, the checkpoint runs on the other core while the files are.
+	if n.threads == 1 {
+		n.checkpoint = n.db.CheckpointBeside(ctx)
+	}
 	return store.InStep("portal", "portal files", portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal"), portal.WriteOptions{RunID: n.run.ID, TransactionTime: n.run.Started}))
 }
 
@@ -400,6 +411,14 @@ func (n *night) report(ctx context.Context) error {
 
 // publish closes the database, writes the manifest and commits the run.
 func (n *night) publish(context.Context) error {
+	if n.checkpoint != nil {
+		// Closing checkpoints what the one beside did not: a failure there
+		// costs time, not the state.
+		if err := n.checkpoint.Wait(); err != nil {
+			n.p.logf("publish: the checkpoint beside the files failed, closing the database checkpoints instead: %v", err)
+		}
+		n.checkpoint = nil
+	}
 	if err := n.db.Close(); err != nil {
 		return store.InStep("publish", "close the database", err)
 	}
