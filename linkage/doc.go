@@ -13,6 +13,12 @@
 // thousand distinct comparison patterns, not over pairs, so it is exact and
 // takes milliseconds.
 //
+// Beside: the training sample (u's random pairs, m's verified-number pairs)
+// needs only prep and det_links, so on a night DuckDB works on one thread it
+// is drawn on a handle of its own (store.DB.Side) while the night's
+// connection blocks and compares, on the core that would otherwise idle
+// (beside.go); other nights draw it when training starts.
+//
 // Determinism: every record gets rid = its rank by (source_id, local_id), so
 // row order in the extracts and DuckDB's thread count change nothing; the
 // random pairs that estimate u are drawn by a hash of the draw's number
