@@ -191,7 +191,8 @@ func Run(ctx context.Context, db *store.DB, opt Options) (*Result, error) {
 	return l.res, nil
 }
 
-// prepare builds prep, quarantines junk, and the term-frequency tables.
+// prepare builds prep, quarantines junk, and takes a held model (and its
+// term frequencies) where one is held.
 func (l *linker) prepare(ctx context.Context) error {
 	if err := prepare(ctx, l.db, l.opt.ExtraFields); err != nil {
 		return err
@@ -199,16 +200,8 @@ func (l *linker) prepare(ctx context.Context) error {
 	if err := quarantine(ctx, l.db, l.opt.QuarantineAt, l.res); err != nil {
 		return err
 	}
-	var tf []string
-	for _, c := range l.comps {
-		for _, lv := range c.Levels {
-			if lv.TF != "" {
-				tf = append(tf, lv.TF)
-			}
-		}
-	}
 	if l.opt.Hold != "" && l.opt.Model == "" {
-		held, err := holdModel(ctx, l.db, l.opt.Hold, tf)
+		held, err := holdModel(ctx, l.db, l.opt.Hold, l.tfColumns())
 		switch {
 		case errors.Is(err, ErrNoHeldModel):
 			l.res.ModelReason = err.Error()
@@ -228,11 +221,6 @@ func (l *linker) prepare(ctx context.Context) error {
 		}
 		if l.held == nil {
 			l.logf("link: a new model is fitted tonight: %s", l.res.ModelReason)
-		}
-	}
-	if l.held == nil {
-		if err := buildTF(ctx, l.db, tf); err != nil {
-			return err
 		}
 	}
 	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM prep").Scan(&l.res.Records); err != nil {
@@ -359,8 +347,29 @@ func (l *linker) blockSince(ctx context.Context) (bool, error) {
 	return true, writeBlockingRules(ctx, l.db, l.res.Rules, atMost) // no rule was dropped, or it would be a full night
 }
 
+// tfColumns are the columns whose term frequencies adjust a level.
+func (l *linker) tfColumns() []string {
+	var tf []string
+	for _, c := range l.comps {
+		for _, lv := range c.Levels {
+			if lv.TF != "" {
+				tf = append(tf, lv.TF)
+			}
+		}
+	}
+	return tf
+}
+
 // model fits the model, or reuses a saved one, and sets the thresholds.
 func (l *linker) model(ctx context.Context) error {
+	// The term frequencies, unless held with the model: only scoring reads
+	// them, so they are counted here, where a night drawing its training
+	// sample beside would otherwise wait for it.
+	if l.held == nil {
+		if err := buildTF(ctx, l.db, l.tfColumns()); err != nil {
+			return err
+		}
+	}
 	m := &Model{Comparisons: l.comps, TFMinimum: DefaultTFMinimum, Guards: DefaultGuards}
 	if l.opt.Guards != nil && !*l.opt.Guards {
 		m.Guards = nil
