@@ -402,11 +402,14 @@ func (l *linker) model(ctx context.Context) error {
 		m = held
 		l.res.ModelFrom = "held"
 	} else {
-		if l.sample == nil {
-			l.sample = startSample(ctx, l.db, l.comps, l.opt.RandomPairs)
+		var sample *trainingSample
+		var err error
+		if l.sample != nil { // drawn beside blocking and comparing
+			sample, err = l.sample.wait()
+			l.sample = nil
+		} else {
+			sample, err = drawSample(ctx, l.db, l.comps, l.opt.RandomPairs)
 		}
-		sample, err := l.sample.wait()
-		l.sample = nil
 		if err != nil {
 			return fmt.Errorf("training sample: %w", err)
 		}
