@@ -20,23 +20,14 @@ func compare(ctx context.Context, db *store.DB, comps []Comparison, from, to str
 
 // compareWith is compare with the left records taken from table left (prep's
 // columns): the opt-out forms are compared with records so.
-//
-// No pairs make an empty table without the comparisons' expressions: a
-// statement of them costs 20 ms to set up even on no rows, a sixtieth of a
-// 5,000-record night, whose opt-out forms and verified numbers are often
-// none (FEBRL's are).
 func compareWith(ctx context.Context, db *store.DB, comps []Comparison, left, from, to string) error {
-	var none bool
-	if err := db.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+from+")").Scan(&none); err != nil {
+	none, err := noPairs(ctx, db, from)
+	if err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	var cols strings.Builder
 	for _, c := range comps {
-		expr := c.CaseSQL()
-		if none {
-			expr = "NULL"
-		}
-		fmt.Fprintf(&cols, ", (%s)::TINYINT AS %s", expr, LevelColumn(c))
+		fmt.Fprintf(&cols, ", %s AS %s", levelSQL(c, none), LevelColumn(c))
 	}
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT p.rid_l, p.rid_r %s FROM %s`, to, cols.String(), pairJoins(from, left))
 	if none {
@@ -46,6 +37,26 @@ func compareWith(ctx context.Context, db *store.DB, comps []Comparison, left, fr
 		return fmt.Errorf("compare: %w", err)
 	}
 	return nil
+}
+
+// noPairs says whether table holds no pairs. A statement of the
+// comparisons' expressions costs 15–20 ms to set up even on no rows (a
+// sixtieth of a 5,000-record night, whose opt-out forms, verified numbers
+// and NHS-stage pairs are often none: FEBRL's are), so where there are none
+// the levels are written as NULL (levelSQL).
+func noPairs(ctx context.Context, db *store.DB, table string) (bool, error) {
+	var none bool
+	err := db.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+table+")").Scan(&none)
+	return none, err
+}
+
+// levelSQL is a comparison's level as a TINYINT expression over a pair's
+// records l and r, or NULL where there are no pairs (noPairs).
+func levelSQL(c Comparison, none bool) string {
+	if none {
+		return "NULL::TINYINT"
+	}
+	return "(" + c.CaseSQL() + ")::TINYINT"
 }
 
 // pairMasks records, for every pair in from, which blocking rules generate

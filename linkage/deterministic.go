@@ -25,6 +25,15 @@ import (
 // its true person (two valid numbers never share a person) nor counts
 // against a match — and the record is linked on its demographics alone.
 func deterministic(ctx context.Context, db *store.DB, res *Result) error {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE nhs_pairs AS
+		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid
+		WHERE NOT a.withheld AND NOT b.withheld`); err != nil {
+		return fmt.Errorf("NHS number stage: %w", err)
+	}
+	none, err := noPairs(ctx, db, "nhs_pairs")
+	if err != nil {
+		return fmt.Errorf("NHS number stage: %w", err)
+	}
 	comps := DefaultComparisons()
 	var cases []any
 	for _, name := range []string{"given_name", "family_name", "date_of_birth", "sex"} {
@@ -32,20 +41,7 @@ func deterministic(ctx context.Context, db *store.DB, res *Result) error {
 		if err != nil {
 			return err
 		}
-		cases = append(cases, c.CaseSQL())
-	}
-	var none bool
-	if err := db.QueryRowContext(ctx, `CREATE OR REPLACE TEMP TABLE nhs_pairs AS
-		SELECT a.rid AS rid_l, b.rid AS rid_r FROM prep a JOIN prep b ON a.nhs_number = b.nhs_number AND a.rid < b.rid
-		WHERE NOT a.withheld AND NOT b.withheld;
-		SELECT NOT EXISTS (SELECT 1 FROM nhs_pairs)`).Scan(&none); err != nil {
-		return fmt.Errorf("NHS number stage: %w", err)
-	}
-	if none {
-		// No expressions to set up for no pairs (compareWith says why).
-		for i := range cases {
-			cases[i] = "NULL::TINYINT"
-		}
+		cases = append(cases, levelSQL(c, none))
 	}
 	// The date of birth agrees: exactly, or with the benign differences.
 	q, err := ResolveLevels("NHS number stage", fmt.Sprintf(`
