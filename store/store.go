@@ -180,11 +180,13 @@ func (db *DB) Close() error {
 // main handle's pool keeps them on the one connection a night's steps
 // reuse; a step that took that connection from beside them would lose
 // them). Both see the database's tables as each transaction commits.
-// Close it when its work is done; the database stays open.
+// Close it when its work is done; the database stays open. It does not
+// report steps (StepDone): the night's progress hears from its own
+// goroutine only.
 func (db *DB) Side() *DB {
 	s := sql.OpenDB(sharedConnector{db.connector})
 	s.SetMaxOpenConns(1)
-	return &DB{DB: s, connector: db.connector, side: true, StepDone: db.StepDone, FileMetadata: db.FileMetadata}
+	return &DB{DB: s, connector: db.connector, side: true, FileMetadata: db.FileMetadata}
 }
 
 // sharedConnector is the database's connector lent to a Side handle
