@@ -587,9 +587,13 @@ func TestThreadsForSmallNights(t *testing.T) {
 			if said := strings.Contains(log.String(), "DuckDB works on 1 thread"); said != tc.said {
 				t.Errorf("logged one thread: %v, want %v:\n%s", said, tc.said, log.String())
 			}
-			// On one thread the training sample is drawn beside blocking.
+			// On one thread the training sample is drawn beside blocking,
+			// and the checkpoint beside the files is not refused.
 			if beside := strings.Contains(log.String(), "beside blocking"); beside != (tc.want == 1) {
 				t.Errorf("training sample drawn beside blocking: %v on %d threads:\n%s", beside, tc.want, log.String())
+			}
+			if strings.Contains(log.String(), "checkpoint beside the files failed") {
+				t.Errorf("the checkpoint beside the files failed:\n%s", log.String())
 			}
 		})
 	}
