@@ -106,7 +106,12 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil || st.Dropped {
 		return st, err
 	}
-	_, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), ""))
+	if _, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), "")); err != nil || br.Typo == "" {
+		return st, err
+	}
+	// The blocks' count is of the pairs before the slip's test: say what
+	// was made.
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pairs_all WHERE rule = ?`, i).Scan(&st.Pairs)
 	return st, err
 }
 
@@ -154,9 +159,9 @@ func splitAndCount(ctx context.Context, db *store.DB, br BlockingRule, maxBlock,
 func ruleKeysSQL(br BlockingRule) string {
 	if br.Right == nil {
 		return fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr FROM prep WHERE NOT withheld AND %[2]s;
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr%[3]s FROM prep WHERE NOT withheld AND %[2]s;
 			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
-			keyList(br.Left, false), notNull(br.Left))
+			keyList(br.Left, false), notNull(br.Left), typoColumn(br))
 	}
 	// A crossed rule's right side is counted only for the keys its left
 	// side has: a key on one side alone makes no pair, and most right keys
@@ -187,6 +192,9 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 	if br.Right != nil {
 		other = "a.rid <> b.rid"
 	}
+	if br.Typo != "" {
+		other += " AND " + typoSQL("a.t", "b.t")
+	}
 	if only != "" {
 		other += " AND " + only
 	}
@@ -210,40 +218,63 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 // upper bound, as a crossed rule's is.
 func splitBlocks(br BlockingRule) string {
 	var b strings.Builder
+	t := ""
+	if br.Typo != "" {
+		t = ", t" // the slip's value goes with the record to its part
+	}
 	fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS %s;`,
-		splitKeySQL(br.SplitBy[0], "kl", fmt.Sprintf("bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %d) big USING (kl) JOIN prep USING (rid)", br.SplitOver)))
+		splitKeySQL(br.SplitBy[0], "kl", t, fmt.Sprintf("bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %d) big USING (kl) JOIN prep USING (rid)", br.SplitOver)))
 	for _, key := range br.SplitBy[1:] {
 		fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS
 			WITH big AS (SELECT k FROM bs GROUP BY k HAVING count(*) > %[1]d)
-			SELECT rid, k FROM bs ANTI JOIN big USING (k)
+			SELECT rid, k%[3]s FROM bs ANTI JOIN big USING (k)
 			UNION ALL
-			%[2]s;`, br.SplitOver, splitKeySQL(key, "k", "bs SEMI JOIN big USING (k) JOIN prep USING (rid)"))
+			%[2]s;`, br.SplitOver, splitKeySQL(key, "k", t, "bs SEMI JOIN big USING (k) JOIN prep USING (rid)"), t)
 	}
 	fmt.Fprintf(&b, `
-			INSERT INTO bk SELECT rid, k, k FROM bs;
+			INSERT INTO bk SELECT rid, k, k%s FROM bs;
 			CREATE OR REPLACE TEMP TABLE blocks AS
-				SELECT * FROM blocks WHERE nl <= %d
+				SELECT * FROM blocks WHERE nl <= %[2]d
 				UNION ALL
 				SELECT k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bs GROUP BY k;
-			DROP TABLE bs;`, br.SplitOver)
+			DROP TABLE bs;`, t, br.SplitOver)
 	return b.String()
 }
 
-// splitKeySQL selects (rid, k) from the records of from: k the hash of
-// their block's key (column block) and the split key's value, one row a
-// record, or one for each of its alternatives, numbered apart (from read
-// once, its rows unnested).
-func splitKeySQL(key SplitKey, block, from string) string {
+// splitKeySQL selects (rid, k) and the columns more from the records of
+// from: k the hash of their block's key (column block) and the split key's
+// value, one row a record, or one for each of its alternatives, numbered
+// apart (from read once, its rows unnested).
+func splitKeySQL(key SplitKey, block, more, from string) string {
 	if len(key) == 1 {
-		return fmt.Sprintf("SELECT rid, hash(%s, (%s)) AS k FROM %s", block, key[0], from)
+		return fmt.Sprintf("SELECT rid, hash(%s, (%s)) AS k%s FROM %s", block, key[0], more, from)
 	}
 	h := make([]string, len(key))
 	for i, a := range key {
 		h[i] = fmt.Sprintf("hash(%s, %d, (%s))", block, i, a)
 	}
-	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k FROM %s", strings.Join(h, ", "), from)
+	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k%s FROM %s", strings.Join(h, ", "), more, from)
+}
+
+// typoColumn is bk's column t, the value of a rule's Typo, or nothing for
+// a rule without one.
+func typoColumn(br BlockingRule) string {
+	if br.Typo == "" {
+		return ""
+	}
+	return ", (" + br.Typo + ")::INTEGER AS t"
+}
+
+// typoSQL holds when two numbers of two digits, a and b, are at most one
+// keying slip apart: a digit kept in its place (the other changed, or
+// neither), or the two digits swapped. Any two days of a month share a
+// tens digit about three times in ten and a units digit once, so a mistyped
+// day's rule keeps about two in five of the namesakes its blocks pair by
+// chance and every pair a single slip made.
+func typoSQL(a, b string) string {
+	return fmt.Sprintf("(%[1]s // 10 = %[2]s // 10 OR %[1]s %% 10 = %[2]s %% 10 OR (%[1]s // 10 = %[2]s %% 10 AND %[1]s %% 10 = %[2]s // 10))", a, b)
 }
 
 func rightOr(br BlockingRule) []string {

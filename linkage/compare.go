@@ -64,8 +64,9 @@ func levelSQL(c Comparison, none bool) string {
 // training sessions need it — not a run that takes m from NHS-number labels,
 // nor one that reuses a model — so it is not part of compare: at two million
 // records it is two joins of every candidate pair with every record's keys.
-// A rule's bit is its keys' agreement, before any split: a session trains on
-// the candidate pairs its keys agree on, whichever rule made them.
+// A rule's bit is its keys' agreement (and its Typo's), before any split: a
+// session trains on the candidate pairs its keys agree on, whichever rule
+// made them.
 func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to string) error {
 	var keys, mask []string
 	for i, br := range brs {
@@ -73,6 +74,10 @@ func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to s
 		eq := fmt.Sprintf("coalesce(ka.k%[1]dl = kb.k%[1]dr, false)", i)
 		if br.Right != nil {
 			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
+		}
+		if br.Typo != "" {
+			keys = append(keys, fmt.Sprintf("(%s)::INTEGER AS t%d", br.Typo, i))
+			eq = fmt.Sprintf("(%s AND coalesce(%s, false))", eq, typoSQL(fmt.Sprintf("ka.t%d", i), fmt.Sprintf("kb.t%d", i)))
 		}
 		mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
 	}

@@ -1,9 +1,11 @@
 package linkage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +204,51 @@ func TestBlockingCaps(t *testing.T) {
 			t.Errorf("%s: %d pairs counted, %d made (%d sharing neither key); want %d counted, %d made", tc.rule, st.Pairs, n, wrong, tc.counted, tc.made)
 		}
 	}
+	// A rule with a typo keeps the pairs of its blocks whose values are one
+	// keying slip apart: Roberts born in March 1975 on the 13th, the 18th
+	// (a digit changed), the 31st (the two swapped), the 3rd (written 03:
+	// the 1 changed) and the 27th (neither digit, nor swapped); no two of
+	// the others are a slip apart (18 and 03 share no digit in place). In a
+	// block split by sex (over three records) the slip goes with each
+	// record: the men 13, 18 and 03.
+	var march []rec
+	for _, r := range []struct{ dob, sex string }{{"1975-03-13", "male"}, {"1975-03-18", "male"}, {"1975-03-31", "female"}, {"1975-03-03", "male"}, {"1975-03-27", "female"}} {
+		march = append(march, rec{given: "Robert", family: "Smith", sex: r.sex, dob: r.dob})
+	}
+	slips := preparedDB(t, march)
+	for _, tc := range []struct {
+		rule string
+		days [][2]int
+	}{
+		{"given_initial, year(dob), month(dob)", [][2]int{{13, 18}, {13, 31}, {13, 3}, {13, 27}, {18, 31}, {18, 3}, {18, 27}, {31, 3}, {31, 27}, {3, 27}}},
+		{"given_initial, year(dob), month(dob) | typo day(dob)", [][2]int{{13, 18}, {13, 31}, {13, 3}}},
+		{"given_initial, year(dob), month(dob) | split 3 by sex | typo day(dob)", [][2]int{{13, 18}, {13, 3}}},
+		{"given_initial, year(dob) | typo month(dob)", [][2]int{{13, 18}, {13, 31}, {13, 3}, {13, 27}, {18, 31}, {18, 3}, {18, 27}, {31, 3}, {31, 27}, {3, 27}}},
+	} {
+		st := blockOne(t, slips, tc.rule)
+		rows, err := slips.QueryContext(ctx, `SELECT least(day(l.dob), day(r.dob)), greatest(day(l.dob), day(r.dob))
+			FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r ORDER BY 1, 2`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][2]int
+		for rows.Next() {
+			var d [2]int
+			if err := rows.Scan(&d[0], &d[1]); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d)
+		}
+		rows.Close()
+		want := make([][2]int, len(tc.days))
+		for i, d := range tc.days {
+			want[i] = [2]int{min(d[0], d[1]), max(d[0], d[1])}
+		}
+		slices.SortFunc(want, func(a, b [2]int) int { return cmp.Or(a[0]-b[0], a[1]-b[1]) })
+		if !slices.Equal(got, want) || st.Pairs != int64(len(want)) {
+			t.Errorf("%s: pairs of days %v (%d counted), want %v", tc.rule, got, st.Pairs, want)
+		}
+	}
 	// A crossed rule pairs a record's left key with another's right key.
 	db2 := preparedDB(t, []rec{{given: "Robert", family: "Smith", dob: "1975-03-04"}, {given: "Smith", family: "Robert", dob: "1975-03-04"},
 		{given: "Robert", family: "Smith", dob: "1975-03-05"}})
@@ -273,6 +320,11 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "dob | split 8 by sex | split 9 by sex", err: "each once"},
 		{in: "a ~ b | split 8 by sex", err: "without ~"},
 		{in: "dob |", err: "nothing after"},
+		{in: "a, b |typo  day(dob) | split 6 by sex", out: "a, b | split 6 by sex | typo day(dob)"},
+		{in: "a, b | typo (month(dob) + 1) % 12", out: "a, b | typo (month(dob) + 1) % 12"},
+		{in: "a, b | typo", err: "typo needs one expression"},
+		{in: "a, b | typo day(dob) | typo month(dob)", err: "typo needs one expression, once"},
+		{in: "a ~ b | typo day(dob)", err: "without ~"},
 		{in: "given_name || family_name, dob | max_block 9", out: "given_name || family_name, dob | max_block 9"},
 		{in: "dob, coalesce(sex, 'a|b, c') | split 6 by sex", out: "dob, coalesce(sex, 'a|b, c') | split 6 by sex"},
 		{in: "dob | max_block 1", err: "at least 2"},

@@ -46,6 +46,14 @@ type BlockingRule struct {
 	// key shared by chance is the likeliest reason they were paired.
 	SplitOver int64
 	SplitBy   []SplitKey
+	// Typo, when set, is an SQL expression of one record's columns giving a
+	// number of two digits (a day or a month of birth): a pair of the rule's
+	// blocks is kept only when its two values are at most one keying slip
+	// apart — the same, one digit changed, or the two digits swapped
+	// (TypoSQL). A rule for a mistyped day pairs records sharing the rest
+	// of the date; without this it pairs every namesake born in the month,
+	// whose number grows with the population, where a slip keeps a digit.
+	Typo string
 }
 
 // SplitKey is one level of a rule's split: a key, or, written
@@ -86,6 +94,9 @@ func (b BlockingRule) String() string {
 		}
 		s += fmt.Sprintf(" | split %d by %s", b.SplitOver, strings.Join(keys, ", "))
 	}
+	if b.Typo != "" {
+		s += " | typo " + b.Typo
+	}
 	if b.MaxBlock > 0 {
 		s += fmt.Sprintf(" | max_block %d", b.MaxBlock)
 	}
@@ -117,7 +128,7 @@ func ParseBlockingRules(ss []string) ([]BlockingRule, error) {
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
 // optionally followed by options, each after a "|": "max_block N" and, for
 // a rule that is not crossed, "split N by key, key" (a split key may be
-// "either(a, b)": SplitKey).
+// "either(a, b)": SplitKey) and "typo expression" (BlockingRule.Typo).
 func ParseBlockingRule(s string) (BlockingRule, error) {
 	whole := s
 	parts := splitTop(s, '|')
@@ -127,6 +138,13 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 		f := strings.Fields(opt)
 		if len(f) == 0 {
 			return b, fmt.Errorf("blocking rule %q: nothing after a |", whole)
+		}
+		if f[0] == "typo" {
+			if len(f) == 1 || b.Typo != "" {
+				return b, fmt.Errorf("blocking rule %q: typo needs one expression, once (a day or month of birth: typo day(dob))", whole)
+			}
+			b.Typo = strings.TrimSpace(strings.TrimSpace(opt)[len("typo"):])
+			continue
 		}
 		var n int64
 		if len(f) >= 2 {
@@ -153,7 +171,7 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 				b.SplitBy = append(b.SplitBy, k)
 			}
 		default:
-			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\" and \"split N by key, key\" are understood, each once", whole)
+			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\", \"split N by key, key\" and \"typo expression\" are understood, each once", whole)
 		}
 	}
 	b.Name = strings.TrimSpace(s)
@@ -163,8 +181,8 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 		return b, fmt.Errorf("blocking rule %q: an empty key", s)
 	}
 	if cross {
-		if b.SplitOver > 0 {
-			return b, fmt.Errorf("blocking rule %q: split is for a rule without ~", whole)
+		if b.SplitOver > 0 || b.Typo != "" {
+			return b, fmt.Errorf("blocking rule %q: split and typo are for a rule without ~", whole)
 		}
 		b.Right = splitKeys(right)
 		if len(b.Right) != len(b.Left) {
@@ -229,7 +247,11 @@ func splitTop(x string, sep byte) []string {
 // and the family name on the other; or sound-alike given and family names
 // and two of the three parts of the date of birth (one part mistyped; for
 // the year, a digit: one off shares the decade counted from 0 or from 5, ten
-// off shares the last digit — keys a tenth as wide as "any year"), or
+// off shares the last digit — keys a tenth as wide as "any year"; for the
+// day or the month, the two values one keying slip apart, a digit kept or
+// the two swapped: at ten million records 1.65 million fewer pairs, all but
+// one of them namesakes born in the same month or on the same day of
+// another), or
 // the same year with day and month swapped, or the year alone where one
 // record's date is a 1 January placeholder; or a postcode and the given
 // initial (any date error at one address); or given and family names
@@ -243,11 +265,11 @@ var DefaultBlockingRules = []string{
 	"dob, family_phonetic | split 6 by sex, family_name",
 	"dob, postcode | split 6 by sex",
 	"dob, previous_family_name ~ dob, family_name",
-	"given_phonetic, family_phonetic, year(dob), month(dob) | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, year(dob), month(dob) | split 6 by sex, given_name, family_name | typo day(dob)",
 	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) // 10 | split 6 by sex, given_name, family_name",
 	"given_phonetic, family_phonetic, month(dob), day(dob), (year(dob) + 5) // 10 | split 6 by sex, given_name, family_name",
 	"given_phonetic, family_phonetic, month(dob), day(dob), year(dob) % 10 | split 6 by sex, given_name, family_name",
-	"given_phonetic, family_phonetic, year(dob), day(dob) | split 6 by sex, given_name, family_name",
+	"given_phonetic, family_phonetic, year(dob), day(dob) | split 6 by sex, given_name, family_name | typo month(dob)",
 	"given_phonetic, family_phonetic, year(dob), least(month(dob), day(dob)), greatest(month(dob), day(dob)) | split 6 by sex, given_name, family_name",
 	"given_phonetic, family_phonetic, CASE WHEN month(dob) = 1 AND day(dob) = 1 THEN year(dob) END ~ given_phonetic, family_phonetic, year(dob)",
 	"postcode, given_initial | split 6 by sex, given_phonetic",
