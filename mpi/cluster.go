@@ -96,7 +96,7 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 		a, b := u.find(e.L), u.find(e.R)
 		switch {
 		case a == b:
-		case e.Method != MethodAnalyst && u.number[a] != "" && u.number[b] != "" && u.number[a] != u.number[b]:
+		case e.Method != MethodAnalyst && u.numbersDiffer(a, b):
 			c.Cut = append(c.Cut, e)
 			continue
 		case u.apart.has(a, b):
@@ -153,9 +153,15 @@ func edgeOrder(a, b Edge) int {
 // rid), its size, its valid NHS number, the persons it must stay apart from
 // (analysts' no_link) and those it holds a clear non-match with.
 type persons struct {
-	parent  []int32
-	size    []int32
-	number  []string
+	parent []int32
+	size   []int32
+	// holder is, for each root, one of its records that has a valid NHS
+	// number (0: none), whose number is nhs[holder]: an index into the
+	// caller's numbers, not a copy of them (at ten million records a copy
+	// was 160 MB of string headers for the collector to scan, each time
+	// clustering ran).
+	holder  []int32
+	nhs     []string
 	apart   marks
 	against marks
 	// pairs keeps each non-match pair by its records, to name one when a
@@ -167,13 +173,13 @@ type persons struct {
 }
 
 func newPersons(n int, nhs []string, apart, nonMatch [][2]int32) *persons {
-	u := &persons{parent: make([]int32, n+1), size: make([]int32, n+1), number: make([]string, n+1),
+	u := &persons{parent: make([]int32, n+1), size: make([]int32, n+1), holder: make([]int32, n+1), nhs: nhs,
 		apart: marks{}, against: marks{}, pairs: map[[2]int32]bool{}, members: map[int32][]int32{}}
 	for i := range u.parent {
 		u.parent[i] = int32(i)
 		u.size[i] = 1
-		if i < len(nhs) {
-			u.number[i] = nhs[i]
+		if i > 0 && i < len(nhs) && nhs[i] != "" {
+			u.holder[i] = int32(i)
 		}
 	}
 	for _, p := range apart {
@@ -211,9 +217,16 @@ func (u *persons) join(a, b int32) {
 		u.members[a] = append(u.members[a], mb...)
 		delete(u.members, b)
 	}
-	if u.number[a] == "" {
-		u.number[a] = u.number[b]
+	if u.holder[a] == 0 {
+		u.holder[a] = u.holder[b]
 	}
+}
+
+// numbersDiffer says whether persons a and b (roots) both have a valid NHS
+// number and the two differ.
+func (u *persons) numbersDiffer(a, b int32) bool {
+	ha, hb := u.holder[a], u.holder[b]
+	return ha != 0 && hb != 0 && u.nhs[ha] != u.nhs[hb]
 }
 
 // witness names a non-match pair between persons a and b, the lower first.
