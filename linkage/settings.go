@@ -50,9 +50,11 @@ type BlockingRule struct {
 	// number of two digits (a day or a month of birth): a pair of the rule's
 	// blocks is kept only when its two values are at most one keying slip
 	// apart — the same, one digit changed, or the two digits swapped
-	// (TypoSQL). A rule for a mistyped day pairs records sharing the rest
-	// of the date; without this it pairs every namesake born in the month,
-	// whose number grows with the population, where a slip keeps a digit.
+	// (typoSQL, blocking.go); a record without a value pairs with none
+	// under the rule. A rule for a mistyped day pairs records sharing the
+	// rest of the date; without this it pairs every namesake born in the
+	// month, whose number grows with the population, where a slip keeps a
+	// digit.
 	Typo string
 }
 
@@ -249,9 +251,9 @@ func splitTop(x string, sep byte) []string {
 // the year, a digit: one off shares the decade counted from 0 or from 5, ten
 // off shares the last digit — keys a tenth as wide as "any year"; for the
 // day or the month, the two values one keying slip apart, a digit kept or
-// the two swapped: at ten million records 1.65 million fewer pairs, all but
-// one of them namesakes born in the same month or on the same day of
-// another), or
+// the two swapped: at ten million records 1.63 million fewer pairs, all but
+// one of them two people — namesakes born in the same month, or on the
+// same day of another — and the index the same), or
 // the same year with day and month swapped, or the year alone where one
 // record's date is a 1 January placeholder; or a postcode and the given
 // initial (any date error at one address); or given and family names
