@@ -2,6 +2,7 @@ package mpi
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -26,5 +27,27 @@ func BenchmarkCluster(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Cluster(n, nhs, edges, Constraints{})
+	}
+}
+
+// BenchmarkStrongestFirst sorts a million links in the order clustering
+// takes them: NHS-number links (all of one weight) and scored links of
+// varied weight, shuffled.
+func BenchmarkStrongestFirst(b *testing.B) {
+	const n = 1_000_000
+	edges := make([]Edge, n)
+	state := uint64(7)
+	for i := range edges {
+		state = state*6364136223846793005 + 1442695040888963407
+		e := Edge{L: int32(state >> 40), R: int32(state>>40) + 1, Method: MethodProbabilistic, Weight: float64(state>>52) / 100}
+		if i%2 == 0 {
+			e.Method, e.Weight = MethodNHSNumber, math.Inf(1)
+		}
+		edges[i] = e
+	}
+	work := make([]Edge, n)
+	for b.Loop() {
+		copy(work, edges)
+		strongestFirst(work)
 	}
 }

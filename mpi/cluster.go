@@ -143,10 +143,23 @@ func strongestFirst(edges []Edge) {
 	}
 }
 
-// edgeOrder is the order links are taken in.
+// edgeOrder is the order links are taken in: the stronger first, an
+// analyst's before others of its weight, then by the records. Each key is
+// compared only when the ones before it tie (cmp.Or would compute them all,
+// two method names' ranks for every comparison of a sort of millions).
 func edgeOrder(a, b Edge) int {
-	return cmp.Or(cmp.Compare(b.Weight, a.Weight), cmp.Compare(methodRank(a.Method), methodRank(b.Method)),
-		cmp.Compare(a.L, b.L), cmp.Compare(a.R, b.R))
+	if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
+		return c
+	}
+	if a.Method != b.Method {
+		if c := cmp.Compare(methodRank(a.Method), methodRank(b.Method)); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Compare(a.L, b.L); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.R, b.R)
 }
 
 // persons is a union–find over records: each person's root (its smallest
