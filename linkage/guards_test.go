@@ -158,31 +158,34 @@ func TestBlockingMask(t *testing.T) {
 		{given: "Ruth", family: "Smith", dob: "1975-03-04", postcode: "SE13 6XY", postcodeKind: "standard"},   // rules 0, 1
 		{given: "Kwame", family: "Mensah", dob: "1999-09-09", nhs: "4010232137"},                              // rule 2 (with 5)
 		{given: "Ama", family: "Mensah", dob: "2001-01-02", nhs: "4010232137", postcode: "BR1 3QR", postcodeKind: "standard"},
+		{given: "Rose", family: "Okafor", dob: "1975-03-27"}, // with 1: March, but 04 and 27 are no slip apart
+		{given: "Roy", family: "Okafor", dob: "1975-03-14"},  // with 2: rule 3, 04 and 14 a slip apart
 	}
 	db := preparedDB(t, recs)
 	if err := deterministic(ctx, db, &Result{}); err != nil {
 		t.Fatal(err)
 	}
 	var brs []BlockingRule
-	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number"} {
+	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number", "given_initial, month(dob) | typo day(dob)"} {
 		br, err := ParseBlockingRule(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		brs = append(brs, br)
 	}
-	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES (1, 2), (1, 3), (1, 4), (5, 6))"); err != nil {
+	if _, err := db.ExecContext(ctx, "CREATE TABLE test_pairs AS SELECT col0::INTEGER AS rid_l, col1::INTEGER AS rid_r FROM (VALUES (1, 2), (1, 3), (1, 4), (5, 6), (1, 7), (2, 8))"); err != nil {
 		t.Fatal(err)
 	}
 	if err := pairMasks(ctx, db, brs, "test_pairs", "test_masks"); err != nil {
 		t.Fatal(err)
 	}
-	want := map[[2]int32]int32{{1, 2}: 1, {1, 3}: 2, {1, 4}: 3, {5, 6}: 4}
+	want := map[[2]int32]int32{{1, 2}: 1 | 8, {1, 3}: 2, {1, 4}: 3 | 8, {5, 6}: 4, {1, 7}: 0, {2, 8}: 8}
 	rows, err := db.QueryContext(ctx, "SELECT rid_l, rid_r, mask FROM test_masks")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
 		var l, r, mask int32
 		if err := rows.Scan(&l, &r, &mask); err != nil {
@@ -191,6 +194,10 @@ func TestBlockingMask(t *testing.T) {
 		if mask != want[[2]int32{l, r}] {
 			t.Errorf("pair (%d, %d): mask %b, want %b", l, r, mask, want[[2]int32{l, r}])
 		}
+		n++
+	}
+	if n != len(want) {
+		t.Errorf("%d masks, want %d", n, len(want))
 	}
 }
 
