@@ -36,6 +36,10 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		// Small blocks split by a key of alternatives, so that the fixture's
 		// few thousand records have parts to split.
 		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}, true},
+		// Big blocks, split, whose pairs a typo then tests: the slip's value
+		// goes with each record to its part, on a full night and on one
+		// that rebuilds only the dirty blocks.
+		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo month(dob)", "nhs_number"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
 	}
