@@ -66,6 +66,21 @@ func block(ctx context.Context, db *store.DB, brs []BlockingRule, maxBlock, maxP
 	return stats, countNewPairs(ctx, db, stats)
 }
 
+// Block builds pairs(rid_l, rid_r, rule, rules), the candidate pairs of a
+// full night's blocking of db's prep under the configured rules
+// (opt.BlockingRules, or the defaults): what BlockSince must make from last
+// night's pairs, for a test to compare on a night that made its own pairs
+// incrementally.
+func Block(ctx context.Context, db *store.DB, opt Options) error {
+	opt = opt.withDefaults()
+	brs, err := ParseBlockingRules(opt.BlockingRules)
+	if err != nil {
+		return err
+	}
+	_, err = block(ctx, db, brs, opt.MaxBlockSize, opt.MaxPairsPerRule)
+	return err
+}
+
 // countNewPairs sets each rule's NewPairs: the pairs of table pairs whose
 // first rule it is.
 func countNewPairs(ctx context.Context, db *store.DB, stats []RuleStats) error {

@@ -39,7 +39,7 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		// Big blocks, split, whose pairs a typo then tests: the slip's value
 		// goes with each record to its part, on a full night and on one
 		// that rebuilds only the dirty blocks.
-		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo month(dob)", "nhs_number"}, true},
+		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo day(dob)", "nhs_number"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
 	}
@@ -69,6 +69,9 @@ func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 		if m.Mode != "incremental" {
 			t.Fatalf("night %d: a %s night (%s), want incremental", night, m.Mode, m.ModeReason)
 		}
+		// The night made its pairs from last night's; a full blocking of
+		// its prep, on a copy of its state, is what they must be.
+		fullOnCopy(t, ctx, rules, cfg.Linkage.MaxPairsPerRule, publish.PreviousState(cfg.Run.StateDir), night)
 		db, err := store.Open(publish.PreviousState(cfg.Run.StateDir), 2)
 		if err != nil {
 			t.Fatal(err)
@@ -96,6 +99,38 @@ func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 		if night == 3 {
 			capAtLastNightsMost(t, ctx, rules, prev, publish.PreviousState(cfg.Run.StateDir))
 		}
+	}
+}
+
+// fullOnCopy blocks a copy of the committed state at path in full
+// (linkage.Block) and fails unless its pairs, and each pair's rules, are
+// exactly the state's pair_rules.
+func fullOnCopy(t *testing.T, ctx context.Context, rules []string, maxPairs int64, path string, night int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "full.duckdb")
+	if err := os.WriteFile(cp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(cp, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := linkage.Block(ctx, db, linkage.Options{BlockingRules: rules, MaxPairsPerRule: maxPairs}); err != nil {
+		t.Fatalf("night %d: full blocking: %v", night, err)
+	}
+	var full, onlyFull, onlyNight int64
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM pairs),
+		(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pairs EXCEPT SELECT rid_l, rid_r, rules FROM pair_rules)),
+		(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pair_rules EXCEPT SELECT rid_l, rid_r, rules FROM pairs))`).Scan(&full, &onlyFull, &onlyNight); err != nil {
+		t.Fatal(err)
+	}
+	if full == 0 || onlyFull != 0 || onlyNight != 0 {
+		t.Errorf("night %d: %d pairs by full blocking, %d of them not among the night's, %d of the night's not among them", night, full, onlyFull, onlyNight)
 	}
 }
 
