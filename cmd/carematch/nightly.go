@@ -58,7 +58,7 @@ type night struct {
 	threads int
 	// checkpoint is the state's checkpoint running beside the portal's
 	// files and the report, on a night DuckDB works on one thread.
-	checkpoint *store.Checkpoint
+	checkpoint *store.Beside
 	// began is when the run began by the monotonic clock, for its wall time:
 	// the manifest's started is whole seconds, as the run ID is.
 	began time.Time
