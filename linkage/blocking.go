@@ -233,10 +233,7 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 // upper bound, as a crossed rule's is.
 func splitBlocks(br BlockingRule) string {
 	var b strings.Builder
-	t := ""
-	if br.Typo != "" {
-		t = ", t" // the slip's value goes with the record to its part
-	}
+	t := typoKept(br) // the slip's value goes with the record to its part
 	fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS %s;`,
 		splitKeySQL(br.SplitBy[0], "kl", t, fmt.Sprintf("bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %d) big USING (kl) JOIN prep USING (rid)", br.SplitOver)))
@@ -280,6 +277,15 @@ func typoColumn(br BlockingRule) string {
 		return ""
 	}
 	return ", (" + br.Typo + ")::INTEGER AS t"
+}
+
+// typoKept is bk's column t named for a select that keeps it, or nothing
+// for a rule without a Typo.
+func typoKept(br BlockingRule) string {
+	if br.Typo == "" {
+		return ""
+	}
+	return ", t"
 }
 
 // typoSQL holds when two numbers of two digits, a and b, are at most one

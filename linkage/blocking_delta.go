@@ -198,10 +198,6 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			UNION SELECT kr FROM (SELECT %[2]s AS kr FROM prep_prev_dirty) WHERE kr IS NOT NULL;`,
 			keyList(br.Left, true), keyList(br.Right, true))
 	} else {
-		typoKept := "" // bk keeps the slip's value of a rule with one
-		if br.Typo != "" {
-			typoKept = ", t"
-		}
 		// The dirty keys (before any split) of the dirty records tonight
 		// and last night; bk and blocks hold the dirty blocks' records only,
 		// each of whom has this rule's bit in dirty_bits.
@@ -214,7 +210,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			SELECT rid, kl, kl AS kr%[5]s FROM (SELECT rid, %[1]s AS kl%[4]s FROM prep WHERE NOT withheld AND %[2]s)
 			SEMI JOIN dirty_keys ON kl = k;
 		CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;
-		INSERT INTO dirty_bits SELECT rid, %[3]d FROM bk;`, keyList(br.Left, false), notNull(br.Left), i, typoColumn(br), typoKept)
+		INSERT INTO dirty_bits SELECT rid, %[3]d FROM bk;`, keyList(br.Left, false), notNull(br.Left), i, typoColumn(br), typoKept(br))
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return 0, err
