@@ -2,8 +2,11 @@ package linkage
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,6 +118,9 @@ func writeBlockingRules(ctx context.Context, db *store.DB, stats []RuleStats, at
 // blockRule adds rule i's pairs to pairs_all.
 func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) (RuleStats, error) {
 	st := RuleStats{Rule: br.String()}
+	if err := checkTypo(ctx, db, br); err != nil {
+		return st, err
+	}
 	if _, err := db.ExecContext(ctx, ruleKeysSQL(br)); err != nil {
 		return st, err
 	}
@@ -276,7 +282,33 @@ func typoColumn(br BlockingRule) string {
 	if br.Typo == "" {
 		return ""
 	}
-	return ", (" + br.Typo + ")::INTEGER AS t"
+	return ", " + typoValue(br) + " AS t"
+}
+
+// typoValue is the SQL of a rule's Typo as its slip is tested: its last two
+// digits (checkTypo has made sure it is a whole number, so no value can
+// fail the cast and be named in DuckDB's error).
+func typoValue(br BlockingRule) string {
+	return "((" + br.Typo + ") % 100)::INTEGER"
+}
+
+// checkTypo refuses a rule whose Typo is not a whole number, by its type
+// (read from one record, not from its values).
+func checkTypo(ctx context.Context, db *store.DB, br BlockingRule) error {
+	if br.Typo == "" {
+		return nil
+	}
+	var typ string
+	err := db.QueryRowContext(ctx, "SELECT typeof("+br.Typo+") FROM prep LIMIT 1").Scan(&typ)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case !slices.Contains([]string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}, typ):
+		return fmt.Errorf("typo %s is %s, not a whole number (a day or month of birth: typo day(dob))", br.Typo, typ)
+	}
+	return nil
 }
 
 // typoKept is bk's column t named for a select that keeps it, or nothing

@@ -185,6 +185,9 @@ func attachPrevious(ctx context.Context, db *store.DB, path string) (detach func
 // tonight (last night's most and those of tonight's dirty blocks for a
 // plain rule; the count for a crossed one).
 func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlock, maxPairs int64) (int64, error) {
+	if err := checkTypo(ctx, db, br); err != nil {
+		return 0, err
+	}
 	crossed := br.Right != nil
 	var q string
 	if crossed {

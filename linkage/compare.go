@@ -76,7 +76,7 @@ func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to s
 			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
 		}
 		if br.Typo != "" {
-			keys = append(keys, fmt.Sprintf("(%s)::INTEGER AS t%d", br.Typo, i))
+			keys = append(keys, fmt.Sprintf("%s AS t%d", typoValue(br), i))
 			eq = fmt.Sprintf("(%s AND coalesce(%s, false))", eq, typoSQL(fmt.Sprintf("ka.t%d", i), fmt.Sprintf("kb.t%d", i)))
 		}
 		mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))

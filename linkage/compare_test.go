@@ -249,6 +249,12 @@ func TestBlockingCaps(t *testing.T) {
 			t.Errorf("%s: pairs of days %v (%d counted), want %v", tc.rule, got, st.Pairs, want)
 		}
 	}
+	// A typo that is not a whole number is refused by its type, and the
+	// error names the rule's expression, not a record's value.
+	if _, err := block(ctx, slips, []BlockingRule{mustRule(t, "year(dob) | typo given_name")}, 100, 1_000); err == nil ||
+		!strings.Contains(err.Error(), "typo given_name is VARCHAR, not a whole number") || strings.Contains(err.Error(), "Robert") {
+		t.Errorf("a name as a typo: %v", err)
+	}
 	// A crossed rule pairs a record's left key with another's right key.
 	db2 := preparedDB(t, []rec{{given: "Robert", family: "Smith", dob: "1975-03-04"}, {given: "Smith", family: "Robert", dob: "1975-03-04"},
 		{given: "Robert", family: "Smith", dob: "1975-03-05"}})
@@ -282,15 +288,21 @@ func TestBlockingCaps(t *testing.T) {
 	}
 }
 
-// blockOne blocks db's prep by one rule (within generous caps) into
-// table pairs and returns what the rule made.
-func blockOne(t *testing.T, db *store.DB, rule string) RuleStats {
+// mustRule parses a blocking rule the test knows is well formed.
+func mustRule(t *testing.T, rule string) BlockingRule {
 	t.Helper()
 	r, err := ParseBlockingRule(rule)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := block(context.Background(), db, []BlockingRule{r}, 100, 1_000)
+	return r
+}
+
+// blockOne blocks db's prep by one rule (within generous caps) into
+// table pairs and returns what the rule made.
+func blockOne(t *testing.T, db *store.DB, rule string) RuleStats {
+	t.Helper()
+	st, err := block(context.Background(), db, []BlockingRule{mustRule(t, rule)}, 100, 1_000)
 	if err != nil {
 		t.Fatal(err)
 	}

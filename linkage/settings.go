@@ -47,7 +47,8 @@ type BlockingRule struct {
 	SplitOver int64
 	SplitBy   []SplitKey
 	// Typo, when set, is an SQL expression of one record's columns giving a
-	// number of two digits (a day or a month of birth): a pair of the rule's
+	// whole number, of which the last two digits count (a day or a month of
+	// birth; another type is refused when the rule runs): a pair of the rule's
 	// blocks is kept only when its two values are at most one keying slip
 	// apart — the same, one digit changed, or the two digits swapped
 	// (typoSQL, blocking.go); a record without a value pairs with none
