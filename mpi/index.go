@@ -121,7 +121,11 @@ func BuildIndex(ctx context.Context, db *store.DB, opt IndexOptions) (*IndexStat
 		{Name: "master IDs", Go: func(ctx context.Context) error { return assignMasterIDs(ctx, db, opt) }},
 		{Name: "xref", SQL: xrefSQL},
 	}
-	steps = append(steps, goldenRecordSteps(runDate(opt.RunID))...)
+	var sources int
+	if err := db.QueryRowContext(ctx, "SELECT count(DISTINCT source_id) FROM prep").Scan(&sources); err != nil {
+		return nil, store.InStep("index", "sources", err)
+	}
+	steps = append(steps, goldenRecordSteps(runDate(opt.RunID), sources)...)
 	steps = append(steps, reviewPairsSQL(opt.ReviewThreshold, opt.LinkThreshold, opt.MaxClusterSize)...)
 	steps = append(steps, optoutSteps(opt.ReviewThreshold, opt.LinkThreshold)...)
 	steps = append(steps, checksSQL(opt.MaxClusterSize)...)
