@@ -113,7 +113,7 @@ const maxSourceBits = 63
 // groups, by their numbers g.source_no: each record sets its source's bit,
 // the bits are OR-ed and counted. At ten million records the list it
 // replaced — every record's source number, made distinct per group — was
-// 2.9 of the date-of-birth choice's 11 CPU-seconds and 3–4 s of the rest's
+// 2.9 of the date-of-birth choice's 11 CPU-seconds and 3–5 s of the rest's
 // (docs/BENCHMARKS.md, the twenty-second session). A night of more
 // sources than a UBIGINT has bits still counts them, as that list. Either
 // is a BIGINT, master_index's source_count as published.

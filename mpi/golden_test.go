@@ -18,8 +18,8 @@ func TestSourceCountSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// Person a: sources 1, 1, 63; b: 2; c: 5, 6, 7, 63, 5; d: none counted
-	// twice (one record).
+	// Person a: sources 1, 1, 63; b: 2; c: 5, 6, 7, 63, 5; d: one record,
+	// source 40.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE g AS SELECT * FROM (VALUES
 		('a', 1), ('a', 1), ('a', 63), ('b', 2), ('c', 5), ('c', 6), ('c', 7), ('c', 63), ('c', 5), ('d', 40))
 		AS v(person, n);
