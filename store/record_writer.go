@@ -40,7 +40,7 @@ const firstBatchRows = 4096
 // Close inserts what remains, the table's only short row group.
 type RecordLoad struct {
 	ctx    context.Context
-	table  string // Staged("records"), unless NewRecordLoadInto named another
+	table  string // the records' table (recordsTable), unless NewRecordLoadInto named another
 	schema *arrow.Schema
 	extras int
 
@@ -68,7 +68,7 @@ func (db *DB) NewRecordLoad(ctx context.Context, extraFields []string) (*RecordL
 	if err != nil {
 		return nil, err
 	}
-	return &RecordLoad{ctx: ctx, table: Staged("records"), conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
+	return &RecordLoad{ctx: ctx, table: db.recordsTable(), conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
 }
 
 // NewRecordLoadInto starts a load of records, without extra fields, into

@@ -55,17 +55,21 @@ const StageCatalog = "stage"
 func Staged(table string) string { return StageCatalog + "." + table }
 
 // CreateSchema creates the tables of one night's run: records in
-// StageCatalog (written with NewRecordWriter, read by their plain name like
-// every staged table); exceptions and source_files in the file.
+// StageCatalog, or in their staging file (StageRecordsIn) with a view of
+// them in StageCatalog (written with NewRecordLoad, read by their plain name
+// like every staged table); exceptions and source_files in the file.
 func (db *DB) CreateSchema(ctx context.Context, extraFields []string) error {
 	cols := append([]Column(nil), RecordColumns...)
 	for _, f := range extraFields {
 		cols = append(cols, Column{"extra_" + f, "VARCHAR"})
 	}
 	stmts := []string{
-		createTable(Staged("records"), cols),
+		createTable(db.recordsTable(), cols),
 		createTable("exceptions", ExceptionColumns),
 		createTable("source_files", FileColumns),
+	}
+	if db.recordsFile != "" { // read by its plain name, as a staged table is
+		stmts = append(stmts, "CREATE OR REPLACE VIEW "+Staged("records")+" AS SELECT * FROM "+db.recordsTable())
 	}
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -126,6 +130,16 @@ func (db *DB) CountRecords(ctx context.Context) ([]RecordCounts, error) {
 // them (prep keeps each record's file and line): the night's largest staged
 // table, kept for nothing through the index and the portal.
 func (db *DB) DropRecords(ctx context.Context) error {
-	_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+Staged("records"))
-	return err
+	if db.recordsFile == "" {
+		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+Staged("records"))
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "DROP VIEW IF EXISTS "+Staged("records")+"; DETACH "+recordsCatalog); err != nil {
+		return err
+	}
+	if err := RemoveRecordsFile(db.recordsFile); err != nil {
+		return err
+	}
+	db.recordsFile = ""
+	return nil
 }

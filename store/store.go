@@ -43,6 +43,9 @@ type DB struct {
 	FileMetadata map[string]string
 	// side marks a handle made by Side: closing it leaves the database open.
 	side bool
+	// recordsFile is the file the loaded records are staged in
+	// (StageRecordsIn); "" while they are staged in memory.
+	recordsFile string
 }
 
 // Open opens (creating if needed) the DuckDB file at path; "" is an in-memory
@@ -186,7 +189,7 @@ func (db *DB) Close() error {
 func (db *DB) Side() *DB {
 	s := sql.OpenDB(sharedConnector{db.connector})
 	s.SetMaxOpenConns(1)
-	return &DB{DB: s, connector: db.connector, side: true, FileMetadata: db.FileMetadata}
+	return &DB{DB: s, connector: db.connector, side: true, FileMetadata: db.FileMetadata, recordsFile: db.recordsFile}
 }
 
 // sharedConnector is the database's connector lent to a Side handle

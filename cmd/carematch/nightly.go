@@ -32,6 +32,9 @@ type nightlyOptions struct {
 	// keepBlocksFrom, for tests, replaces store.KeepBlocksFrom: the fewest
 	// records for which DuckDB keeps the blocks it frees.
 	keepBlocksFrom int64
+	// recordsInFile, for tests, stages the records in a file whatever
+	// their size (stageRecords).
+	recordsInFile bool
 }
 
 var errStopped = fmt.Errorf("stopped by test")
@@ -102,6 +105,9 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 				n.m.TimingsMS[stage+"_"+stepKey(step)] = took.Milliseconds() // RunSteps runs them in order
 			}
 		}
+		err = n.stageRecords(ctx)
+	}
+	if err == nil {
 		err = n.db.CreateSchema(ctx, cfg.ExtraFields())
 	}
 	if err == nil {
