@@ -102,15 +102,24 @@ func biggestFirst(sources []config.Source) []int {
 	order := make([]int, len(sources))
 	for i := range sources {
 		order[i] = i
-		files, _ := filepath.Glob(sources[i].Path) // a bad pattern is loadSource's to report
-		for _, f := range files {
-			if st, err := os.Stat(f); err == nil {
-				size[i] += st.Size()
-			}
-		}
+		size[i] = SourceBytes(&sources[i])
 	}
 	sort.SliceStable(order, func(a, b int) bool { return size[order[a]] > size[order[b]] })
 	return order
+}
+
+// SourceBytes is the size of a source's extract: every file its path names
+// (a glob may name several). A bad pattern or a file that cannot be read
+// counts nothing here; loadSource reports it.
+func SourceBytes(src *config.Source) int64 {
+	var n int64
+	files, _ := filepath.Glob(src.Path)
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 // loadSource loads one source, its records through recs. extras are the

@@ -286,3 +286,21 @@ path = "gp.csv"
 		})
 	}
 }
+
+// TestSourceBytes: a source's extract is every file its path names — a glob
+// counts each file it matches, a missing file or a bad pattern nothing.
+func TestSourceBytes(t *testing.T) {
+	dir := t.TempDir()
+	for name, n := range map[string]int{"gp_1.csv": 100, "gp_2.csv": 23, "other.txt": 7} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Repeat("x", n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for path, want := range map[string]int64{
+		"gp_1.csv": 100, "gp_*.csv": 123, "*": 130, "missing.csv": 0, "[": 0,
+	} {
+		if got := SourceBytes(&config.Source{Path: filepath.Join(dir, path)}); got != want {
+			t.Errorf("SourceBytes(%s) = %d, want %d", path, got, want)
+		}
+	}
+}

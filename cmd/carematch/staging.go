@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 
 	"github.com/selondon/carematch/config"
+	"github.com/selondon/carematch/extract"
 	"github.com/selondon/carematch/store"
 )
 
@@ -20,26 +20,19 @@ func recordsFile(cfg *config.Config) string { return filepath.Join(cfg.Run.TempD
 // either way.
 func (n *night) stageRecords(ctx context.Context) error {
 	path := recordsFile(n.cfg)
-	bytes := extractBytes(n.cfg)
-	if !store.RecordsInFile(bytes, n.memoryLimit()) && !n.opt.recordsInFile {
+	bytes, limit := extractBytes(n.cfg), n.memoryLimit()
+	if !store.RecordsInFile(bytes, limit) && !n.opt.recordsInFile {
 		return store.RemoveRecordsFile(path)
 	}
-	n.p.logf("load: the records are staged in a file of their own, not in memory (%d MiB of extracts; memory_limit %s)", bytes>>20, n.memoryLimit())
+	n.p.logf("load: the records are staged in a file of their own, not in memory (%d MiB of extracts; memory_limit %s)", bytes>>20, limit)
 	return n.db.StageRecordsIn(ctx, path)
 }
 
-// extractBytes is the size of the night's extracts: every file each
-// source's path names (a glob may name several); one that cannot be read
-// counts nothing here, and loading reports it.
+// extractBytes is the size of the night's extracts (extract.SourceBytes).
 func extractBytes(cfg *config.Config) int64 {
 	var total int64
-	for _, s := range cfg.Sources {
-		files, _ := filepath.Glob(s.Path)
-		for _, f := range files {
-			if st, err := os.Stat(f); err == nil {
-				total += st.Size()
-			}
-		}
+	for i := range cfg.Sources {
+		total += extract.SourceBytes(&cfg.Sources[i])
 	}
 	return total
 }
