@@ -28,7 +28,11 @@ type StepError struct {
 	Err         error
 }
 
-func (e *StepError) Error() string { return e.Stage + ": " + e.Step + ": " + e.Err.Error() }
+// Error names the stage and the step, and says what went wrong without a
+// record's value (LeaveOutValues), wherever the message is printed.
+func (e *StepError) Error() string {
+	return e.Stage + ": " + e.Step + ": " + LeaveOutValues(e.Err.Error())
+}
 func (e *StepError) Unwrap() error { return e.Err }
 
 // InStep names the stage and step of err, unless it names them already (or

@@ -20,6 +20,7 @@ import (
 
 	"github.com/selondon/carematch/config"
 	"github.com/selondon/carematch/linkage"
+	"github.com/selondon/carematch/store"
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=…").
@@ -66,7 +67,7 @@ func mainCodeCtx(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "carematch: %v\n", err)
+	fmt.Fprintf(stderr, "carematch: %s\n", store.LeaveOutValues(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) || errors.Is(err, config.ErrConfig) {
 		return 2

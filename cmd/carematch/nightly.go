@@ -184,7 +184,7 @@ func (n *night) fail(err error) (*reports.Manifest, error) {
 	if n.db != nil {
 		n.db.Close()
 	}
-	n.m.Status, n.m.Error, n.m.Finished = "failed", err.Error(), time.Now().UTC()
+	n.m.Status, n.m.Error, n.m.Finished = "failed", store.LeaveOutValues(err.Error()), time.Now().UTC()
 	n.m.Resources = n.resources()
 	if kept := n.run.Abort(n.m.JSON()); kept != "" {
 		n.p.logf("run %s failed; nothing published; manifest kept at %s", n.run.ID, kept)
