@@ -54,6 +54,9 @@ func TestFailedNightLeavesOutValues(t *testing.T) {
 		if !strings.Contains(msg, "Conversion Error") || !strings.Contains(msg, "'…'") {
 			t.Errorf("%s does not say the conversion failed with its value left out: %s", where, msg)
 		}
+		if !strings.Contains(msg, "typo given_name::INTEGER") {
+			t.Errorf("%s does not name the rule that failed: %s", where, msg)
+		}
 		if value.MatchString(msg) {
 			t.Errorf("%s holds a record's value: %s", where, msg)
 		}
