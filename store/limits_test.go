@@ -83,6 +83,31 @@ func TestMemoryLimitFor(t *testing.T) {
 	}
 }
 
+// A night is told what a kilobyte a record would be only when the fifth of
+// the machine held it to less.
+func TestMemoryPastShare(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		records int64
+		total   uint64
+		want    string
+	}{
+		{0, 24 * gib, ""},
+		{1000, 24 * gib, ""},
+		{2_030_454, 24 * gib, ""},
+		{5_033_164, 24 * gib, ""}, // exactly the fifth
+		{5_033_165, 24 * gib, "4915MiB"},
+		{10_065_651, 24 * gib, "9829MiB"},
+		{10_065_651, 0, ""},
+		{1000, 4 * gib, ""}, // the 1 GiB floor is over a fifth of 4 GiB, but a small night needs no more
+		{2_030_454, 4 * gib, "1982MiB"},
+	} {
+		if got := memoryPastShare(c.records, c.total); got != c.want {
+			t.Errorf("%d records on %d bytes: %q, want %q", c.records, c.total, got, c.want)
+		}
+	}
+}
+
 // The limit changes for the rest of the run.
 func TestSetMemoryLimit(t *testing.T) {
 	ctx := context.Background()

@@ -50,6 +50,25 @@ func memoryLimitFor(records int64, total uint64) string {
 	return fmt.Sprintf("%dMiB", limit>>20)
 }
 
+// MemoryPastShare is, for a night of records with no memory_limit
+// configured, what a kilobyte a record would have given it, when the
+// fifth of the machine (DefaultMemoryShare) held it to less; "" when it did
+// not, or the machine's memory cannot be read. Such a night spills where
+// it need not: at ten million records on the benchmark machine (24 GiB) the
+// fifth, 4.7 GiB, made the night 417 s, and 9.4 GiB 365 s at a peak of
+// 10.5 GiB (docs/BENCHMARKS.md, the twenty-third session). The default
+// keeps the quarter; an operator with memory to spare is told.
+func MemoryPastShare(records int64) string { return memoryPastShare(records, physicalMemory()) }
+
+// memoryPastShare is MemoryPastShare on a machine of total bytes.
+func memoryPastShare(records int64, total uint64) string {
+	want := uint64(max(records, 0)) * memoryPerRecord
+	if total == 0 || want <= total/DefaultMemoryShare {
+		return ""
+	}
+	return fmt.Sprintf("%dMiB", want>>20)
+}
+
 // KeepBlockMemory lets DuckDB keep up to size of the buffer blocks (256 KiB
 // each) its queries free, for the next query to reuse, instead of handing
 // them back to the operating system and having every page of the next

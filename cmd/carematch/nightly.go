@@ -475,6 +475,9 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 		}
 		n.sizedLimit = limit
 		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine)", limit, records)
+		if want := store.MemoryPastShare(records); want != "" {
+			n.p.logf("load: a kilobyte a record would be %s, more than a fifth of this machine: DuckDB will spill what does not fit; if the machine can spare it, run.memory_limit = %q makes a night this size faster (README, Running it nightly)", want, want)
+		}
 	}
 	if records < cmp.Or(n.opt.keepBlocksFrom, store.KeepBlocksFrom) {
 		return nil
