@@ -61,49 +61,33 @@ func TestDefaultMemoryLimit(t *testing.T) {
 }
 
 // Without a configured limit: a fifth of the machine before the records are
-// known, then 1 KiB a record, at least 1 GiB, at most the fifth.
+// known, then 1 KiB a record, at least 1 GiB, at most the fifth; and a night
+// is told what its kilobyte a record would be (past) only when the fifth
+// held it to less.
 func TestMemoryLimitFor(t *testing.T) {
 	const gib = 1 << 30
 	for _, c := range []struct {
-		records int64
-		total   uint64
-		want    string
+		records    int64
+		total      uint64
+		want, past string
 	}{
-		{0, 24 * gib, "4915MiB"},
-		{0, 0, ""},
-		{1000, 24 * gib, "1024MiB"},
-		{2_030_454, 24 * gib, "1982MiB"},
-		{4_061_433, 24 * gib, "3966MiB"},
-		{10_065_651, 24 * gib, "4915MiB"},
-		{2_030_454, 4 * gib, "819MiB"},
+		{0, 24 * gib, "4915MiB", ""},
+		{0, 0, "", ""},
+		{1000, 24 * gib, "1024MiB", ""},
+		{2_030_454, 24 * gib, "1982MiB", ""},
+		{4_061_433, 24 * gib, "3966MiB", ""},
+		{5_033_164, 24 * gib, "4915MiB", ""}, // the kilobyte is exactly the fifth
+		{5_033_165, 24 * gib, "4915MiB", "4915MiB"},
+		{10_065_651, 24 * gib, "4915MiB", "9829MiB"},
+		{10_065_651, 0, "", ""},
+		{1000, 4 * gib, "819MiB", ""}, // the 1 GiB floor is over the fifth, but the night's kilobyte is not
+		{2_030_454, 4 * gib, "819MiB", "1982MiB"},
 	} {
 		if got := memoryLimitFor(c.records, c.total); got != c.want {
 			t.Errorf("%d records on %d bytes: %q, want %q", c.records, c.total, got, c.want)
 		}
-	}
-}
-
-// A night is told what a kilobyte a record would be only when the fifth of
-// the machine held it to less.
-func TestMemoryPastShare(t *testing.T) {
-	const gib = 1 << 30
-	for _, c := range []struct {
-		records int64
-		total   uint64
-		want    string
-	}{
-		{0, 24 * gib, ""},
-		{1000, 24 * gib, ""},
-		{2_030_454, 24 * gib, ""},
-		{5_033_164, 24 * gib, ""}, // exactly the fifth
-		{5_033_165, 24 * gib, "4915MiB"},
-		{10_065_651, 24 * gib, "9829MiB"},
-		{10_065_651, 0, ""},
-		{1000, 4 * gib, ""}, // the 1 GiB floor is over a fifth of 4 GiB, but a small night needs no more
-		{2_030_454, 4 * gib, "1982MiB"},
-	} {
-		if got := memoryPastShare(c.records, c.total); got != c.want {
-			t.Errorf("%d records on %d bytes: %q, want %q", c.records, c.total, got, c.want)
+		if got := memoryPastShare(c.records, c.total); got != c.past {
+			t.Errorf("%d records on %d bytes: past the share %q, want %q", c.records, c.total, got, c.past)
 		}
 	}
 }
