@@ -127,10 +127,10 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil || st.Dropped {
 		return st, err
 	}
-	if _, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), "")); err != nil || br.Typo == "" {
+	if _, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), "")); err != nil || (br.Typo == "" && br.Share == nil) {
 		return st, err
 	}
-	// The blocks' count is of the pairs before the slip's test: say what
+	// The blocks' count is of the pairs before the pair's tests: say what
 	// was made.
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pairs_all WHERE rule = ?`, i).Scan(&st.Pairs)
 	return st, err
@@ -182,7 +182,7 @@ func ruleKeysSQL(br BlockingRule) string {
 		return fmt.Sprintf(`
 			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, kl AS kr%[3]s FROM prep WHERE NOT withheld AND %[2]s;
 			CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;`,
-			keyList(br.Left, false), notNull(br.Left), typoColumn(br))
+			keyList(br.Left, false), notNull(br.Left), rideColumns(br, ""))
 	}
 	// A crossed rule's right side is counted only for the keys its left
 	// side has: a key on one side alone makes no pair, and most right keys
@@ -213,8 +213,8 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 	if br.Right != nil {
 		other = "a.rid <> b.rid"
 	}
-	if br.Typo != "" {
-		other += " AND " + typoSQL("a.t", "b.t")
+	if test := pairTest(br, "a", "b", ""); test != "" {
+		other += " AND " + test
 	}
 	if only != "" {
 		other += " AND " + only
@@ -239,7 +239,7 @@ func pairsSQL(i int, br BlockingRule, limit int64, only string) string {
 // upper bound, as a crossed rule's is.
 func splitBlocks(br BlockingRule) string {
 	var b strings.Builder
-	t := typoKept(br) // the slip's value goes with the record to its part
+	t := rideKept(br) // the values a pair is tested on go with the record to its part
 	fmt.Fprintf(&b, `
 			CREATE OR REPLACE TEMP TABLE bs AS %s;`,
 		splitKeySQL(br.SplitBy[0], "kl", t, fmt.Sprintf("bk SEMI JOIN (SELECT k AS kl FROM blocks WHERE nl > %d) big USING (kl) JOIN prep USING (rid)", br.SplitOver)))
@@ -276,13 +276,60 @@ func splitKeySQL(key SplitKey, block, more, from string) string {
 	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k%s FROM %s", strings.Join(h, ", "), more, from)
 }
 
-// typoColumn is bk's column t, the value of a rule's Typo, or nothing for
-// a rule without one.
-func typoColumn(br BlockingRule) string {
-	if br.Typo == "" {
-		return ""
+// rideColumns are the columns that ride with each record through a rule's
+// one pass and its splits for its tests of a pair (pairTest): t, the value
+// of its Typo, and s0, s1, … its Share expressions, each name ending in
+// suffix; nothing for a rule with neither.
+func rideColumns(br BlockingRule, suffix string) string {
+	var b strings.Builder
+	if br.Typo != "" {
+		fmt.Fprintf(&b, ", %s AS t%s", typoValue(br), suffix)
 	}
-	return ", " + typoValue(br) + " AS t"
+	for i, e := range br.Share {
+		fmt.Fprintf(&b, ", (%s) AS s%d%s", e, i, suffix)
+	}
+	return b.String()
+}
+
+// rideKept names rideColumns for a select that keeps them.
+func rideKept(br BlockingRule) string {
+	var b strings.Builder
+	if br.Typo != "" {
+		b.WriteString(", t")
+	}
+	for i := range br.Share {
+		fmt.Fprintf(&b, ", s%d", i)
+	}
+	return b.String()
+}
+
+// pairTest holds for a pair of the rule's blocks that its Typo and Share
+// keep, the two records' rideColumns (named with suffix) under the aliases
+// a and b; "" for a rule with neither. A record with no Typo value pairs
+// with none; a pair missing a Share value is kept.
+func pairTest(br BlockingRule, a, b, suffix string) string {
+	var tests []string
+	if br.Typo != "" {
+		tests = append(tests, "coalesce("+typoSQL(a+".t"+suffix, b+".t"+suffix)+", false)")
+	}
+	if br.Share != nil {
+		tests = append(tests, shareSQL(len(br.Share), a, b, suffix))
+	}
+	return strings.Join(tests, " AND ")
+}
+
+// shareSQL holds when two records, a and b, agree on one of n Share
+// values (a.s0 = b.s0, …), or either lacks one (a comparison with NULL).
+// At ten million records the postcode and initial rule's pairs that no
+// other rule made were 5.7 million, 4.9 million of them sharing no part of
+// the date of birth: all but 9 two people, parents and children of one
+// initial at one address.
+func shareSQL(n int, a, b, suffix string) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("coalesce(%[1]s.s%[3]d%[4]s = %[2]s.s%[3]d%[4]s, true)", a, b, i, suffix)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
 // typoValue is the SQL of a rule's Typo as its slip is tested: its last two
@@ -309,15 +356,6 @@ func checkTypo(ctx context.Context, db *store.DB, br BlockingRule) error {
 		return fmt.Errorf("typo %s is %s, not a whole number (a day or month of birth: typo day(dob))", br.Typo, typ)
 	}
 	return nil
-}
-
-// typoKept is bk's column t named for a select that keeps it, or nothing
-// for a rule without a Typo.
-func typoKept(br BlockingRule) string {
-	if br.Typo == "" {
-		return ""
-	}
-	return ", t"
 }
 
 // typoSQL holds when two numbers of two digits, a and b, are at most one

@@ -213,7 +213,7 @@ func blockRuleDelta(ctx context.Context, db *store.DB, i int, br BlockingRule, m
 			SELECT rid, kl, kl AS kr%[5]s FROM (SELECT rid, %[1]s AS kl%[4]s FROM prep WHERE NOT withheld AND %[2]s)
 			SEMI JOIN dirty_keys ON kl = k;
 		CREATE OR REPLACE TEMP TABLE blocks AS SELECT kl AS k, count(*) AS nl, nl AS nr, nl * (nl - 1) // 2 AS pairs FROM bk GROUP BY kl;
-		INSERT INTO dirty_bits SELECT rid, %[3]d FROM bk;`, keyList(br.Left, false), notNull(br.Left), i, typoColumn(br), typoKept(br))
+		INSERT INTO dirty_bits SELECT rid, %[3]d FROM bk;`, keyList(br.Left, false), notNull(br.Left), i, rideColumns(br, ""), rideKept(br))
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return 0, err

@@ -64,7 +64,7 @@ func levelSQL(c Comparison, none bool) string {
 // training sessions need it — not a run that takes m from NHS-number labels,
 // nor one that reuses a model — so it is not part of compare: at two million
 // records it is two joins of every candidate pair with every record's keys.
-// A rule's bit is its keys' agreement (and its Typo's), before any split: a
+// A rule's bit is its keys' agreement (and its Typo's and Share's), before any split: a
 // session trains on the candidate pairs its keys agree on, whichever rule
 // made them.
 func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to string) error {
@@ -75,9 +75,9 @@ func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to s
 		if br.Right != nil {
 			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
 		}
-		if br.Typo != "" {
-			keys = append(keys, fmt.Sprintf("%s AS t%d", typoValue(br), i))
-			eq = fmt.Sprintf("(%s AND coalesce(%s, false))", eq, typoSQL(fmt.Sprintf("ka.t%d", i), fmt.Sprintf("kb.t%d", i)))
+		if test := pairTest(br, "ka", "kb", fmt.Sprintf("_%d", i)); test != "" {
+			keys = append(keys, strings.TrimPrefix(rideColumns(br, fmt.Sprintf("_%d", i)), ", "))
+			eq = fmt.Sprintf("(%s AND %s)", eq, test)
 		}
 		mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
 	}

@@ -249,6 +249,36 @@ func TestBlockingCaps(t *testing.T) {
 			t.Errorf("%s: pairs of days %v (%d counted), want %v", tc.rule, got, st.Pairs, want)
 		}
 	}
+	// A rule with share keeps the pairs of its blocks that agree on one of
+	// its values or lack one: six of one initial at one postcode — Robert
+	// and Rachel share a year, Robert and Ruth a day, Rose shares nothing
+	// with any dated record but Rita's 1 January (a placeholder, NULL under
+	// the rule's last value), Roy has no date at all. Split by sex (over
+	// three records), a pair is still tested: the men Robert, Roy and Ray.
+	var home []rec
+	for _, r := range [][3]string{{"Robert", "male", "1975-03-13"}, {"Rachel", "female", "1975-08-02"}, {"Ruth", "female", "2001-09-13"},
+		{"Rose", "female", "2003-11-25"}, {"Roy", "male", ""}, {"Rita", "female", "1990-01-01"}, {"Ray", "male", "1962-10-30"}} {
+		home = append(home, rec{given: r[0], family: "Smith", sex: r[1], dob: r[2], postcode: "SE13 5AB", postcodeKind: "standard"})
+	}
+	homeDB := preparedDB(t, home)
+	const shares = " | share year(dob), month(dob), day(dob), nullif(strftime(dob, '%m-%d'), '01-01')"
+	for _, tc := range []struct {
+		rule  string
+		pairs []string
+	}{
+		{"postcode, given_initial" + shares, []string{
+			"RACHEL ROBERT", "RACHEL ROY", "RACHEL RITA", "RAY ROY", "RAY RITA", "RITA ROBERT", "RITA ROSE", "RITA ROY", "RITA RUTH",
+			"ROBERT ROY", "ROBERT RUTH", "ROSE ROY", "ROY RUTH"}},
+		{"postcode, given_initial | split 3 by sex" + shares, []string{
+			"RACHEL RITA", "RAY ROY", "RITA ROSE", "RITA RUTH", "ROBERT ROY"}},
+	} {
+		st := blockOne(t, homeDB, tc.rule)
+		got := pairNames(t, homeDB)
+		slices.Sort(tc.pairs)
+		if !slices.Equal(got, tc.pairs) || st.Pairs != int64(len(tc.pairs)) {
+			t.Errorf("%s: pairs %v (%d counted), want %v", tc.rule, got, st.Pairs, tc.pairs)
+		}
+	}
 	// A typo that is not a whole number is refused by its type, and the
 	// error names the rule's expression, not a record's value.
 	if _, err := block(ctx, slips, []BlockingRule{mustRule(t, "year(dob) | typo given_name")}, 100, 1_000); err == nil ||
@@ -300,6 +330,27 @@ func mustRule(t *testing.T, rule string) BlockingRule {
 
 // blockOne blocks db's prep by one rule (within generous caps) into
 // table pairs and returns what the rule made.
+// pairNames is the candidate pairs of db's table pairs as their records'
+// given names, the two in order, sorted.
+func pairNames(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT least(l.given_name, r.given_name) || ' ' || greatest(l.given_name, r.given_name)
+		FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func blockOne(t *testing.T, db *store.DB, rule string) RuleStats {
 	t.Helper()
 	st, err := block(context.Background(), db, []BlockingRule{mustRule(t, rule)}, 100, 1_000)
@@ -337,6 +388,12 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "a, b | typo", err: "typo needs one expression"},
 		{in: "a, b | typo day(dob) | typo month(dob)", err: "typo needs one expression, once"},
 		{in: "a ~ b | typo day(dob)", err: "without ~"},
+		{in: "postcode, given_initial | share year(dob),month(dob) | split 6 by sex", out: "postcode, given_initial | split 6 by sex | share year(dob), month(dob)"},
+		{in: "a | typo day(dob) | share coalesce(sex, 'x, y'), strftime(dob, '%m-%d')", out: "a | typo day(dob) | share coalesce(sex, 'x, y'), strftime(dob, '%m-%d')"},
+		{in: "a | share", err: "share needs expressions"},
+		{in: "a | share year(dob), ", err: "none empty"},
+		{in: "a | share year(dob) | share month(dob)", err: "share is written once"},
+		{in: "a ~ b | share year(dob)", err: "without ~"},
 		{in: "given_name || family_name, dob | max_block 9", out: "given_name || family_name, dob | max_block 9"},
 		{in: "dob, coalesce(sex, 'a|b, c') | split 6 by sex", out: "dob, coalesce(sex, 'a|b, c') | split 6 by sex"},
 		{in: "dob | max_block 1", err: "at least 2"},

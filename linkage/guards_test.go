@@ -166,7 +166,8 @@ func TestBlockingMask(t *testing.T) {
 		t.Fatal(err)
 	}
 	var brs []BlockingRule
-	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number", "given_initial, month(dob) | typo day(dob)"} {
+	for _, s := range []string{"dob, given_initial", "postcode, given_initial", "nhs_number", "given_initial, month(dob) | typo day(dob)",
+		"postcode, given_initial | share year(dob), month(dob)"} { // rule 4: 1 and 4 share a year, 1 and 3 nothing
 		br, err := ParseBlockingRule(s)
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +180,7 @@ func TestBlockingMask(t *testing.T) {
 	if err := pairMasks(ctx, db, brs, "test_pairs", "test_masks"); err != nil {
 		t.Fatal(err)
 	}
-	want := map[[2]int32]int32{{1, 2}: 1 | 8, {1, 3}: 2, {1, 4}: 3 | 8, {5, 6}: 4, {1, 7}: 0, {2, 8}: 8}
+	want := map[[2]int32]int32{{1, 2}: 1 | 8, {1, 3}: 2, {1, 4}: 3 | 8 | 16, {5, 6}: 4, {1, 7}: 0, {2, 8}: 8}
 	rows, err := db.QueryContext(ctx, "SELECT rid_l, rid_r, mask FROM test_masks")
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,14 @@ type BlockingRule struct {
 	// month, whose number grows with the population, where a slip keeps a
 	// digit.
 	Typo string
+	// Share, when set, lists SQL expressions of one record's columns: a
+	// pair of the rule's blocks is kept only when its two records agree on
+	// at least one of them, or either record has no value for one (NULL:
+	// it cannot tell, so the pair is kept). A rule on an address and an
+	// initial, for a date of birth keyed wrong, shares a year, a month or a
+	// day with the right date; a parent and child of the same initial at
+	// the same address seldom share any (shareSQL, blocking.go).
+	Share []string
 }
 
 // SplitKey is one level of a rule's split: a key, or, written
@@ -100,6 +108,9 @@ func (b BlockingRule) String() string {
 	if b.Typo != "" {
 		s += " | typo " + b.Typo
 	}
+	if b.Share != nil {
+		s += " | share " + strings.Join(b.Share, ", ")
+	}
 	if b.MaxBlock > 0 {
 		s += fmt.Sprintf(" | max_block %d", b.MaxBlock)
 	}
@@ -131,7 +142,8 @@ func ParseBlockingRules(ss []string) ([]BlockingRule, error) {
 // ParseBlockingRule reads "key, key" or "left keys ~ right keys", either
 // optionally followed by options, each after a "|": "max_block N" and, for
 // a rule that is not crossed, "split N by key, key" (a split key may be
-// "either(a, b)": SplitKey) and "typo expression" (BlockingRule.Typo).
+// "either(a, b)": SplitKey), "typo expression" (BlockingRule.Typo) and
+// "share expression, expression" (BlockingRule.Share).
 func ParseBlockingRule(s string) (BlockingRule, error) {
 	whole := s
 	parts := splitTop(s, '|')
@@ -147,6 +159,15 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 				return b, fmt.Errorf("blocking rule %q: typo needs one expression, once (a day or month of birth: typo day(dob))", whole)
 			}
 			b.Typo = strings.TrimSpace(strings.TrimSpace(opt)[len("typo"):])
+			continue
+		}
+		if f[0] == "share" {
+			if b.Share != nil {
+				return b, fmt.Errorf("blocking rule %q: share is written once, its expressions after it (share year(dob), month(dob))", whole)
+			}
+			if b.Share = splitKeys(strings.TrimSpace(opt)[len("share"):]); b.Share == nil {
+				return b, fmt.Errorf("blocking rule %q: share needs expressions, none empty (share year(dob), month(dob))", whole)
+			}
 			continue
 		}
 		var n int64
@@ -174,7 +195,7 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 				b.SplitBy = append(b.SplitBy, k)
 			}
 		default:
-			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\", \"split N by key, key\" and \"typo expression\" are understood, each once", whole)
+			return b, fmt.Errorf("blocking rule %q: after | only \"max_block N\", \"split N by key, key\", \"typo expression\" and \"share expression, expression\" are understood, each once", whole)
 		}
 	}
 	b.Name = strings.TrimSpace(s)
@@ -184,8 +205,8 @@ func ParseBlockingRule(s string) (BlockingRule, error) {
 		return b, fmt.Errorf("blocking rule %q: an empty key", s)
 	}
 	if cross {
-		if b.SplitOver > 0 || b.Typo != "" {
-			return b, fmt.Errorf("blocking rule %q: split and typo are for a rule without ~", whole)
+		if b.SplitOver > 0 || b.Typo != "" || b.Share != nil {
+			return b, fmt.Errorf("blocking rule %q: split, typo and share are for a rule without ~", whole)
 		}
 		b.Right = splitKeys(right)
 		if len(b.Right) != len(b.Left) {

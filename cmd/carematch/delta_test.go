@@ -40,6 +40,8 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		// goes with each record to its part, on a full night and on one
 		// that rebuilds only the dirty blocks.
 		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo day(dob)", "nhs_number"}, true},
+		// The same for values a pair must share one of.
+		{"split with a share", []string{"given_initial, left(postcode, 3) | split 2 by sex | share year(dob), month(dob)", "nhs_number"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
 	}
