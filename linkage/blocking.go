@@ -319,11 +319,8 @@ func pairTest(br BlockingRule, a, b, suffix string) string {
 }
 
 // shareSQL holds when two records, a and b, agree on one of n Share
-// values (a.s0 = b.s0, …), or either lacks one (a comparison with NULL).
-// At ten million records the postcode and initial rule's pairs that no
-// other rule made were 5.7 million, 4.9 million of them sharing no part of
-// the date of birth: all but 9 two people, parents and children of one
-// initial at one address.
+// values (a.s0 = b.s0, …), or either lacks one (a comparison with NULL:
+// a record that cannot tell is paired as without the test).
 func shareSQL(n int, a, b, suffix string) string {
 	parts := make([]string, n)
 	for i := range parts {
