@@ -64,9 +64,9 @@ func levelSQL(c Comparison, none bool) string {
 // training sessions need it — not a run that takes m from NHS-number labels,
 // nor one that reuses a model — so it is not part of compare: at two million
 // records it is two joins of every candidate pair with every record's keys.
-// A rule's bit is its keys' agreement (and its Typo's and Share's), before any split: a
-// session trains on the candidate pairs its keys agree on, whichever rule
-// made them.
+// A rule's bit is its keys' agreement (and its Typo's and Share's tests),
+// before any split: a session trains on the candidate pairs its keys agree
+// on, whichever rule made them.
 func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to string) error {
 	var keys, mask []string
 	for i, br := range brs {
