@@ -63,13 +63,15 @@ type BlockingRule struct {
 	// it cannot tell, so the pair is kept). A rule on an address and an
 	// initial, for a date of birth keyed wrong, shares a year, a month or a
 	// day with the right date; a parent and child of the same initial at
-	// the same address seldom share any (shareSQL, blocking.go). A rule
-	// that is the only one to pair a parent and child of one name must
-	// keep them (share the given name's sound too): the guard on a record
-	// without a date of birth that matches both reads their pair's score
-	// (holdAmbiguous, guards.go). Not in the default rules: at ten million
-	// records it took a sixth of the candidate pairs and no time measurably
-	// (docs/LINKAGE.md).
+	// the same address seldom share any (shareSQL, blocking.go). But the
+	// guard on a record without a date of birth that matches two people of
+	// one household learns they are two from their own pair's guard
+	// (holdAmbiguous, guards.go): a share that drops the only candidate
+	// pair of two such people lets that record link to both. Sharing the
+	// given name's sound keeps a parent and child of one name, not
+	// siblings of one initial. Not in the default rules: at ten million
+	// records it took a sixth of the candidate pairs, no time measurably,
+	// and three more pairs were merged wrongly (docs/LINKAGE.md).
 	Share []string
 }
 
