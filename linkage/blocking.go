@@ -127,7 +127,7 @@ func blockRule(ctx context.Context, db *store.DB, i int, br BlockingRule, maxBlo
 	if err := splitAndCount(ctx, db, br, maxBlock, maxPairs, &st); err != nil || st.Dropped {
 		return st, err
 	}
-	if _, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), "")); err != nil || (br.Typo == "" && br.Share == nil) {
+	if _, err := db.ExecContext(ctx, pairsSQL(i, br, ruleLimit(br, maxBlock), "")); err != nil || rides(br) == nil {
 		return st, err
 	}
 	// The blocks' count is of the pairs before the pair's tests: say what
@@ -276,29 +276,39 @@ func splitKeySQL(key SplitKey, block, more, from string) string {
 	return fmt.Sprintf("SELECT rid, unnest([%s]) AS k%s FROM %s", strings.Join(h, ", "), more, from)
 }
 
-// rideColumns are the columns that ride with each record through a rule's
-// one pass and its splits for its tests of a pair (pairTest): t, the value
-// of its Typo, and s0, s1, … its Share expressions, each name ending in
-// suffix; nothing for a rule with neither.
-func rideColumns(br BlockingRule, suffix string) string {
-	var b strings.Builder
+// ride is a value that rides with each record through a rule's one pass
+// and its splits for its tests of a pair (pairTest): its column's name and
+// its SQL.
+type ride struct{ name, expr string }
+
+// rides are a rule's ride values: t, the value of its Typo, and s0, s1, …
+// its Share expressions; none for a rule with neither.
+func rides(br BlockingRule) []ride {
+	var rs []ride
 	if br.Typo != "" {
-		fmt.Fprintf(&b, ", %s AS t%s", typoValue(br), suffix)
+		rs = append(rs, ride{"t", typoValue(br)})
 	}
 	for i, e := range br.Share {
-		fmt.Fprintf(&b, ", (%s) AS s%d%s", e, i, suffix)
+		rs = append(rs, ride{fmt.Sprintf("s%d", i), "(" + e + ")"})
+	}
+	return rs
+}
+
+// rideColumns selects a rule's rides as columns, each name ending in
+// suffix, each after ", ".
+func rideColumns(br BlockingRule, suffix string) string {
+	var b strings.Builder
+	for _, r := range rides(br) {
+		fmt.Fprintf(&b, ", %s AS %s%s", r.expr, r.name, suffix)
 	}
 	return b.String()
 }
 
-// rideKept names rideColumns for a select that keeps them.
+// rideKept names rideColumns (with no suffix) for a select that keeps them.
 func rideKept(br BlockingRule) string {
 	var b strings.Builder
-	if br.Typo != "" {
-		b.WriteString(", t")
-	}
-	for i := range br.Share {
-		fmt.Fprintf(&b, ", s%d", i)
+	for _, r := range rides(br) {
+		b.WriteString(", " + r.name)
 	}
 	return b.String()
 }

@@ -75,8 +75,10 @@ func pairMasks(ctx context.Context, db *store.DB, brs []BlockingRule, from, to s
 		if br.Right != nil {
 			eq = fmt.Sprintf("(coalesce(ka.k%[1]dl = kb.k%[1]dr, false) OR coalesce(kb.k%[1]dl = ka.k%[1]dr, false))", i)
 		}
+		for _, r := range rides(br) {
+			keys = append(keys, fmt.Sprintf("%s AS %s_%d", r.expr, r.name, i))
+		}
 		if test := pairTest(br, "ka", "kb", fmt.Sprintf("_%d", i)); test != "" {
-			keys = append(keys, strings.TrimPrefix(rideColumns(br, fmt.Sprintf("_%d", i)), ", "))
 			eq = fmt.Sprintf("(%s AND %s)", eq, test)
 		}
 		mask = append(mask, fmt.Sprintf("((%s)::INTEGER << %d)", eq, i))
