@@ -1,0 +1,46 @@
+package linkage
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The default rules that find namesakes leave out a pair of two different
+// verified NHS numbers (shareNumber); the date of birth and postcode rule
+// keeps one, and a record without a verified number pairs with everyone.
+// Six records of one name, sex and date of birth: 1 and 6 hold one verified
+// number; 2 and 3 two others, at one postcode; 4 an unverified number; 5
+// none.
+func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
+	jean := func(postcode, nhs string, unverified bool) rec {
+		return rec{given: "Jean", family: "Redwood", dob: "1997-11-19", sex: "female", postcode: postcode, postcodeKind: "standard",
+			nhs: nhs, unverified: unverified}
+	}
+	db := preparedDB(t, []rec{
+		jean("SE13 9HH", "4010232137", false),
+		jean("DA16 9BY", "4010232145", false),
+		jean("DA16 9BY", "4010232153", false),
+		jean("SE13 9HH", "4010232161", true),
+		jean("SE4 1AA", "", false),
+		jean("SE9 2BB", "4010232137", false),
+	})
+	brs, err := ParseBlockingRules(DefaultBlockingRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := block(context.Background(), db, brs, DefaultMaxBlockSize, DefaultMaxPairsPerRule); err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if err := db.QueryRowContext(context.Background(), `SELECT string_agg(l.local_id || '-' || r.local_id, ',' ORDER BY l.local_id, r.local_id)
+		FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"r0001-r0004", "r0001-r0005", "r0001-r0006", "r0002-r0003", "r0002-r0004", "r0002-r0005",
+		"r0003-r0004", "r0003-r0005", "r0004-r0005", "r0004-r0006", "r0005-r0006"}
+	if got := strings.Split(s, ","); !slices.Equal(got, want) {
+		t.Errorf("pairs %v, want %v (1–2, 1–3, 2–6 and 3–6 left out)", got, want)
+	}
+}
