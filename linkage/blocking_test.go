@@ -11,8 +11,9 @@ import (
 // verified NHS numbers (shareNumber); the date of birth and postcode rule
 // keeps one, and a record without a verified number pairs with everyone.
 // Six records of one name, sex and date of birth: 1 and 6 hold one verified
-// number; 2 and 3 two others, at one postcode; 4 an unverified number; 5
-// none.
+// number (the NHS's published example); 2 and 3 two others, at one
+// postcode; 4 an unverified number; 5 none (numbers of the test range, which
+// no person holds; prep here is built without the loader's checks).
 func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 	jean := func(postcode, nhs string, unverified bool) rec {
 		return rec{given: "Jean", family: "Redwood", dob: "1997-11-19", sex: "female", postcode: postcode, postcodeKind: "standard",
@@ -20,9 +21,9 @@ func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 	}
 	db := preparedDB(t, []rec{
 		jean("SE13 9HH", "4010232137", false),
-		jean("DA16 9BY", "4010232145", false),
-		jean("DA16 9BY", "4010232153", false),
-		jean("SE13 9HH", "4010232161", true),
+		jean("DA16 9BY", "9990000026", false),
+		jean("DA16 9BY", "9990000034", false),
+		jean("SE13 9HH", "9990000042", true),
 		jean("SE4 1AA", "", false),
 		jean("SE9 2BB", "4010232137", false),
 	})

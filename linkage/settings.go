@@ -60,18 +60,20 @@ type BlockingRule struct {
 	// Share, when set, lists SQL expressions of one record's columns: a
 	// pair of the rule's blocks is kept only when its two records agree on
 	// at least one of them, or either record has no value for one (NULL:
-	// it cannot tell, so the pair is kept). A rule on an address and an
-	// initial, for a date of birth keyed wrong, shares a year, a month or a
-	// day with the right date; a parent and child of the same initial at
-	// the same address seldom share any (shareSQL, blocking.go). But the
-	// guard on a record without a date of birth that matches two people of
-	// one household learns they are two from their own pair's guard
-	// (holdAmbiguous, guards.go): a share that drops the only candidate
-	// pair of two such people lets that record link to both. Sharing the
-	// given name's sound keeps a parent and child of one name, not
-	// siblings of one initial. Not in the default rules: at ten million
-	// records it took a sixth of the candidate pairs, no time measurably,
-	// and three more pairs were merged wrongly (docs/LINKAGE.md).
+	// it cannot tell, so the pair is kept) (shareSQL, blocking.go). The
+	// default rules that find namesakes share the verified NHS number
+	// (shareNumber): two that differ are two people. Sharing parts of the
+	// date of birth on the postcode and initial rule (a date keyed wrong
+	// keeps a year, a month or a day; a parent and child of one initial at
+	// one address seldom share any) is not a default: the guard on a
+	// record without a date of birth that matches two people of one
+	// household learns they are two from their own pair's guard
+	// (holdAmbiguous, guards.go), so a share that drops the only candidate
+	// pair of two such people lets that record link to both — at ten
+	// million records a sixth of the candidate pairs fewer, no time
+	// measurably, and three more pairs merged wrongly (docs/LINKAGE.md).
+	// The NHS number is safe in this: holdAmbiguous tests two numbers
+	// itself, not through their pair.
 	Share []string
 }
 
