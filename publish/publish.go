@@ -60,6 +60,8 @@ type Run struct {
 	Repaired string
 	lock     *os.File
 	done     bool
+	// syncing are the folder's syncs started beside the night (SyncBeside).
+	syncing []chan struct{}
 }
 
 // Begin takes the lock and picks the run ID. now is the start time; if a run
@@ -183,6 +185,7 @@ func Current(publishDir string) string {
 // of a new symlink over the old one. Then, still under the lock, publications
 // beyond the newest keep are pruned; their names are returned.
 func (r *Run) Commit(keep int) (pruned []string, err error) {
+	r.waitSyncs()
 	if err := syncTree(r.partial()); err != nil {
 		return nil, err
 	}
@@ -209,6 +212,7 @@ func (r *Run) Abort(manifest []byte) string {
 	if r.done {
 		return ""
 	}
+	r.waitSyncs()
 	os.RemoveAll(r.partial())
 	os.Remove(r.StatePath())
 	os.Remove(r.StatePath() + ".wal")
@@ -222,6 +226,31 @@ func (r *Run) Abort(manifest []byte) string {
 	r.done = true
 	r.release()
 	return kept
+}
+
+// SyncBeside starts writing the files in the run's folder so far to disk
+// while the night goes on: the portal's files are over a gigabyte at two
+// million records, and syncing them all at Commit was most of the second
+// the night waited there on an idle machine (docs/BENCHMARKS.md, the
+// twenty-sixth session). Commit (and Abort) wait for it, and Commit syncs
+// the whole folder again, which costs little for files already written
+// and catches what came after or what a failed sync here missed: this
+// sync's errors are Commit's to find, not this one's to report.
+func (r *Run) SyncBeside() {
+	done := make(chan struct{})
+	r.syncing = append(r.syncing, done)
+	go func() {
+		defer close(done)
+		syncTree(r.partial())
+	}()
+}
+
+// waitSyncs waits for the syncs SyncBeside started.
+func (r *Run) waitSyncs() {
+	for _, done := range r.syncing {
+		<-done
+	}
+	r.syncing = nil
 }
 
 func (r *Run) release() {

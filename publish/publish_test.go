@@ -149,3 +149,54 @@ func TestPublishDirHasOneOwner(t *testing.T) {
 	}
 	r.Abort(nil)
 }
+
+// TestSyncBeside: files written before and after a sync beside the night
+// are all published, Commit and Abort wait for the syncs, and an aborted
+// run's folder goes whatever its syncs were doing.
+func TestSyncBeside(t *testing.T) {
+	dir := t.TempDir()
+	pub, state := filepath.Join(dir, "publish"), filepath.Join(dir, "state")
+	now := clock()
+	write := func(r *Run, names ...string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(r.Dir(), "portal"), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if err := os.WriteFile(filepath.Join(r.Dir(), name), make([]byte, 1<<16), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r, err := Begin(pub, state, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(r, "portal/patients.ndjson", "portal/xref.csv")
+	r.SyncBeside()
+	write(r, "manifest.json")
+	r.SyncBeside()
+	os.WriteFile(r.StatePath(), []byte("db"), 0o640)
+	if _, err := r.Commit(5); err != nil {
+		t.Fatal(err)
+	}
+	if r.syncing != nil {
+		t.Error("Commit returned with syncs beside it pending")
+	}
+	for _, name := range []string{"portal/patients.ndjson", "portal/xref.csv", "manifest.json"} {
+		if fi, err := os.Stat(filepath.Join(r.FinalDir(), name)); err != nil || fi.Size() != 1<<16 {
+			t.Errorf("%s published: %v", name, err)
+		}
+	}
+
+	r, err = Begin(pub, state, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(r, "portal/patients.ndjson")
+	r.SyncBeside()
+	r.Abort(nil)
+	if r.syncing != nil || exists(r.Dir()) {
+		t.Errorf("abort: syncs pending %v, folder left %v", r.syncing != nil, exists(r.Dir()))
+	}
+}

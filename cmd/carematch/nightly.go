@@ -397,7 +397,13 @@ func (n *night) portal(ctx context.Context) error {
 	if n.threads == 1 {
 		n.checkpoint = n.db.CheckpointBeside(ctx)
 	}
-	return store.InStep("portal", "portal files", portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal"), portal.WriteOptions{RunID: n.run.ID, TransactionTime: n.run.Started}))
+	if err := portal.Write(ctx, n.db, filepath.Join(n.run.Dir(), "portal"), portal.WriteOptions{RunID: n.run.ID, TransactionTime: n.run.Started}); err != nil {
+		return store.InStep("portal", "portal files", err)
+	}
+	// The index's and the portal's files, most of what the night publishes,
+	// go to disk while the report is written and the database closed.
+	n.run.SyncBeside()
+	return nil
 }
 
 // report writes the exceptions, the review queue and report.html.
