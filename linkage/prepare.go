@@ -24,10 +24,19 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		// each source's latest update: computed on the few columns they need
 		// and joined back, because a window over the whole row sorts (and,
 		// past the memory limit, spills) every column of it — prepare took
-		// 125 s at ten million records.
+		// 125 s at ten million records. Numbered within each source, after
+		// the sources before it: the same ids as one numbering in (source,
+		// local id) order, and each source's sort is smaller and runs on a
+		// thread of its own (at two million records 1.0–1.2 s against
+		// 1.2–1.8, at ten million 6.7–7.4 against 8.2–8.6: docs/BENCHMARKS.md,
+		// the twenty-sixth session).
 		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE rids AS
-		SELECT source_id, local_id, updated AS rid_updated, row_number() OVER (ORDER BY source_id, local_id)::INTEGER AS rid
-		FROM records WHERE NOT deleted AND NOT nhs_test_number;
+		WITH linked AS (SELECT source_id, local_id, updated FROM records WHERE NOT deleted AND NOT nhs_test_number),
+		     counts AS (SELECT source_id, count(*) AS n FROM linked GROUP BY source_id),
+		     offsets AS (SELECT source_id, sum(n) OVER (ORDER BY source_id) - n AS before FROM counts)
+		SELECT source_id, local_id, updated AS rid_updated,
+			(before + row_number() OVER (PARTITION BY source_id ORDER BY local_id))::INTEGER AS rid
+		FROM linked JOIN offsets USING (source_id);
 		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(rid_updated) AS latest FROM rids GROUP BY source_id`},
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
 		SELECT rids.rid, ` + prepColumns + extraCols.String() + `
