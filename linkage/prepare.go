@@ -26,10 +26,10 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		// past the memory limit, spills) every column of it — prepare took
 		// 125 s at ten million records. Numbered within each source, after
 		// the sources before it: the same ids as one numbering in (source,
-		// local id) order, and each source's sort is smaller and runs on a
-		// thread of its own (at two million records 1.0–1.2 s against
-		// 1.2–1.8, at ten million 6.7–7.4 against 8.2–8.6: docs/BENCHMARKS.md,
-		// the twenty-sixth session).
+		// local id) order, from one smaller sort a source, which DuckDB
+		// shares out among its threads (alone, at two million records
+		// 0.96–1.20 s against 1.23–1.77, at ten million 6.73–7.37 against
+		// 8.23–8.58: docs/BENCHMARKS.md, the twenty-sixth session).
 		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE rids AS
 		WITH linked AS (SELECT source_id, local_id, updated FROM records WHERE NOT deleted AND NOT nhs_test_number),
 		     counts AS (SELECT source_id, count(*) AS n FROM linked GROUP BY source_id),
