@@ -18,35 +18,40 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 	}
 	pairs := rules.NicknamePairs()
 	return db.RunSteps(ctx, "link",
-		// The records to link (not deleted, no test-range number: said once,
-		// here; prep takes exactly these by joining them) with their ids in
-		// (source, local id) order, whatever order the extracts came in, and
-		// each source's latest update: computed on the few columns they need
-		// and joined back, because a window over the whole row sorts (and,
-		// past the memory limit, spills) every column of it — prepare took
-		// 125 s at ten million records. Numbered within each source, after
-		// the sources before it: the same ids as one numbering in (source,
-		// local id) order, from one smaller sort a source, which DuckDB
-		// shares out among its threads (alone, at two million records
-		// 0.96–1.20 s against 1.23–1.77, at ten million 6.73–7.37 against
-		// 8.23–8.58: docs/BENCHMARKS.md, the twenty-sixth session).
-		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE rids AS
-		WITH linked AS (SELECT source_id, local_id, updated FROM records WHERE NOT deleted AND NOT nhs_test_number),
-		     counts AS (SELECT source_id, count(*) AS n FROM linked GROUP BY source_id),
-		     offsets AS (SELECT source_id, sum(n) OVER (ORDER BY source_id) - n AS before FROM counts)
-		SELECT source_id, local_id, updated AS rid_updated,
-			(before + row_number() OVER (PARTITION BY source_id ORDER BY local_id))::INTEGER AS rid
-		FROM linked JOIN offsets USING (source_id);
-		CREATE OR REPLACE TEMP TABLE latest AS SELECT source_id, max(rid_updated) AS latest FROM rids GROUP BY source_id`},
+		// The records to link (not deleted, no test-range number:
+		// linkedRecords) with their ids in (source, local id) order, whatever
+		// order the extracts came in, and each source's latest update:
+		// computed on the few columns they need and joined back, because a
+		// window over the whole row sorts (and, past the memory limit,
+		// spills) every column of it — prepare took 125 s at ten million
+		// records. One grouping by source gives each source's latest update
+		// and the count of the records of the sources before it; the ids are
+		// numbered within each source after those — the same ids as one
+		// numbering in (source, local id) order, from one smaller sort a
+		// source, which DuckDB shares out among its threads (alone, at two
+		// million records 0.84–0.86 s against 1.23–1.77 for one numbering,
+		// at ten million 5.10–6.64 against 8.23–8.58: docs/BENCHMARKS.md, the
+		// twenty-sixth session).
+		store.Step{Name: "record ids", SQL: `CREATE OR REPLACE TEMP TABLE sources_seen AS
+		SELECT source_id, max(updated) AS latest, sum(count(*)) OVER (ORDER BY source_id) - count(*) AS before
+		FROM records WHERE ` + linkedRecords + ` GROUP BY source_id;
+		CREATE OR REPLACE TEMP TABLE rids AS
+		SELECT source_id, local_id, (before + row_number() OVER (PARTITION BY source_id ORDER BY local_id))::INTEGER AS rid
+		FROM records JOIN sources_seen USING (source_id) WHERE ` + linkedRecords},
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
 		SELECT rids.rid, ` + prepColumns + extraCols.String() + `
-		FROM records JOIN rids USING (source_id, local_id) JOIN latest USING (source_id);
-		DROP TABLE rids; DROP TABLE latest`},
+		FROM records JOIN rids USING (source_id, local_id) JOIN sources_seen latest USING (source_id);
+		DROP TABLE rids; DROP TABLE sources_seen`},
 		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
 		store.Step{Name: "nicknames", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "nicknames", pairs) }},
 		store.Step{Name: "short forms", SQL: `CREATE OR REPLACE TABLE short_forms (a VARCHAR, b VARCHAR)`},
 		store.Step{Name: "short forms", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "short_forms", rules.ShortFormPairs()) }})
 }
+
+// linkedRecords says which loaded records linking takes: not deleted, and
+// no number of the test range. prep holds exactly these, by joining the
+// ids made from them.
+const linkedRecords = "NOT deleted AND NOT nhs_test_number"
 
 // appendPairs writes pairs of names into a table (a, b).
 func appendPairs(ctx context.Context, db *store.DB, table string, pairs [][2]string) error {
