@@ -139,7 +139,7 @@ func loadSource(ctx context.Context, db *store.DB, recs *store.RecordLoad, src *
 		res.Missing = true
 		return res, nil
 	}
-	l := &loader{src: src, extras: extras, opt: opt, seen: make(map[string]int64)}
+	l := &loader{src: src, extras: extras, opt: opt, seen: newLocalIDs()}
 	l.recs = recs.NewWriter()
 	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {
 		l.recs.Close()
@@ -193,8 +193,8 @@ type loader struct {
 	opt    Options
 	recs   *store.RecordWriter
 	excs   *store.Appender
-	seen   map[string]int64 // local_id → line first seen, across the source's files
-	file   string           // base name of the current file
+	seen   *localIDs // the local IDs loaded, across the source's files
+	file   string    // base name of the current file
 	m      mapping
 	work   rowWork // the row being standardised, reused
 	done   int64   // rows read so far, for progress

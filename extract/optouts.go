@@ -59,7 +59,7 @@ func loadForms(ctx context.Context, db *store.DB, o *config.Optouts, opt Options
 		return err
 	}
 	src := o.Source
-	l := &loader{src: &src, opt: opt, seen: map[string]int64{}, forms: true, formsFromHeader: o.FromHeader}
+	l := &loader{src: &src, opt: opt, seen: newLocalIDs(), forms: true, formsFromHeader: o.FromHeader}
 	l.recs = recs.NewWriter()
 	if l.excs, err = db.NewAppender(ctx, "exceptions"); err != nil {
 		l.recs.Close()

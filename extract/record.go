@@ -217,11 +217,10 @@ func (l *loader) record(vals [][]byte, line int64) (bool, error) {
 	if localID == "" {
 		return false, l.exception(store.ExcRejectedRow, "", line, "local_id", "missing local_id", "")
 	}
-	if first, dup := l.seen[localID]; dup {
+	if first, dup := l.seen.add(localID, line); dup {
 		return false, l.exception(store.ExcRejectedRow, localID, line, "local_id",
 			fmt.Sprintf("duplicate local_id within the extract (first at line %d)", first), localID)
 	}
-	l.seen[localID] = line
 	// One rowWork serves every row of the source: a row's record is large,
 	// and two million of them should not each be a new allocation.
 	rw := &l.work
