@@ -134,12 +134,13 @@ func Cluster(n int, nhs []string, edges []Edge, con Constraints) *Clusters {
 }
 
 // strongestFirst sorts edges in the order links are taken in: by weight,
-// an analyst's first among equals, then by record.
-// Clustering runs in rounds (coherent.go) over the same edges: sorted once,
-// they are checked, not sorted again.
+// an analyst's first among equals, then by record (on two cores:
+// sortInParts). Edges equal in the order are equal in every field, so any
+// sort gives the same slice. Clustering runs in rounds (coherent.go) over
+// the same edges: sorted once, they are checked, not sorted again.
 func strongestFirst(edges []Edge) {
 	if !slices.IsSortedFunc(edges, edgeOrder) {
-		slices.SortFunc(edges, edgeOrder)
+		sortInParts(edges, edgeOrder)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -206,5 +207,50 @@ func TestReclusterEqualsFull(t *testing.T) {
 	}
 	if len(want.Chain) == 0 || len(affected) == 0 {
 		t.Error("the case refuses no link")
+	}
+}
+
+// TestStrongestFirstInParts: edges over sortInPartsFrom, sorted in two
+// parts, come out as one sort puts them, whatever their weights' ties and
+// order.
+func TestStrongestFirstInParts(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := sortInPartsFrom*2 + 17
+	cases := map[string]func(i int) Edge{
+		"varied": func(i int) Edge {
+			return Edge{int32(r.IntN(n)), int32(r.IntN(n)), MethodProbabilistic, float64(r.IntN(5000)) / 100}
+		},
+		"few weights, methods mixed": func(i int) Edge {
+			m := []string{MethodNHSNumber, MethodProbabilistic, MethodAnalyst}[r.IntN(3)]
+			w := float64(r.IntN(3))
+			if m == MethodNHSNumber {
+				w = math.Inf(1)
+			}
+			return Edge{int32(r.IntN(n)), int32(r.IntN(n)), m, w}
+		},
+		"one weight, repeated edges": func(i int) Edge {
+			return Edge{int32(r.IntN(50)), int32(r.IntN(50)), MethodProbabilistic, 12}
+		},
+		"sorted backwards": func(i int) Edge {
+			return Edge{int32(i), int32(i + 1), MethodProbabilistic, float64(i)}
+		},
+	}
+	for name, edge := range cases {
+		t.Run(name, func(t *testing.T) {
+			edges := make([]Edge, n)
+			for i := range edges {
+				edges[i] = edge(i)
+			}
+			want := slices.Clone(edges)
+			slices.SortFunc(want, edgeOrder)
+			// The parts are both sizeable: each is a core's work.
+			if mid := partAround(slices.Clone(edges), edgeOrder); mid < n/4 || mid > n*3/4 {
+				t.Errorf("parts of %d and %d edges", mid, n-mid)
+			}
+			strongestFirst(edges)
+			if !slices.Equal(edges, want) {
+				t.Fatal("the edges sorted in parts differ from one sort")
+			}
+		})
 	}
 }

@@ -256,7 +256,7 @@ func pairsWithin(ctx context.Context, db *store.DB, comp []int32) ([]linkage.Sco
 			out = append(out, linkage.ScoredPair{L: l, R: r, Weight: w})
 		}
 	})
-	slices.SortFunc(out, func(a, b linkage.ScoredPair) int { return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.R, b.R)) })
+	sortInParts(out, func(a, b linkage.ScoredPair) int { return cmp.Or(cmp.Compare(a.L, b.L), cmp.Compare(a.R, b.R)) })
 	return out, err
 }
 
