@@ -17,6 +17,7 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		fmt.Fprintf(&extraCols, ", extra_%s", x)
 	}
 	pairs := rules.NicknamePairs()
+	records := db.RecordsTable() + " records"
 	return db.RunSteps(ctx, "link",
 		// The records to link (not deleted, no test-range number:
 		// linkedRecords) with their ids in (source, local id) order, whatever
@@ -36,11 +37,17 @@ func prepare(ctx context.Context, db *store.DB, extras []string) error {
 		SELECT source_id, max(updated) AS latest, sum(count(*)) OVER (ORDER BY source_id) - count(*) AS before
 		FROM records WHERE ` + linkedRecords + ` GROUP BY source_id;
 		CREATE OR REPLACE TEMP TABLE rids AS
-		SELECT source_id, local_id, (before + row_number() OVER (PARTITION BY source_id ORDER BY local_id))::INTEGER AS rid
-		FROM records JOIN sources_seen USING (source_id) WHERE ` + linkedRecords},
+		SELECT records.rowid AS row, (before + row_number() OVER (PARTITION BY source_id ORDER BY local_id))::INTEGER AS rid
+		FROM ` + records + ` JOIN sources_seen USING (source_id) WHERE ` + linkedRecords},
+		// The ids go back to their records by the records' row numbers (of
+		// the table itself, not a view over it: RecordsTable): the table is
+		// written once, by the load, and the two statements read it one
+		// after the other. Joining on (source, local id), two strings, took
+		// 0.7–0.8 s more at two million records (docs/BENCHMARKS.md, the
+		// twenty-seventh session).
 		store.Step{Name: "prep", SQL: `CREATE OR REPLACE TABLE prep AS
 		SELECT rids.rid, ` + prepColumns + extraCols.String() + `
-		FROM records JOIN rids USING (source_id, local_id) JOIN sources_seen latest USING (source_id);
+		FROM ` + records + ` JOIN rids ON rids.row = records.rowid JOIN sources_seen latest USING (source_id);
 		DROP TABLE rids; DROP TABLE sources_seen`},
 		store.Step{Name: "nicknames", SQL: `CREATE OR REPLACE TABLE nicknames (a VARCHAR, b VARCHAR)`},
 		store.Step{Name: "nicknames", Go: func(ctx context.Context) error { return appendPairs(ctx, db, "nicknames", pairs) }},

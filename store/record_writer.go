@@ -68,7 +68,7 @@ func (db *DB) NewRecordLoad(ctx context.Context, extraFields []string) (*RecordL
 	if err != nil {
 		return nil, err
 	}
-	return &RecordLoad{ctx: ctx, table: db.recordsTable(), conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
+	return &RecordLoad{ctx: ctx, table: db.RecordsTable(), conn: conn, schema: arrow.NewSchema(fields, nil), extras: len(extraFields)}, nil
 }
 
 // NewRecordLoadInto starts a load of records, without extra fields, into

@@ -41,9 +41,10 @@ func (db *DB) StageRecordsIn(ctx context.Context, path string) error {
 	return nil
 }
 
-// recordsTable is where the loaded records are written: the staging file's
-// table, or StageCatalog's. Either is read as "records".
-func (db *DB) recordsTable() string {
+// RecordsTable is where the loaded records are written: the staging file's
+// table, or StageCatalog's. Either is read as "records" (for the file's, a
+// view); a statement that needs the table itself, its rowid, names this.
+func (db *DB) RecordsTable() string {
 	if db.recordsFile != "" {
 		return recordsCatalog + ".records"
 	}

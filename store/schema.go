@@ -64,12 +64,12 @@ func (db *DB) CreateSchema(ctx context.Context, extraFields []string) error {
 		cols = append(cols, Column{"extra_" + f, "VARCHAR"})
 	}
 	stmts := []string{
-		createTable(db.recordsTable(), cols),
+		createTable(db.RecordsTable(), cols),
 		createTable("exceptions", ExceptionColumns),
 		createTable("source_files", FileColumns),
 	}
 	if db.recordsFile != "" { // read by its plain name, as a staged table is
-		stmts = append(stmts, "CREATE OR REPLACE VIEW "+Staged("records")+" AS SELECT * FROM "+db.recordsTable())
+		stmts = append(stmts, "CREATE OR REPLACE VIEW "+Staged("records")+" AS SELECT * FROM "+db.RecordsTable())
 	}
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
