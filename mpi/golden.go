@@ -45,19 +45,24 @@ import "github.com/selondon/carematch/store"
 // all alive at once, and at ten million records (4.7 GiB) the step ran out
 // of memory instead of spilling; one at a time, each spills if it must.
 //
+// A person is grouped by its root (clusters.root, an integer), and named
+// by its master ID (person_ids) only in the last step: grouping the four
+// choices by the master ID, a string, took about a quarter longer
+// (docs/BENCHMARKS.md, the twenty-seventh session).
+//
 // sources is how many sources the night's records come from.
 func goldenRecordSteps(runDate string, sources int) []store.Step {
 	count := sourceCountSQL(sources)
-	records := "xref x JOIN prep p USING (rid)"
+	records := "clusters x JOIN prep p USING (rid)"
 	numbered := records + " JOIN golden_sources g ON g.source_id = p.source_id" // for the sources' count
 	// The most frequent value of a person's records (from): the highest
 	// count, then the lowest value (key: an SQL expression over n and v
 	// ordered so).
 	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
-			SELECT master_id, arg_min(v, ` + key + `) AS v
-			FROM (SELECT x.master_id, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` GROUP BY ALL)
-			GROUP BY master_id`}
+			SELECT root, arg_min(v, ` + key + `) AS v
+			FROM (SELECT x.root, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` GROUP BY ALL)
+			GROUP BY root`}
 	}
 	return []store.Step{
 		{Name: "golden record: sources numbered", SQL: `CREATE OR REPLACE TEMP TABLE golden_sources AS
@@ -70,7 +75,7 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
                UNION SELECT rid_l FROM cut_links UNION SELECT rid_r FROM cut_links)
-SELECT x.master_id,
+SELECT x.root,
 	CASE WHEN count(*) FILTER (p.sex = 'male') > count(*) FILTER (p.sex = 'female') THEN 'male'
 	     WHEN count(*) FILTER (p.sex = 'female') > count(*) FILTER (p.sex = 'male') THEN 'female' END AS sex,
 	` + count + ` AS source_count, count(*) AS record_count,
@@ -88,19 +93,20 @@ SELECT x.master_id,
 		((NOT p.nhs_verified)::BIGINT << 62) | (p.nhs_disputed::BIGINT << 61) | coalesce(TRY_CAST(p.nhs_number AS BIGINT), 0))
 		FILTER (p.nhs_number IS NOT NULL) AS nhs,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
-FROM ` + numbered + ` GROUP BY x.master_id`},
+FROM ` + numbered + ` GROUP BY x.root`},
 		{Name: "golden record", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("master_index") + ` AS
-SELECT a.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) AS nhs_number_verified,
+SELECT m.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) AS nhs_number_verified,
 	g.v AS given_name, f.v AS family_name, d.v AS date_of_birth, a.sex,
 	a.addr.address AS address, a.addr.postcode AS postcode, a.addr.source AS address_source,
 	a.source_count, a.record_count, a.restricted, a.date_of_death IS NOT NULL AS deceased, a.date_of_death,
 	a.conflicted AS nhs_number_conflict,
 	a.withheld
 FROM gold_rest a
-LEFT JOIN gold_given_name g ON g.master_id = a.master_id
-LEFT JOIN gold_family_name f ON f.master_id = a.master_id
-LEFT JOIN gold_date_of_birth d ON d.master_id = a.master_id
-ORDER BY a.master_id;
+JOIN person_ids m ON m.root = a.root
+LEFT JOIN gold_given_name g ON g.root = a.root
+LEFT JOIN gold_family_name f ON f.root = a.root
+LEFT JOIN gold_date_of_birth d ON d.root = a.root
+ORDER BY m.master_id;
 DROP TABLE gold_rest; DROP TABLE gold_given_name; DROP TABLE gold_family_name; DROP TABLE gold_date_of_birth; DROP TABLE golden_sources`},
 	}
 }
