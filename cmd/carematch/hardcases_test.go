@@ -15,7 +15,8 @@ import (
 // birth at the address of a father and son of the same name links to
 // neither and goes to review with the ambiguity guard (and explain says so);
 // a record carrying someone else's unverified number joins its own person,
-// who is then reported as holding two numbers, and not the number's holder.
+// who is then reported as holding two numbers, and not the number's holder;
+// a person of more records than the size limit is reported as over-large.
 func TestHardCasesEndToEnd(t *testing.T) {
 	dir, cfg, cfgPath := gpScoredByFixtureModel(t, "", "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex", "address", "postcode")
 	var b strings.Builder
@@ -32,6 +33,11 @@ func TestHardCasesEndToEnd(t *testing.T) {
 		"sam2,4010232145,01,Sam,Taylor,1990-05-06,F,7 Hither Green Lane,SE13 6QA", // once male, once female
 	} {
 		b.WriteString(r + "\n")
+	}
+	// Thirteen records of one verified number: the NHS-number stage makes
+	// them one person, over the default size of twelve, and the index says so.
+	for i := range 13 {
+		fmt.Fprintf(&b, "big%d,4010232188,01,Nia,Rowlands,1975-09-10,F,21 Eltham Hill,SE9 5SU\n", i+1)
 	}
 	// Other people, so that no name is common only because the extract is small.
 	given := []string{"Aled", "Bryn", "Cerys", "Dafydd", "Elin", "Ffion", "Gethin", "Heledd", "Iwan", "Jac"}
@@ -77,6 +83,15 @@ func TestHardCasesEndToEnd(t *testing.T) {
 	}
 	if !several {
 		t.Error("Amina's person holds two numbers and is not reported")
+	}
+	large := 0
+	for _, r := range readCSV(t, filepath.Join(current, "exceptions", "suspicious_cluster.csv")) {
+		if strings.HasPrefix(r["local_id"], "big") && strings.HasPrefix(r["reason"], "over-large person: 13 records") {
+			large++
+		}
+	}
+	if large != 13 || person["big1"] != person["big13"] {
+		t.Errorf("the person of thirteen records (%s, %s): %d of its records reported as over-large, want 13", person["big1"], person["big13"], large)
 	}
 	out := runCLI(t, "explain", "--run", current, "--left", "gp:father", "--right", "gp:nodob")
 	if !strings.Contains(out, "guard: ambiguous") || !strings.Contains(out, "decision: review") {
