@@ -57,12 +57,18 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 	numbered := records + " JOIN golden_sources g ON g.source_id = p.source_id" // for the sources' count
 	// The most frequent value of a person's records (from): the highest
 	// count, then the lowest value (key: an SQL expression over n and v
-	// ordered so).
+	// ordered so). A record alone in its component (clusters.size 1) is a
+	// person of one, whose value is its own: only the others are grouped
+	// (at ten million records, a fifth of them alone, the date of birth's
+	// choice took 4.9–5.3 s grouping every record and 3.7–3.8 s so, the
+	// same values; docs/BENCHMARKS.md, the twenty-ninth session).
 	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
 			SELECT root, arg_min(v, ` + key + `) AS v
-			FROM (SELECT x.root, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` GROUP BY ALL)
-			GROUP BY root`}
+			FROM (SELECT x.root, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` AND x.size > 1 GROUP BY ALL)
+			GROUP BY root
+			UNION ALL
+			SELECT x.root, ` + value + ` AS v FROM ` + records + ` WHERE ` + where + ` AND x.size = 1`}
 	}
 	return []store.Step{
 		{Name: "golden record: sources numbered", SQL: `CREATE OR REPLACE TEMP TABLE golden_sources AS
