@@ -65,10 +65,10 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
 			SELECT root, arg_min(v, ` + key + `) AS v
-			FROM (SELECT x.root, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE ` + where + ` AND x.size > 1 GROUP BY ALL)
+			FROM (SELECT x.root, ` + value + ` AS v, ` + count + ` AS n FROM ` + from + ` WHERE (` + where + `) AND x.size > 1 GROUP BY ALL)
 			GROUP BY root
 			UNION ALL
-			SELECT x.root, ` + value + ` AS v FROM ` + records + ` WHERE ` + where + ` AND x.size = 1`}
+			SELECT x.root, ` + value + ` AS v FROM ` + records + ` WHERE (` + where + `) AND x.size = 1`}
 	}
 	return []store.Step{
 		{Name: "golden record: sources numbered", SQL: `CREATE OR REPLACE TEMP TABLE golden_sources AS
