@@ -18,11 +18,9 @@ const DefaultMaxClusterSize = 12
 func checksSQL(maxClusterSize int) []store.Step {
 	return []store.Step{
 		// Over-large persons are looked for only among the records of
-		// components over the size (a person is within its component), and
-		// a suspicious person's records are picked by its root before they
-		// are joined to prep and xref: at ten million records, on one
-		// night's state, 1.4 s → 0.00 s and 4.2–6.1 s → 0.23–0.28 s, the
-		// same rows (docs/BENCHMARKS.md, the twenty-ninth session).
+		// components over the size (clusters.size, writeClusters): at ten
+		// million records 1.4 s → 0.00 s (docs/BENCHMARKS.md, the
+		// twenty-ninth session).
 		{Name: "over-large persons", SQL: fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE large AS
 		SELECT root, count(*) AS n FROM clusters WHERE size > %[1]d GROUP BY root HAVING count(*) > %[1]d`, maxClusterSize)},
 		// Exceptions of this stage.
@@ -38,6 +36,10 @@ func checksSQL(maxClusterSize int) []store.Step {
 			p.nhs_number, p.file
 		FROM (SELECT rid_l AS me, rid_r AS other, * FROM cut_links UNION ALL SELECT rid_r, rid_l, * FROM cut_links) k
 		JOIN prep p ON p.rid = k.me JOIN prep o ON o.rid = k.other`},
+		// A suspicious person's records are picked by its root before they
+		// are joined to prep and xref, not filtered after every record was
+		// joined: at ten million records 4.2–6.1 s → 0.23–0.28 s, the same
+		// rows.
 		{Name: "suspicious persons", SQL: `INSERT INTO exceptions
 		SELECT ` + store.ExcSuspicious.SQL() + `, p.source_id, p.local_id, p.line, NULL,
 			CASE WHEN l.root IS NOT NULL THEN 'over-large person: ' || l.n || ' records' ELSE '' END ||
@@ -71,10 +73,8 @@ func checksSQL(maxClusterSize int) []store.Step {
 		// for the persons whose lowest and highest differ (at ten million
 		// records 4.4 s, where counting every person's took 6.4–7.0 s). The
 		// records with a number are joined to their persons once, and only
-		// those in a component of more than one record (a person is within
-		// its component): at ten million records 6.6–8.0 s → 3.7 s on the
-		// same state, the same rows (docs/BENCHMARKS.md, the twenty-ninth
-		// session).
+		// those in a component of more than one record: at ten million
+		// records 6.6–8.0 s → 3.7 s on the same state, the same rows.
 		{Name: "several NHS numbers", SQL: `INSERT INTO exceptions
 		WITH held AS MATERIALIZED (SELECT c.root, p.nhs_number FROM clusters c JOIN prep p USING (rid)
 		                           WHERE p.nhs_number IS NOT NULL AND c.size > 1),

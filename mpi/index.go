@@ -215,7 +215,10 @@ func linkedPairs(ctx context.Context, db *store.DB, linkThreshold float64) (n in
 // writeClusters writes clusters (rid, root, method: how the record joined
 // its person, by its number in methodNames, match_weight: the link's, and
 // the record's component's size and signature: what the next night keeps
-// persons by, kept.go) and a copy of it in the state file, clustering;
+// persons by, kept.go; a person lies within its component, so the size also
+// bounds the person's, and the index's checks and golden record leave out
+// by it the records that cannot be in what they look for) and a copy of it
+// in the state file, clustering;
 // kept_roots (root, prev_root: the persons kept from last night, for the
 // master IDs), chained (root, weakest: the persons holding a pair
 // below the review band, weakest the lowest weight of one), cut_links (the
