@@ -18,11 +18,7 @@ import (
 // finding is reported, and nothing else.
 func TestChecksReportWhatTheyFind(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "c.duckdb"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	if err := db.CreateSchema(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +98,15 @@ func TestChecksReportWhatTheyFind(t *testing.T) {
 			t.Errorf("%s reported (%q), want nothing", k, g)
 		}
 	}
+}
+
+// openTestDB opens a database file of the test's own, closed when it ends.
+func openTestDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "t.duckdb"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -2,10 +2,7 @@ package mpi
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-
-	"github.com/selondon/carematch/store"
 )
 
 // TestSourceCountSQL counts a person's distinct sources both ways — as bits
@@ -13,11 +10,7 @@ import (
 // highest source number a bit can take among them.
 func TestSourceCountSQL(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "s.duckdb"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	// Person a: sources 1, 1, 63; b: 2; c: 5, 6, 7, 63, 5; d: one record,
 	// source 40.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE g AS SELECT * FROM (VALUES
