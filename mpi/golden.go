@@ -61,7 +61,9 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 	// person of one, whose value is its own: only the others are grouped
 	// (at ten million records, a fifth of them alone, the date of birth's
 	// choice took 4.9–5.3 s grouping every record and 3.7–3.8 s so, the
-	// same values; docs/BENCHMARKS.md, the twenty-ninth session).
+	// same values; docs/BENCHMARKS.md, the twenty-ninth session). The rest
+	// of the fields are chosen so too: a person of one takes its record's
+	// values as they are, each as its aggregate over one row gives it.
 	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
 			SELECT root, arg_min(v, ` + key + `) AS v
@@ -99,7 +101,16 @@ SELECT x.root,
 		((NOT p.nhs_verified)::BIGINT << 62) | (p.nhs_disputed::BIGINT << 61) | coalesce(TRY_CAST(p.nhs_number AS BIGINT), 0))
 		FILTER (p.nhs_number IS NOT NULL) AS nhs,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
-FROM ` + numbered + ` GROUP BY x.root`},
+FROM ` + numbered + ` WHERE x.size > 1 GROUP BY x.root
+UNION ALL
+-- a person of one record (its component's only one): its own values, ungrouped
+SELECT x.root, CASE WHEN p.sex IN ('male', 'female') THEN p.sex END AS sex, 1::BIGINT AS source_count, 1::BIGINT AS record_count,
+	p.sensitive OR (p.nhs_number IS NOT NULL AND p.nhs_number IN (SELECT nhs_number FROM restricted_numbers)) AS restricted,
+	p.date_of_death, p.withheld,
+	CASE WHEN p.postcode IS NOT NULL OR p.address_display IS NOT NULL THEN {'address': p.address_display, 'postcode': p.postcode, 'source': p.source_id} END AS addr,
+	CASE WHEN p.nhs_number IS NOT NULL THEN {'number': p.nhs_number, 'verified': p.nhs_verified} END AS nhs,
+	p.rid IN (SELECT rid FROM conflicted) AS conflicted
+FROM ` + records + ` WHERE x.size = 1`},
 		{Name: "golden record", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("master_index") + ` AS
 SELECT m.master_id, a.nhs.number AS nhs_number, coalesce(a.nhs.verified, false) AS nhs_number_verified,
 	g.v AS given_name, f.v AS family_name, d.v AS date_of_birth, a.sex,
