@@ -61,9 +61,7 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 	// person of one, whose value is its own: only the others are grouped
 	// (at ten million records, a fifth of them alone, the date of birth's
 	// choice took 4.9–5.3 s grouping every record and 3.7–3.8 s so, the
-	// same values; docs/BENCHMARKS.md, the twenty-ninth session). The rest
-	// of the fields are chosen so too: a person of one takes its record's
-	// values as they are, each as its aggregate over one row gives it.
+	// same values; docs/BENCHMARKS.md, the twenty-ninth session).
 	mostFrequent := func(name, from, value, count, where, key string) store.Step {
 		return store.Step{Name: "golden record: " + name, SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_"+name) + ` AS
 			SELECT root, arg_min(v, ` + key + `) AS v
@@ -79,6 +77,9 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 		mostFrequent("date_of_birth", numbered, "p.dob", count, "p.dob IS NOT NULL", "(((1048576 - n)::BIGINT << 32) | ((v - DATE '1970-01-01') + 2147483648)::BIGINT)"),
 		mostFrequent("given_name", records, "p.given_name_display", "count(*)", "p.given_name IS NOT NULL AND length(p.given_name) > 1", "(-n, v)"),
 		mostFrequent("family_name", records, "p.family_name_display", "count(*)", "p.family_name IS NOT NULL", "(-n, v)"),
+		// The other fields, grouped by person likewise: a person of one
+		// takes its record's values as each aggregate over its one row gives
+		// them (TestGoldenRecordOfOneAsGrouped holds the two ways equal).
 		{Name: "golden record: the rest", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_rest") + ` AS
 WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
@@ -103,7 +104,6 @@ SELECT x.root,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
 FROM ` + numbered + ` WHERE x.size > 1 GROUP BY x.root
 UNION ALL
--- a person of one record (its component's only one): its own values, ungrouped
 SELECT x.root, CASE WHEN p.sex IN ('male', 'female') THEN p.sex END AS sex, 1::BIGINT AS source_count, 1::BIGINT AS record_count,
 	p.sensitive OR (p.nhs_number IS NOT NULL AND p.nhs_number IN (SELECT nhs_number FROM restricted_numbers)) AS restricted,
 	p.date_of_death, p.withheld,
