@@ -69,25 +69,7 @@ func TestChecksReportWhatTheyFind(t *testing.T) {
 		"suspicious_cluster r5": chained, "suspicious_cluster r6": chained,
 		"several_nhs_numbers r10": two, "several_nhs_numbers r11": two,
 	}
-	rows, err := db.QueryContext(ctx, "SELECT kind || ' ' || local_id, reason FROM exceptions WHERE kind IN (?, ?)", string(store.ExcSuspicious), string(store.ExcSeveralNumbers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[string]string{}
-	for rows.Next() {
-		var k, reason string
-		if err := rows.Scan(&k, &reason); err != nil {
-			t.Fatal(err)
-		}
-		if _, dup := got[k]; dup {
-			t.Errorf("%s reported twice", k)
-		}
-		got[k] = reason
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := queryPairs(t, db, "SELECT kind || ' ' || local_id, reason FROM exceptions WHERE kind IN (?, ?)", string(store.ExcSuspicious), string(store.ExcSeveralNumbers))
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("%s: reason %q, want %q", k, got[k], w)
@@ -109,4 +91,30 @@ func openTestDB(t *testing.T) *store.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// queryPairs runs a query of two text columns and maps the first to the
+// second; a first value twice is an error of the test.
+func queryPairs(t *testing.T, db *store.DB, query string, args ...any) map[string]string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := got[k]; dup {
+			t.Errorf("%s twice", k)
+		}
+		got[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -83,23 +83,7 @@ func TestGoldenRecordOfOneAsGrouped(t *testing.T) {
 		if err := db.RunSteps(ctx, "index", goldenRecordSteps("2026-12-05", 4)...); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.QueryContext(ctx, `SELECT master_id, (m::VARCHAR) FROM master_index m`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		got := map[string]string{}
-		for rows.Next() {
-			var id, row string
-			if err := rows.Scan(&id, &row); err != nil {
-				t.Fatal(err)
-			}
-			got[id] = row
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return queryPairs(t, db, `SELECT master_id, (m::VARCHAR) FROM master_index m`)
 	}
 	ungrouped := index()
 	if _, err := db.ExecContext(ctx, `UPDATE clusters SET size = 3`); err != nil {
