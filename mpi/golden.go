@@ -79,7 +79,8 @@ func goldenRecordSteps(runDate string, sources int) []store.Step {
 		mostFrequent("family_name", records, "p.family_name_display", "count(*)", "p.family_name IS NOT NULL", "(-n, v)"),
 		// The other fields, grouped by person likewise: a person of one
 		// takes its record's values as each aggregate over its one row gives
-		// them (TestGoldenRecordOfOneAsGrouped holds the two ways equal).
+		// them (TestGoldenRecordOfOneAsGrouped holds the two ways equal) —
+		// its sex as it stands, prep's being male, female or NULL.
 		{Name: "golden record: the rest", SQL: `CREATE OR REPLACE TABLE ` + store.Staged("gold_rest") + ` AS
 WITH restricted_numbers AS (SELECT DISTINCT nhs_number FROM prep WHERE sensitive AND nhs_number IS NOT NULL),
 conflicted AS (SELECT rid_l AS rid FROM nhs_conflicts UNION SELECT rid_r FROM nhs_conflicts
@@ -104,7 +105,7 @@ SELECT x.root,
 	bool_or(p.rid IN (SELECT rid FROM conflicted)) AS conflicted
 FROM ` + numbered + ` WHERE x.size > 1 GROUP BY x.root
 UNION ALL
-SELECT x.root, CASE WHEN p.sex IN ('male', 'female') THEN p.sex END AS sex, 1::BIGINT AS source_count, 1::BIGINT AS record_count,
+SELECT x.root, p.sex, 1::BIGINT AS source_count, 1::BIGINT AS record_count,
 	p.sensitive OR (p.nhs_number IS NOT NULL AND p.nhs_number IN (SELECT nhs_number FROM restricted_numbers)) AS restricted,
 	p.date_of_death, p.withheld,
 	CASE WHEN p.postcode IS NOT NULL OR p.address_display IS NOT NULL THEN {'address': p.address_display, 'postcode': p.postcode, 'source': p.source_id} END AS addr,

@@ -60,7 +60,7 @@ func TestGoldenRecordOfOneAsGrouped(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `
 		CREATE TABLE prep AS SELECT * FROM (VALUES
 			(1, 'gp', 'gp', DATE '1970-01-02', 'ann', 'Ann', 'lee', 'Lee', 'male', false, '9434765919', true, false, NULL::DATE, false, '1 High St', 'SE13 5AB', DATE '2026-01-01'),
-			(2, 'asc', 'social_care', NULL, 'b', 'B', 'ng', 'Ng', 'unknown', false, NULL, false, false, DATE '2025-03-04', false, NULL, NULL, NULL),
+			(2, 'asc', 'social_care', NULL, 'b', 'B', 'ng', 'Ng', NULL, false, NULL, false, false, DATE '2025-03-04', false, NULL, NULL, NULL),
 			(3, 'asc', 'social_care', DATE '1980-05-06', 'cy', 'Cy', 'oh', 'Oh', 'female', false, '4010232137', false, false, NULL, true, '2 Low Rd', 'SE9 1AA', NULL),
 			(4, 'lgt', 'hospital', DATE '1990-07-08', 'di', 'Di', 'po', 'Po', 'female', true, NULL, false, false, NULL, false, '3 Mid Way', 'SE10 2BB', DATE '2026-02-02'),
 			(5, 'lgt', 'hospital', DATE '1960-09-10', 'ed', 'Ed', 'qu', 'Qu', 'male', false, '4010232145', false, true, NULL, false, NULL, 'DA5 1CC', NULL),
