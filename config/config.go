@@ -52,7 +52,16 @@ type Run struct {
 	// date of birth and postcode, before they are judged implausible (junk
 	// or test data) and quarantined; 0: linkage's default.
 	QuarantineAt int64 `toml:"quarantine_at"`
+	// AdviseHugePages: where the kernel's transparent huge pages are
+	// madvise, the night asks for them for DuckDB's memory
+	// (store.AdviseHugePages); default true. Off, DuckDB's memory is
+	// faulted in 4 KiB pages, as the kernel's mode alone would have it.
+	AdviseHugePages *bool `toml:"advise_huge_pages"`
 }
+
+// HugePagesAdvised says whether the night asks for transparent huge pages
+// for DuckDB's memory: run.advise_huge_pages, default true.
+func (r Run) HugePagesAdvised() bool { return r.AdviseHugePages == nil || *r.AdviseHugePages }
 
 // memoryLimit is the form memory_limit takes.
 var memoryLimit = regexp.MustCompile(`^[0-9]+(\.[0-9]+)? ?([KMGT]i?B)$`)

@@ -75,6 +75,16 @@ func TestParseGood(t *testing.T) {
 	if len(cfg.SHA256) != 64 {
 		t.Errorf("sha256 %q", cfg.SHA256)
 	}
+	if !cfg.Run.HugePagesAdvised() {
+		t.Error("huge pages not advised by default")
+	}
+	off, err := Parse([]byte(strings.Replace(good, "[run]\n", "[run]\nadvise_huge_pages = false\n", 1)), "/etc/carematch/carematch.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Run.HugePagesAdvised() {
+		t.Error("advise_huge_pages = false still advises huge pages")
+	}
 }
 
 func TestParseErrors(t *testing.T) {

@@ -88,6 +88,11 @@ type Resources struct {
 	// records took 11–15% less time than with madvise on the benchmark
 	// machine (docs/BENCHMARKS.md, the seventeenth session).
 	HugePages string `json:"huge_pages,omitempty"`
+	// HugePagesAdvised says the night asked for transparent huge pages for
+	// DuckDB's memory (madvise): run.advise_huge_pages, where the mode is
+	// madvise. On the benchmark machine it took 11–12% off a night of two
+	// million records (docs/BENCHMARKS.md, the thirty-second session).
+	HugePagesAdvised bool `json:"huge_pages_advised"`
 	// AllocatorDecayMS is how long DuckDB's allocator kept the pages a
 	// query freed before handing them back to the system, in milliseconds
 	// (-1: never), as the allocator says; absent where it cannot say.

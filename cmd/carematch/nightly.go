@@ -59,6 +59,9 @@ type night struct {
 	// threads is how many threads DuckDB works on once the records are
 	// counted, as DuckDB reports it; 0 before.
 	threads int
+	// hugePages says DuckDB's memory asks for transparent huge pages
+	// (store.AdviseHugePages).
+	hugePages bool
 	// checkpoint is the state's checkpoint running beside the portal's
 	// files and the report, on a night DuckDB works on one thread.
 	checkpoint *store.Beside
@@ -92,6 +95,8 @@ func nightly(ctx context.Context, cfg *config.Config, opt nightlyOptions) (*repo
 		n.p.logf("publish: WARNING run %s was stopped between its two switches; its commit is now finished", run.Repaired)
 	}
 	n.p.logf("run %s: %d sources, state %s", run.ID, len(cfg.Sources), cfg.Run.StateDir)
+	// Before the database opens, so that all of DuckDB's memory is advised.
+	n.hugePages = store.AdviseHugePages(cfg.Run.HugePagesAdvised())
 	n.db, err = store.OpenWith(run.StatePath(), store.Limits{Threads: cfg.Linkage.Threads, MemoryLimit: n.memoryLimit(), TempDir: cfg.Run.TempDir})
 	if err == nil {
 		n.db.FileMetadata = map[string]string{"carematch_schema_version": store.FilesSchemaVersion, "carematch_run_id": run.ID,
@@ -460,6 +465,7 @@ func (n *night) memoryLimit() string {
 func (n *night) resources() reports.Resources {
 	r := resources(n.began)
 	r.MemoryLimit, r.BlockMemory, r.HugePages, r.Threads = n.memoryLimit(), n.blockMemory, store.HugePages(), n.threads
+	r.HugePagesAdvised = n.hugePages
 	if ms, ok := store.AllocatorDecay(); ok {
 		r.AllocatorDecayMS = &ms
 	}
@@ -496,8 +502,11 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 		n.blockMemory = kept
 		n.p.logf("load: DuckDB keeps up to %s of the blocks it frees for reuse (its limit, at most a tenth of this machine)", kept)
 	}
-	if mode := store.HugePages(); mode != "" && mode != "always" {
-		n.p.logf("load: transparent huge pages are %q on this machine; with \"always\" a night this size faults far fewer pages in (README, Running it nightly)", mode)
+	switch mode := store.HugePages(); {
+	case n.hugePages:
+		n.p.logf("load: transparent huge pages are %q on this machine: DuckDB's memory asks for them (run.advise_huge_pages)", mode)
+	case mode != "" && mode != "always":
+		n.p.logf("load: transparent huge pages are %q on this machine and not asked for; with them a night this size faults far fewer pages in (README, Running it nightly)", mode)
 	}
 	return nil
 }

@@ -530,27 +530,39 @@ func publishedFixture(t *testing.T) (string, *config.Config) {
 
 // A night of the size that keeps DuckDB's freed blocks says the machine's
 // transparent huge page mode: in its manifest (on Linux, one of the
-// kernel's three), and in its log when the mode is not always. Its manifest
-// also says how long DuckDB's allocator kept freed pages: ten seconds,
-// unless the environment set the allocator's options.
+// kernel's three), and in its log when the mode is not always. Under
+// madvise it asks for them for DuckDB's memory unless run.advise_huge_pages
+// is false, and says which in both. Its manifest also says how long
+// DuckDB's allocator kept freed pages: ten seconds, unless the environment
+// set the allocator's options.
 func TestHugePagesReported(t *testing.T) {
-	dir := t.TempDir()
-	cfg := fixtureNight(t, dir, 1_000, 3, 1)
-	var log bytes.Buffer
-	m, err := nightly(context.Background(), cfg, nightlyOptions{keepBlocksFrom: 1, Progress: newProgress(&log, false)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mode := store.HugePages()
-	if hp := m.Resources.HugePages; hp != mode || (runtime.GOOS == "linux" && hp != "always" && hp != "madvise" && hp != "never") {
-		t.Errorf("huge pages %q in the manifest, the kernel says %q", hp, mode)
-	}
-	said := strings.Contains(log.String(), "transparent huge pages are "+strconv.Quote(mode))
-	if want := mode != "" && mode != "always"; said != want {
-		t.Errorf("mode %q: logged %v, want %v:\n%s", mode, said, want, log.String())
-	}
-	if d := m.Resources.AllocatorDecayMS; d == nil || (!allocatorPreset && *d != 10_000) {
-		t.Errorf("allocator decay %v ms in the manifest, want 10000", d)
+	off := false
+	for _, advise := range []*bool{nil, &off} {
+		cfg := fixtureNight(t, t.TempDir(), 1_000, 3, 1)
+		cfg.Run.AdviseHugePages = advise
+		var log bytes.Buffer
+		m, err := nightly(context.Background(), cfg, nightlyOptions{keepBlocksFrom: 1, Progress: newProgress(&log, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hp := m.Resources.HugePages; hp != mode || (runtime.GOOS == "linux" && hp != "always" && hp != "madvise" && hp != "never") {
+			t.Errorf("huge pages %q in the manifest, the kernel says %q", hp, mode)
+		}
+		advised := mode == "madvise" && advise == nil
+		if m.Resources.HugePagesAdvised != advised {
+			t.Errorf("mode %q, advise_huge_pages %v: advised %v in the manifest, want %v", mode, advise, m.Resources.HugePagesAdvised, advised)
+		}
+		said := strings.Contains(log.String(), "transparent huge pages are "+strconv.Quote(mode))
+		if want := mode != "" && mode != "always"; said != want {
+			t.Errorf("mode %q: logged %v, want %v:\n%s", mode, said, want, log.String())
+		}
+		if asks := strings.Contains(log.String(), "DuckDB's memory asks for them"); asks != advised {
+			t.Errorf("mode %q, advise_huge_pages %v: logged asking %v, want %v:\n%s", mode, advise, asks, advised, log.String())
+		}
+		if d := m.Resources.AllocatorDecayMS; d == nil || (!allocatorPreset && *d != 10_000) {
+			t.Errorf("allocator decay %v ms in the manifest, want 10000", d)
+		}
 	}
 }
 
