@@ -84,14 +84,14 @@ type Resources struct {
 	// kept mapped for the next to reuse, as DuckDB reports it.
 	BlockMemory string `json:"block_memory,omitempty"`
 	// HugePages is the kernel's transparent huge page mode during the
-	// run (always, madvise or never): with always, a night of two million
-	// records took 11–15% less time than with madvise on the benchmark
-	// machine (docs/BENCHMARKS.md, the seventeenth session).
+	// run (always, madvise or never): huge pages, given by always or asked
+	// for under madvise (HugePagesAdvised), took 11–15% off a night of two
+	// million records on the benchmark machine (docs/BENCHMARKS.md, the
+	// seventeenth and thirty-second sessions).
 	HugePages string `json:"huge_pages,omitempty"`
 	// HugePagesAdvised says the night asked for transparent huge pages for
 	// DuckDB's memory (madvise): run.advise_huge_pages, where the mode is
-	// madvise. On the benchmark machine it took 11–12% off a night of two
-	// million records (docs/BENCHMARKS.md, the thirty-second session).
+	// madvise.
 	HugePagesAdvised bool `json:"huge_pages_advised"`
 	// AllocatorDecayMS is how long DuckDB's allocator kept the pages a
 	// query freed before handing them back to the system, in milliseconds

@@ -50,7 +50,7 @@ import "C"
 // distributions do, that was a seventh of a two-million-record night's CPU
 // (docs/BENCHMARKS.md, the thirtieth session). DuckDB cannot ask for huge
 // pages itself (its jemalloc is built without them), so carematch asks for
-// it, for the mappings DuckDB's memory comes from: the night took 11–12%
+// it, for the mappings DuckDB's memory comes from: the night took 11–15%
 // less time, about what the kernel's always gave (docs/BENCHMARKS.md, the
 // thirty-second session).
 func AdviseHugePages(on bool) bool {

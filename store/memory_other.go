@@ -10,6 +10,3 @@ func HugePages() string { return "" }
 
 // AdviseHugePages does nothing here: transparent huge pages are Linux's.
 func AdviseHugePages(bool) bool { return false }
-
-// advisedMappings is none here.
-func advisedMappings() int64 { return 0 }
