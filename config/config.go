@@ -43,7 +43,7 @@ type Run struct {
 	// successful night's is reported as an unexpected drop; default 0.9.
 	MinRowRatio float64 `toml:"min_row_ratio"`
 	// MemoryLimit is DuckDB's memory limit ("6GiB", "512MB"); default a
-	// fifth of the machine's memory (store.DefaultMemoryLimit), so the whole
+	// sixth of the machine's memory (store.DefaultMemoryLimit), so the whole
 	// job stays under a quarter. Work beyond it spills to TempDir.
 	MemoryLimit string `toml:"memory_limit"`
 	// TempDir is where work spills; default <state_dir>/tmp.

@@ -33,7 +33,7 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
-// With no memory_limit configured a night gives DuckDB a fifth of the
+// With no memory_limit configured a night gives DuckDB a sixth of the
 // machine's memory, not DuckDB's own 80%.
 func TestDefaultMemoryLimit(t *testing.T) {
 	lim := DefaultMemoryLimit()
@@ -55,14 +55,14 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	}
 	bytes := float64(size)
 	share := bytes / float64(physicalMemory())
-	if share < 0.17 || share > 0.23 {
-		t.Errorf("default memory_limit %s is %.0f%% of the machine's memory, want 20%%", lim, share*100)
+	if share < 0.15 || share > 0.19 {
+		t.Errorf("default memory_limit %s is %.0f%% of the machine's memory, want a sixth (17%%)", lim, share*100)
 	}
 }
 
-// Without a configured limit: a fifth of the machine before the records are
-// known, then 1 KiB a record, at least 1 GiB, at most the fifth; and a night
-// is told what its kilobyte a record would be (past) only when the fifth
+// Without a configured limit: a sixth of the machine before the records are
+// known, then 1 KiB a record, at least 1 GiB, at most the sixth; and a night
+// is told what its kilobyte a record would be (past) only when the sixth
 // held it to less.
 func TestMemoryLimitFor(t *testing.T) {
 	const gib = 1 << 30
@@ -71,17 +71,17 @@ func TestMemoryLimitFor(t *testing.T) {
 		total      uint64
 		want, past string
 	}{
-		{0, 24 * gib, "4915MiB", ""},
+		{0, 24 * gib, "4096MiB", ""},
 		{0, 0, "", ""},
 		{1000, 24 * gib, "1024MiB", ""},
 		{2_030_454, 24 * gib, "1982MiB", ""},
 		{4_061_433, 24 * gib, "3966MiB", ""},
-		{5_033_164, 24 * gib, "4915MiB", ""}, // the kilobyte is exactly the fifth
-		{5_033_165, 24 * gib, "4915MiB", "4915MiB"},
-		{10_065_651, 24 * gib, "4915MiB", "9829MiB"},
+		{4_194_304, 24 * gib, "4096MiB", ""}, // the kilobyte is exactly the sixth
+		{4_194_305, 24 * gib, "4096MiB", "4096MiB"},
+		{10_065_651, 24 * gib, "4096MiB", "9829MiB"},
 		{10_065_651, 0, "", ""},
-		{1000, 4 * gib, "819MiB", ""}, // the 1 GiB floor is over the fifth, but the night's kilobyte is not
-		{2_030_454, 4 * gib, "819MiB", "1982MiB"},
+		{1000, 4 * gib, "682MiB", ""}, // the 1 GiB floor is over the sixth, but the night's kilobyte is not
+		{2_030_454, 4 * gib, "682MiB", "1982MiB"},
 	} {
 		if got := memoryLimitFor(c.records, c.total); got != c.want {
 			t.Errorf("%d records on %d bytes: %q, want %q", c.records, c.total, got, c.want)

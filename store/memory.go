@@ -10,10 +10,15 @@ import (
 )
 
 // DefaultMemoryShare is the share of the machine's memory DuckDB may use
-// when the configuration sets no memory_limit: a fifth, so that with the Go
-// side's few hundred megabytes the whole job stays under a quarter of the
-// machine (DuckDB's own default is 80%). Work beyond it spills to disk.
-const DefaultMemoryShare = 5
+// when the configuration sets no memory_limit: a sixth, so that with the
+// freed blocks it keeps (blockShare) and the Go side's few hundred
+// megabytes the whole job stays under a quarter of the machine (DuckDB's
+// own default is 80%). Work beyond it spills to disk. A fifth (4.7 GiB on
+// the 24 GiB benchmark machine) let ten million records peak at 6.1–6.7
+// GiB, over the quarter's 5.9, once DuckDB's memory had huge pages; a
+// sixth (3.9 GiB) held three such nights to 5.5–5.6 GiB for 5% more time
+// (docs/BENCHMARKS.md, the thirty-third session).
+const DefaultMemoryShare = 6
 
 // Without a configured memory_limit, once the records are loaded DuckDB is
 // given what a night of that many records needs, not all of its share:
@@ -21,7 +26,7 @@ const DefaultMemoryShare = 5
 // its limit allows as a cache of table blocks it may read again, so a limit
 // of a fifth of this machine (4.7 GiB) let a night of two million records
 // peak at 3.1–3.7 GiB, and one of 2 GiB at 2.9 GiB in the same time
-// (docs/BENCHMARKS.md); ten million records still get the whole fifth.
+// (docs/BENCHMARKS.md); ten million records still get the whole share.
 const (
 	memoryPerRecord = 1 << 10
 	minMemoryLimit  = 1 << 30
@@ -52,9 +57,9 @@ func memoryLimitFor(records int64, total uint64) string {
 
 // MemoryPastShare is, for a night of records with no memory_limit
 // configured, what a kilobyte a record would have given it, when the
-// fifth of the machine (DefaultMemoryShare) held it to less; "" when it did
+// sixth of the machine (DefaultMemoryShare) held it to less; "" when it did
 // not, or the machine's memory cannot be read. Such a night spills where
-// it need not: at ten million records on the benchmark machine (24 GiB) the
+// it need not: at ten million records on the benchmark machine (24 GiB) a
 // fifth, 4.7 GiB, made the night 417 s, and 9.4 GiB 365 s at a peak of
 // 10.5 GiB (docs/BENCHMARKS.md, the twenty-third session). The default
 // keeps the quarter; an operator with memory to spare is told.
@@ -100,7 +105,7 @@ func (db *DB) KeepBlockMemory(ctx context.Context, size string) (string, error) 
 const KeepBlocksFrom = 500_000
 
 // blockShare bounds the freed blocks DuckDB keeps to a tenth of the
-// machine's memory, so that beside memory_limit's fifth and the Go side the
+// machine's memory, so that beside memory_limit's share and the Go side the
 // job stays near a quarter: at ten million records (a limit of 4.7 GiB on
 // 24 GiB) blocks kept up to the whole limit made the night peak at 6.9 GiB,
 // up to a tenth at 5.9 GiB.

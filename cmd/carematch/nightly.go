@@ -455,7 +455,7 @@ func (n *night) publish(context.Context) error {
 
 // memoryLimit is DuckDB's memory limit now: the configured one, else what
 // the records loaded need (store.MemoryLimitFor), else, while they load, a
-// fifth of the machine's memory (store.DefaultMemoryLimit).
+// sixth of the machine's memory (store.DefaultMemoryLimit).
 func (n *night) memoryLimit() string {
 	return cmp.Or(n.cfg.Run.MemoryLimit, n.sizedLimit, store.DefaultMemoryLimit())
 }
@@ -486,9 +486,9 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 			return err
 		}
 		n.sizedLimit = limit
-		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a fifth of this machine)", limit, records)
+		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a sixth of this machine)", limit, records)
 		if want := store.MemoryPastShare(records); want != "" {
-			n.p.logf("load: a kilobyte a record would be %s, more than a fifth of this machine: DuckDB will spill what does not fit; if the machine can spare it, run.memory_limit = %q makes a night this size faster (README, Running it nightly)", want, want)
+			n.p.logf("load: a kilobyte a record would be %s, more than a sixth of this machine: DuckDB will spill what does not fit; if the machine can spare it, run.memory_limit = %q makes a night this size faster (README, Running it nightly)", want, want)
 		}
 	}
 	if records < cmp.Or(n.opt.keepBlocksFrom, store.KeepBlocksFrom) {
