@@ -486,9 +486,9 @@ func (n *night) sizeMemory(ctx context.Context, records int64) error {
 			return err
 		}
 		n.sizedLimit = limit
-		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most a sixth of this machine)", limit, records)
+		n.p.logf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most 1/%d of this machine)", limit, records, store.DefaultMemoryShare)
 		if want := store.MemoryPastShare(records); want != "" {
-			n.p.logf("load: a kilobyte a record would be %s, more than a sixth of this machine: DuckDB will spill what does not fit; if the machine can spare it, run.memory_limit = %q makes a night this size faster (README, Running it nightly)", want, want)
+			n.p.logf("load: a kilobyte a record would be %s, more than 1/%d of this machine: DuckDB will spill what does not fit; if the machine can spare it, run.memory_limit = %q makes a night this size faster (README, Running it nightly)", want, store.DefaultMemoryShare, want)
 		}
 	}
 	if records < cmp.Or(n.opt.keepBlocksFrom, store.KeepBlocksFrom) {

@@ -534,7 +534,8 @@ func publishedFixture(t *testing.T) (string, *config.Config) {
 // madvise it asks for them for DuckDB's memory unless run.advise_huge_pages
 // is false, and says which in both. Its manifest also says how long
 // DuckDB's allocator kept freed pages: ten seconds, unless the environment
-// set the allocator's options.
+// set the allocator's options; and its log, with no memory_limit
+// configured, what it gave DuckDB and why.
 func TestHugePagesReported(t *testing.T) {
 	mode := store.HugePages()
 	off := false
@@ -562,6 +563,12 @@ func TestHugePagesReported(t *testing.T) {
 		}
 		if d := m.Resources.AllocatorDecayMS; d == nil || (!allocatorPreset && *d != 10_000) {
 			t.Errorf("allocator decay %v ms in the manifest, want 10000", d)
+		}
+		if lim := m.Resources.MemoryLimit; lim != "" && cfg.Run.MemoryLimit == "" {
+			sized := fmt.Sprintf("load: DuckDB may use %s for %d records (run.memory_limit unset: 1 KiB a record, at most 1/%d of this machine)", lim, m.Counts["records"], store.DefaultMemoryShare)
+			if !strings.Contains(log.String(), sized) {
+				t.Errorf("the log does not say %q:\n%s", sized, log.String())
+			}
 		}
 	}
 }
