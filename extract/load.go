@@ -76,24 +76,48 @@ func LoadAll(ctx context.Context, db *store.DB, cfg *config.Config, opt Options)
 		return nil, err
 	}
 	results := make([]SourceResult, len(cfg.Sources))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opt.Parallel)
-	for _, i := range biggestFirst(cfg.Sources) {
-		g.Go(func() error {
-			r, err := loadSource(gctx, db, recs, &cfg.Sources[i], extras, opt)
-			results[i] = r
-			return err
-		})
-	}
-	err = g.Wait()
-	if cerr := recs.Close(); err == nil {
-		err = cerr
+	closed := false
+	err = db.WithThreads(ctx, loadThreads, func() error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(opt.Parallel)
+		for _, i := range biggestFirst(cfg.Sources) {
+			g.Go(func() error {
+				r, err := loadSource(gctx, db, recs, &cfg.Sources[i], extras, opt)
+				results[i] = r
+				return err
+			})
+		}
+		err := g.Wait()
+		closed = true
+		if cerr := recs.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if !closed { // the threads could not be set: nothing was loaded
+		recs.Close()
 	}
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
 }
+
+// loadThreads is how many threads DuckDB works on while the sources load.
+// The rows are read and checked in Go, a goroutine a source, and inserted
+// a whole row group at a time, one insert at a time (store.RecordLoad): the
+// Go side is most of the load's work. On more threads than one, the
+// goroutine that calls an insert waits for DuckDB's own thread to finish it
+// by polling, a core spinning (at ten million records, where each insert
+// also compresses its row group into the staging file, a seventh of the
+// load's CPU was that polling's mutex and task queue) while the other
+// sources' goroutines wait for a core. On one thread the caller does the
+// insert itself: at ten million records loading took 54.5 and 56.3 s
+// against 65.5 and 63.0 (100–102 CPU-s against 117–122), and in whole
+// nights 59.0 and 63.1 s against 64.1 and 70.0; at two million it is the
+// same within the host's noise (docs/BENCHMARKS.md, the thirty-fourth
+// session).
+const loadThreads = 1
 
 // biggestFirst is the sources' indexes, the biggest files first (ties and
 // missing files in the configuration's order).

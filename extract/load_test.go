@@ -138,6 +138,11 @@ func TestLoadAllFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// DuckDB loads on one thread (loadThreads), then works on the two
+	// openDB gave it again.
+	if n, err := db.Threads(ctx); err != nil || n != 2 {
+		t.Errorf("threads %d (%v) after loading, want the 2 before", n, err)
+	}
 	want := map[string][3]int64{"gp": {9, 5, 4}, "asc": {2, 2, 0}, "ooh": {3, 2, 1}, "pq": {2, 2, 0}}
 	for _, r := range res {
 		got := [3]int64{r.Read, r.Loaded, r.Rejected}

@@ -202,3 +202,34 @@ func TestThreadsFor(t *testing.T) {
 		t.Errorf("threads %d (%v) after setting one", n, err)
 	}
 }
+
+// WithThreads works on the threads asked for while its function runs, on
+// every connection, and sets back the threads before, also when the
+// function fails.
+func TestWithThreads(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenWith(filepath.Join(t.TempDir(), "t.duckdb"), Limits{Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	failed := errors.New("the function failed")
+	for _, want := range []error{nil, failed} {
+		err := db.WithThreads(ctx, 1, func() error {
+			side := db.Side()
+			defer side.Close()
+			for _, h := range []*DB{db, side} {
+				if n, err := h.Threads(ctx); err != nil || n != 1 {
+					t.Errorf("threads %d (%v) inside WithThreads(1)", n, err)
+				}
+			}
+			return want
+		})
+		if err != want {
+			t.Errorf("WithThreads returned %v, want %v", err, want)
+		}
+		if n, err := db.Threads(ctx); err != nil || n != 3 {
+			t.Errorf("threads %d (%v) after WithThreads (the function's error %v), want the 3 before", n, err, want)
+		}
+	}
+}

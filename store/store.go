@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,9 +72,11 @@ type Limits struct {
 // that met one can say so plainly.
 var ErrOutOfMemory = errors.New("store: the database ran out of memory")
 
-// OpenWith opens the DuckDB file at path within limits. The memory limit and
-// spill folder are the database's own settings, given when it opens (the
-// spill folder cannot change once used); threads is set per connection.
+// OpenWith opens the DuckDB file at path within limits: the database's own
+// settings, given when it opens (the spill folder cannot change once used).
+// Threads too are the database's, every connection's: set on each new
+// connection, they undid a SetThreads (WithThreads) whenever the pool
+// opened one.
 func OpenWith(path string, lim Limits) (*DB, error) {
 	// The stage catalog is the database's, attached once; the search path is
 	// each connection's.
@@ -84,11 +87,11 @@ func OpenWith(path string, lim Limits) (*DB, error) {
 	// smaller. A night's state file is written once and kept a few nights.
 	init := []string{"ATTACH IF NOT EXISTS ':memory:' AS " + StageCatalog, "SET search_path = 'main," + StageCatalog + ".main'",
 		"SET disabled_compression_methods = 'fsst'"}
-	if lim.Threads > 0 {
-		init = append(init, fmt.Sprintf("SET threads = %d", lim.Threads))
-	}
 	dsn := path
 	params := url.Values{}
+	if lim.Threads > 0 {
+		params.Set("threads", strconv.Itoa(lim.Threads))
+	}
 	if lim.MemoryLimit != "" {
 		params.Set("memory_limit", lim.MemoryLimit)
 	}

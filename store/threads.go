@@ -34,6 +34,27 @@ func (db *DB) SetThreads(ctx context.Context, threads int) error {
 	return nil
 }
 
+// WithThreads runs f with DuckDB working on n threads, for every
+// connection, and then sets back the threads it worked on before, whether
+// or not f failed.
+func (db *DB) WithThreads(ctx context.Context, n int, f func() error) error {
+	before, err := db.Threads(ctx)
+	if err != nil {
+		return err
+	}
+	if before == n {
+		return f()
+	}
+	if err := db.SetThreads(ctx, n); err != nil {
+		return err
+	}
+	ferr := f()
+	if err := db.SetThreads(context.WithoutCancel(ctx), before); ferr == nil {
+		ferr = err
+	}
+	return ferr
+}
+
 // Threads is how many threads DuckDB works on now.
 func (db *DB) Threads(ctx context.Context) (int, error) {
 	var n int
