@@ -76,7 +76,6 @@ func LoadAll(ctx context.Context, db *store.DB, cfg *config.Config, opt Options)
 		return nil, err
 	}
 	results := make([]SourceResult, len(cfg.Sources))
-	closed := false
 	err = db.WithThreads(ctx, loadThreads, func() error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(opt.Parallel)
@@ -87,15 +86,12 @@ func LoadAll(ctx context.Context, db *store.DB, cfg *config.Config, opt Options)
 				return err
 			})
 		}
-		err := g.Wait()
-		closed = true
-		if cerr := recs.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return g.Wait()
 	})
-	if !closed { // the threads could not be set: nothing was loaded
-		recs.Close()
+	// After the threads are back: Close inserts at most one row group, the
+	// sources' short last batches, where nothing else is left to wait.
+	if cerr := recs.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return nil, err
