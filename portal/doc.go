@@ -19,7 +19,9 @@
 //   - write.go (Write): master_index and xref as Parquet (the schema
 //     version and run in their metadata) and CSV (NHS numbers quoted),
 //     patients.ndjson (encoded on every CPU, written in master_id order,
-//     byte-identical whatever the CPU count) and manifest.json (a FHIR
+//     byte-identical whatever the CPU count, written behind: to disk and
+//     out of the page cache as it grows, store.WriteBehind) and
+//     manifest.json (a FHIR
 //     Bulk Data export manifest). It reads portal_persons, portal_xref and
 //     portal_prints.
 //

@@ -18,11 +18,12 @@ import (
 
 // patients.ndjson is encoded by several goroutines in batches; the file must
 // hold every person once, in master_id order, byte for byte the same with
-// one CPU or many.
+// one CPU or many. It is written behind (store.WriteBehind), and is big
+// enough for that to start: more than two chunks of 32 MiB.
 func TestWritePatientsOrderAndContent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	const n = 20000 // ten batches
+	const n = 90000 // forty-five batches
 	db := patientsTables(t, dir, n)
 	write := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
@@ -39,6 +40,9 @@ func TestWritePatientsOrderAndContent(t *testing.T) {
 	one, many := write(1), write(4)
 	if !bytes.Equal(one, many) {
 		t.Fatal("patients.ndjson differs between one CPU and four")
+	}
+	if len(many) <= 64<<20 {
+		t.Fatalf("patients.ndjson of %d bytes: too small to be written behind", len(many))
 	}
 	sc := bufio.NewScanner(bytes.NewReader(many))
 	i := 0
