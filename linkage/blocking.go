@@ -281,12 +281,15 @@ func splitKeySQL(key SplitKey, block, more, from string) string {
 // its SQL.
 type ride struct{ name, expr string }
 
-// rides are a rule's ride values: t, the value of its Typo, and s0, s1, …
-// its Share expressions; none for a rule with neither.
+// rides are a rule's ride values: t, the value of its Typo, d its Differ
+// and s0, s1, … its Share expressions; none for a rule with none of them.
 func rides(br BlockingRule) []ride {
 	var rs []ride
 	if br.Typo != "" {
 		rs = append(rs, ride{"t", typoValue(br)})
+	}
+	if br.Differ != "" {
+		rs = append(rs, ride{"d", "(" + br.Differ + ")"})
 	}
 	for i, e := range br.Share {
 		rs = append(rs, ride{fmt.Sprintf("s%d", i), "(" + e + ")"})
@@ -313,14 +316,18 @@ func rideKept(br BlockingRule) string {
 	return b.String()
 }
 
-// pairTest holds for a pair of the rule's blocks that its Typo and Share
-// keep, the two records' rideColumns (named with suffix) under the aliases
-// a and b; "" for a rule with neither. A record with no Typo value pairs
-// with none; a pair missing a Share value is kept.
+// pairTest holds for a pair of the rule's blocks that its Typo, Differ
+// and Share keep, the two records' rideColumns (named with suffix) under
+// the aliases a and b; "" for a rule with none of them. A record with no
+// Typo value pairs with none; a pair missing a Differ or Share value is
+// kept.
 func pairTest(br BlockingRule, a, b, suffix string) string {
 	var tests []string
 	if br.Typo != "" {
 		tests = append(tests, "coalesce("+typoSQL(a+".t"+suffix, b+".t"+suffix)+", false)")
+	}
+	if br.Differ != "" {
+		tests = append(tests, fmt.Sprintf("coalesce(%[1]s.d%[3]s <> %[2]s.d%[3]s, true)", a, b, suffix))
 	}
 	if br.Share != nil {
 		tests = append(tests, shareSQL(len(br.Share), a, b, suffix))

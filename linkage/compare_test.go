@@ -216,6 +216,27 @@ func TestBlockingCaps(t *testing.T) {
 		march = append(march, rec{given: "Robert", family: "Smith", sex: r.sex, dob: r.dob})
 	}
 	slips := preparedDB(t, march)
+	// With differ, a rule keeps only the pairs whose values differ: a
+	// second record of the Robert born on the 13th pairs with the first
+	// under the rule of the month, not under its rule for a mistyped day.
+	twice := preparedDB(t, append(slices.Clone(march), rec{given: "Robert", family: "Smith", sex: "male", dob: "1975-03-13"}))
+	for _, tc := range []struct {
+		rule string
+		want int64
+	}{
+		{"given_initial, year(dob), month(dob)", 15},
+		{"given_initial, year(dob), month(dob) | differ dob", 14},
+		{"given_initial, year(dob), month(dob) | typo day(dob)", 7},                               // 13–13, and 13, 18, 31, 3 with each 13
+		{"given_initial, year(dob), month(dob) | typo day(dob) | differ dob", 6},                  // not 13–13
+		{"given_initial, year(dob), month(dob) | split 3 by sex | typo day(dob) | differ dob", 4}, // the men: each 13 with 18 and with 3
+	} {
+		st := blockOne(t, twice, tc.rule)
+		var n, same int64
+		twice.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (l.dob = r.dob) FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&n, &same)
+		if n != tc.want || st.Pairs != tc.want || (strings.Contains(tc.rule, "differ") && same != 0) {
+			t.Errorf("%s: %d pairs made (%d of one date), %d counted; want %d", tc.rule, n, same, st.Pairs, tc.want)
+		}
+	}
 	for _, tc := range []struct {
 		rule string
 		days [][2]int
@@ -387,6 +408,11 @@ func TestParseBlockingRuleOptions(t *testing.T) {
 		{in: "a, b | typo", err: "typo needs one expression"},
 		{in: "a, b | typo day(dob) | typo month(dob)", err: "typo needs one expression, once"},
 		{in: "a ~ b | typo day(dob)", err: "without ~"},
+		{in: "a, b | differ dob | typo day(dob) | split 6 by sex", out: "a, b | split 6 by sex | typo day(dob) | differ dob"},
+		{in: "a, b | share sex | differ  dob", out: "a, b | differ dob | share sex"},
+		{in: "a, b | differ", err: "differ needs one expression"},
+		{in: "a, b | differ dob | differ sex", err: "differ needs one expression, once"},
+		{in: "a ~ b | differ dob", err: "without ~"},
 		{in: "postcode, given_initial | share year(dob),month(dob) | split 6 by sex", out: "postcode, given_initial | split 6 by sex | share year(dob), month(dob)"},
 		{in: "a | typo day(dob) | share coalesce(sex, 'x, y'), strftime(dob, '%m-%d')", out: "a | typo day(dob) | share coalesce(sex, 'x, y'), strftime(dob, '%m-%d')"},
 		{in: "a | share", err: "share needs expressions"},
