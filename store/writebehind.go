@@ -16,15 +16,14 @@ const writeBehindChunk = 32 << 20
 // the chunk before it to be written, and drops that chunk from the page
 // cache.
 //
-// Why: a page the kernel gives the page cache for the first time is dear
+// Why: past a gigabyte or two, every page the page cache takes is dear
 // on the benchmark machine, as DuckDB's fresh memory was (AdviseHugePages):
-// writing 6 GB (the Patients of ten million records) into the page cache
-// took 7–9 s of the writer's CPU in the kernel, written behind and dropped
-// 1.9 s, the same few megabytes of page cache used again and again
-// (docs/BENCHMARKS.md, the thirty-fifth session). A file's pages left in the page cache
-// also push out the state file's, which the night still reads. The same
-// write-behind is what databases do with a big file they write once (a
-// "bytes per sync").
+// writing 6 GB (the Patients of ten million records) took the writer
+// 7–10 s in the kernel, written behind and dropped 1.6–1.9 s, the same
+// few megabytes of page cache used again and again (docs/BENCHMARKS.md,
+// the thirty-fifth session). A file's pages left in the page cache also
+// push out the state file's, which the night still reads. Databases write
+// a big file they write once the same way (a "bytes per sync").
 //
 // Writing behind is advice: where the kernel cannot do it (another
 // system, a file system that refuses), the file is written as any other.

@@ -122,3 +122,24 @@ func TestWriteBehind(t *testing.T) {
 		t.Errorf("none of the last chunks' pages in the page cache: the test cannot tell dropped from never cached")
 	}
 }
+
+// Where the kernel refuses to write a file behind (here a device, not a
+// file on a disk), the file is written as any other: no error, and no
+// more asking.
+func TestWriteBehindFallsBack(t *testing.T) {
+	w, err := CreateWriteBehind(os.DevNull, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.chunk = 1 << 16
+	piece := make([]byte, 50_000)
+	for range 10 {
+		if n, err := w.Write(piece); err != nil || n != len(piece) {
+			t.Fatalf("wrote %d of %d: %v", n, len(piece), err)
+		}
+	}
+	if !w.off || w.dropped != 0 {
+		t.Errorf("written behind on %s (off %v, %d bytes dropped): the test shows nothing", os.DevNull, w.off, w.dropped)
+	}
+}
