@@ -113,7 +113,8 @@ const patientsQuery = `
 // query and 1.2 s of encoding (docs/BENCHMARKS.md, the fourteenth session).
 // The file is written behind (store.WriteBehind): at ten million records
 // its 5.9 GB in the page cache kept the writer in the kernel for most of
-// the step, and the step took 19–25 s; written behind, 12–14 s.
+// the step, which took 12.7–24.9 s in three nights; written behind,
+// 10.0–15.0 s in nine.
 func writePatients(ctx context.Context, db *store.DB, path string) (int64, error) {
 	f, err := store.CreateWriteBehind(path, 0o640)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/selondon/carematch/extract"
@@ -42,6 +43,9 @@ func TestBlockingSinceLastNight(t *testing.T) {
 		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo day(dob)", "nhs_number"}, true},
 		// The same for values a pair must share one of.
 		{"split with a share", []string{"given_initial, left(postcode, 3) | split 2 by sex | share year(dob), month(dob)", "nhs_number"}, true},
+		// The same for a value a pair must differ on; the second rule
+		// makes the pairs of one date the first leaves out.
+		{"split with a differ", []string{"given_initial, year(dob) | split 2 by sex | differ dob", "dob, given_initial", "nhs_number"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
 	}
@@ -88,6 +92,9 @@ func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 			(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pairs_delta EXCEPT SELECT rid_l, rid_r, rules FROM pair_rules)),
 			(SELECT count(*) FROM pairs_delta WHERE rules & -rules <> 1 << rule),
 			(SELECT count(*) FROM pair_rules WHERE rules & (1 << (? - 1)) <> 0)`, cmp.Or(len(rules), len(linkage.DefaultBlockingRules))).Scan(&full, &delta, &onlyFull, &onlyDelta, &badRule, &topBit)
+		if err == nil && len(rules) > 0 && strings.Contains(rules[0], "| differ dob") {
+			err = differHolds(ctx, db)
+		}
 		db.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -102,6 +109,22 @@ func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 			capAtLastNightsMost(t, ctx, rules, prev, publish.PreviousState(cfg.Run.StateDir))
 		}
 	}
+}
+
+// differHolds fails unless the night's first rule, written "| differ
+// dob", found no pair of one date of birth while the second rule found
+// some: the pair test held through the night's blocking, not only in a
+// unit test.
+func differHolds(ctx context.Context, db *store.DB) error {
+	var first, second int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (rules & 1 <> 0), count(*) FILTER (rules & 2 <> 0)
+		FROM pair_rules p JOIN prep a ON a.rid = p.rid_l JOIN prep b ON b.rid = p.rid_r WHERE a.dob = b.dob`).Scan(&first, &second); err != nil {
+		return err
+	}
+	if first != 0 || second == 0 {
+		return fmt.Errorf("pairs of one date of birth: %d found by the rule that must differ on it (want none), %d by the rule of the date (want some)", first, second)
+	}
+	return nil
 }
 
 // fullOnCopy blocks a copy of the committed state at path in full
