@@ -8,12 +8,14 @@ import (
 )
 
 // The default rules that find namesakes leave out a pair of two different
-// verified NHS numbers (shareNumber); the date of birth and postcode rule
-// keeps one, and a record without a verified number pairs with everyone.
-// Six records of one name, sex and date of birth: 1 and 6 hold one verified
-// number (the NHS's published example); 2 and 3 two others, at one
-// postcode; 4 an unverified number; 5 none (numbers of the test range, which
-// no person holds; prep here is built without the loader's checks).
+// NHS numbers where neither is disputed (shareNumber), verified or not; the
+// date of birth and postcode rule keeps one, and a record without a number,
+// or whose number is disputed, pairs with everyone. Seven records of one
+// name, sex and date of birth: 1 and 6 hold one verified number (the NHS's
+// published example); 2 and 3 two others, at one postcode; 4 an unverified
+// number at 1's postcode; 5 none; 7 an unverified number the NHS-number
+// stage disputed (numbers of the test range, which no person holds; prep
+// here is built without the loader's checks, and 7's flag set by hand).
 func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 	jean := func(postcode, nhs string, unverified bool) rec {
 		return rec{given: "Jean", family: "Redwood", dob: "1997-11-19", sex: "female", postcode: postcode, postcodeKind: "standard",
@@ -26,7 +28,11 @@ func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 		jean("SE13 9HH", "9990000042", true),
 		jean("SE4 1AA", "", false),
 		jean("SE9 2BB", "4010232137", false),
+		jean("SE6 4CC", "9990000050", true),
 	})
+	if _, err := db.ExecContext(context.Background(), "UPDATE prep SET nhs_disputed = true WHERE local_id = 'r0007'"); err != nil {
+		t.Fatal(err)
+	}
 	brs, err := ParseBlockingRules(DefaultBlockingRules)
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +45,9 @@ func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 		FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"r0001-r0004", "r0001-r0005", "r0001-r0006", "r0002-r0003", "r0002-r0004", "r0002-r0005",
-		"r0003-r0004", "r0003-r0005", "r0004-r0005", "r0004-r0006", "r0005-r0006"}
+	want := []string{"r0001-r0004", "r0001-r0005", "r0001-r0006", "r0001-r0007", "r0002-r0003", "r0002-r0005", "r0002-r0007",
+		"r0003-r0005", "r0003-r0007", "r0004-r0005", "r0004-r0007", "r0005-r0006", "r0005-r0007", "r0006-r0007"}
 	if got := strings.Split(s, ","); !slices.Equal(got, want) {
-		t.Errorf("pairs %v, want %v (1–2, 1–3, 2–6 and 3–6 left out)", got, want)
+		t.Errorf("pairs %v, want %v (1–2, 1–3, 2–4, 2–6, 3–4, 3–6 and 4–6 left out)", got, want)
 	}
 }
