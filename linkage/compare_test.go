@@ -232,7 +232,9 @@ func TestBlockingCaps(t *testing.T) {
 	} {
 		st := blockOne(t, twice, tc.rule)
 		var n, same int64
-		twice.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (l.dob = r.dob) FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&n, &same)
+		if err := twice.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (l.dob = r.dob) FROM pairs p JOIN prep l ON l.rid = p.rid_l JOIN prep r ON r.rid = p.rid_r`).Scan(&n, &same); err != nil {
+			t.Fatal(err)
+		}
 		if n != tc.want || st.Pairs != tc.want || (strings.Contains(tc.rule, "differ") && same != 0) {
 			t.Errorf("%s: %d pairs made (%d of one date), %d counted; want %d", tc.rule, n, same, st.Pairs, tc.want)
 		}

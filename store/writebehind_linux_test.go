@@ -29,6 +29,8 @@ func resident(t *testing.T, path string) []bool {
 	defer unix.Munmap(m)
 	page := os.Getpagesize()
 	vec := make([]byte, (len(m)+page-1)/page)
+	// mincore by its number: golang.org/x/sys/unix has no wrapper for it on
+	// Linux.
 	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
 		t.Fatal(errno)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/selondon/carematch/extract"
@@ -30,28 +29,29 @@ func TestBlockingSinceLastNight(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		rules     []string
-		mustSplit bool // the first rule splits blocks on night 1
+		mustSplit bool                                   // the first rule splits blocks on night 1
+		holds     func(context.Context, *store.DB) error // what else the night's pairs must show
 	}{
-		{"default rules", nil, false},
-		{"31 rules", most, false},
+		{"default rules", nil, false, numbersApart},
+		{"31 rules", most, false, nil},
 		// Small blocks split by a key of alternatives, so that the fixture's
 		// few thousand records have parts to split.
-		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}, true},
+		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}, true, nil},
 		// Big blocks, split, whose pairs a typo then tests: the slip's value
 		// goes with each record to its part, on a full night and on one
 		// that rebuilds only the dirty blocks.
-		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo day(dob)", "nhs_number"}, true},
+		{"split with a typo", []string{"given_initial, year(dob) | split 2 by sex | typo day(dob)", "nhs_number"}, true, nil},
 		// The same for values a pair must share one of.
-		{"split with a share", []string{"given_initial, left(postcode, 3) | split 2 by sex | share year(dob), month(dob)", "nhs_number"}, true},
+		{"split with a share", []string{"given_initial, left(postcode, 3) | split 2 by sex | share year(dob), month(dob)", "nhs_number"}, true, nil},
 		// The same for a value a pair must differ on; the second rule
 		// makes the pairs of one date the first leaves out.
-		{"split with a differ", []string{"given_initial, year(dob) | split 2 by sex | differ dob", "dob, given_initial", "nhs_number"}, true},
+		{"split with a differ", []string{"given_initial, year(dob) | split 2 by sex | differ dob", "dob, given_initial", "nhs_number"}, true, differHolds},
 	} {
-		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit) })
+		t.Run(tc.name, func(t *testing.T) { blockingSinceLastNight(t, tc.rules, tc.mustSplit, tc.holds) })
 	}
 }
 
-func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
+func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool, holds func(context.Context, *store.DB) error) {
 	dir := t.TempDir()
 	cfg := fixtureNight(t, dir, 3_000, 5, 1)
 	cfg.Linkage.BlockingRules = rules
@@ -92,8 +92,8 @@ func blockingSinceLastNight(t *testing.T, rules []string, mustSplit bool) {
 			(SELECT count(*) FROM (SELECT rid_l, rid_r, rules FROM pairs_delta EXCEPT SELECT rid_l, rid_r, rules FROM pair_rules)),
 			(SELECT count(*) FROM pairs_delta WHERE rules & -rules <> 1 << rule),
 			(SELECT count(*) FROM pair_rules WHERE rules & (1 << (? - 1)) <> 0)`, cmp.Or(len(rules), len(linkage.DefaultBlockingRules))).Scan(&full, &delta, &onlyFull, &onlyDelta, &badRule, &topBit)
-		if err == nil && len(rules) > 0 && strings.Contains(rules[0], "| differ dob") {
-			err = differHolds(ctx, db)
+		if err == nil && holds != nil {
+			err = holds(ctx, db)
 		}
 		db.Close()
 		if err != nil {
@@ -123,6 +123,37 @@ func differHolds(ctx context.Context, db *store.DB) error {
 	}
 	if first != 0 || second == 0 {
 		return fmt.Errorf("pairs of one date of birth: %d found by the rule that must differ on it (want none), %d by the rule of the date (want some)", first, second)
+	}
+	return nil
+}
+
+// numbersApart fails unless the night's pairs that only the default rules
+// for namesakes made (those with a share test, linkage.shareNumber) hold no
+// two different NHS numbers where neither is disputed — verified or not —
+// while some of their pairs hold two numbers one of which the night's
+// NHS-number stage disputed: the test read the flag that stage set, on
+// full and incremental nights alike.
+func numbersApart(ctx context.Context, db *store.DB) error {
+	brs, err := linkage.ParseBlockingRules(linkage.DefaultBlockingRules)
+	if err != nil {
+		return err
+	}
+	var namesakes int64
+	for i, br := range brs {
+		if br.Share != nil {
+			namesakes |= 1 << i
+		}
+	}
+	var apart, disputed int64
+	if err := db.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (p.rules & ~$1 = 0 AND NOT a.nhs_disputed AND NOT b.nhs_disputed),
+			count(*) FILTER (p.rules & $1 <> 0 AND (a.nhs_disputed OR b.nhs_disputed))
+		FROM pair_rules p JOIN prep a ON a.rid = p.rid_l JOIN prep b ON b.rid = p.rid_r
+		WHERE a.nhs_number <> b.nhs_number`, namesakes).Scan(&apart, &disputed); err != nil {
+		return err
+	}
+	if apart != 0 || disputed == 0 {
+		return fmt.Errorf("pairs of two different NHS numbers by the namesake rules alone: %d of two undisputed (want none), %d with one disputed (want some)", apart, disputed)
 	}
 	return nil
 }
