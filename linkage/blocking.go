@@ -191,12 +191,12 @@ func ruleKeysSQL(br BlockingRule) string {
 	// semi-joined 0.12–0.15 s; the swapped names' rule, both sides
 	// everyone, 2.9–3.5 → 1.8–2.2 s).
 	return fmt.Sprintf(`
-			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
+			CREATE OR REPLACE TEMP TABLE bk AS SELECT rid, %[1]s AS kl, %[2]s AS kr%[5]s FROM prep WHERE NOT withheld AND ((%[3]s) OR (%[4]s));
 			CREATE OR REPLACE TEMP TABLE blocks AS
 				WITH l AS (SELECT kl AS k, count(*) AS nl FROM bk WHERE kl IS NOT NULL GROUP BY kl)
 				SELECT k, nl, nr, nl * nr AS pairs FROM l
 				JOIN (SELECT kr AS k, count(*) AS nr FROM bk SEMI JOIN l ON bk.kr = l.k GROUP BY kr) USING (k);`,
-		keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right))
+		keyList(br.Left, true), keyList(br.Right, true), notNull(br.Left), notNull(br.Right), rideColumns(br, ""))
 }
 
 // pairsSQL adds rule i's pairs to pairs_all: every pair of records in a
