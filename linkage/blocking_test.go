@@ -16,6 +16,9 @@ import (
 // number at 1's postcode; 5 none; 7 an unverified number the NHS-number
 // stage disputed (numbers of the test range, which no person holds; prep
 // here is built without the loader's checks, and 7's flag set by hand).
+// Then three for the crossed rules, elsewhere: 8 with a number and 10
+// without, neither with a date of birth, and 9 with a number, born on 1
+// January of the same year.
 func TestDefaultRulesLeaveTwoNumbersApart(t *testing.T) {
 	jean := func(postcode, nhs string, unverified bool) rec {
 		return rec{given: "Jean", family: "Redwood", dob: "1997-11-19", sex: "female", postcode: postcode, postcodeKind: "standard",

@@ -347,10 +347,10 @@ var DefaultBlockingRules = []string{
 // a pair is compared only where a rule that finds one person's records, not
 // namesakes, makes it — the date of birth and postcode, the previous family
 // name, the swapped names — where a person with two numbers at one address
-// still shows as a cut link. A record without a
-// number, or whose number the NHS-number stage disputed (NULL), pairs as
-// before; the stage runs before blocking, and a record whose flag changes
-// is dirty on an incremental night. The test first held only verified
+// still shows as a cut link. A record without a number, or whose number
+// the NHS-number stage disputed (NULL), pairs as before; the stage runs
+// before blocking, and a record whose flag changes is dirty on an
+// incremental night. The test first held only verified
 // numbers: at ten million fixture records it took the rules' 23.3 M
 // candidate pairs to 16.5 M (2.31 → 1.63 a record). An unverified number
 // cannot join a person holding another either, so holding every undisputed
@@ -360,9 +360,9 @@ var DefaultBlockingRules = []string{
 // rules that find namesakes (the 1 January placeholder, no date of birth)
 // carry it too: at ten million records 8.99 M → 8.28 M pairs (0.89 → 0.82 a
 // record), 62 more true pairs linked, the false and hard-negative merges
-// the same. The number rides as an integer: at ten
-// million records the date of birth and given name's rule took 6.8 s so,
-// 7.3–7.6 s with the number as text and 5.8–6.6 s without it.
+// the same. The number rides as an integer: at ten million records the
+// date of birth and given name's rule took 6.8 s so, 7.3–7.6 s with the
+// number as text and 5.8–6.6 s without it.
 const shareNumber = " | share CASE WHEN NOT nhs_disputed THEN nhs_number::BIGINT END"
 
 // defaultRuleFor says what each default blocking rule is for, for the log

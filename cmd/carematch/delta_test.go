@@ -26,14 +26,18 @@ func TestBlockingSinceLastNight(t *testing.T) {
 	for i := len(most); i < linkage.MaxBlockingRules; i++ {
 		most = append(most, fmt.Sprintf("nhs_number | max_block %d", 1000+i))
 	}
+	// A crossed rule that pairs namesakes, tested as the defaults' are: the
+	// ride value goes with each record on either side.
+	crossed := []string{"given_initial, year(dob) ~ given_initial, year(dob) | share CASE WHEN NOT nhs_disputed THEN nhs_number::BIGINT END", "nhs_number"}
 	for _, tc := range []struct {
 		name      string
 		rules     []string
 		mustSplit bool                                   // the first rule splits blocks on night 1
 		holds     func(context.Context, *store.DB) error // what else the night's pairs must show
 	}{
-		{"default rules", nil, false, numbersApart},
+		{"default rules", nil, false, numbersApart(linkage.DefaultBlockingRules)},
 		{"31 rules", most, false, nil},
+		{"crossed with a share", crossed, false, numbersApart(crossed)},
 		// Small blocks split by a key of alternatives, so that the fixture's
 		// few thousand records have parts to split.
 		{"split by either key", []string{"dob, given_initial | split 2 by sex, either(left(family_name, 1), district)", "nhs_number"}, true, nil},
@@ -127,35 +131,38 @@ func differHolds(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-// numbersApart fails unless the night's pairs that only the default rules
-// for namesakes made (those with a share test, linkage.shareNumber) hold no
-// two different NHS numbers where neither is disputed — verified or not —
-// while some of their pairs hold two numbers one of which the night's
-// NHS-number stage disputed: the test read the flag that stage set, on
-// full and incremental nights alike.
-func numbersApart(ctx context.Context, db *store.DB) error {
-	brs, err := linkage.ParseBlockingRules(linkage.DefaultBlockingRules)
-	if err != nil {
-		return err
-	}
-	var namesakes int64
-	for i, br := range brs {
-		if br.Share != nil {
-			namesakes |= 1 << i
+// numbersApart is a check that fails unless the night's pairs that only
+// the rules with a share test made — of rules, whose share test is the
+// undisputed NHS number's, as the defaults' for namesakes is
+// (linkage.shareNumber) — hold no two different NHS numbers where neither
+// is disputed, verified or not, while some of their pairs hold two numbers
+// one of which the night's NHS-number stage disputed: the test read the
+// flag that stage set, on full and incremental nights alike.
+func numbersApart(rules []string) func(context.Context, *store.DB) error {
+	return func(ctx context.Context, db *store.DB) error {
+		brs, err := linkage.ParseBlockingRules(rules)
+		if err != nil {
+			return err
 		}
+		var namesakes int64
+		for i, br := range brs {
+			if br.Share != nil {
+				namesakes |= 1 << i
+			}
+		}
+		var apart, disputed int64
+		if err := db.QueryRowContext(ctx, `SELECT
+				count(*) FILTER (p.rules & ~$1 = 0 AND NOT a.nhs_disputed AND NOT b.nhs_disputed),
+				count(*) FILTER (p.rules & $1 <> 0 AND (a.nhs_disputed OR b.nhs_disputed))
+			FROM pair_rules p JOIN prep a ON a.rid = p.rid_l JOIN prep b ON b.rid = p.rid_r
+			WHERE a.nhs_number <> b.nhs_number`, namesakes).Scan(&apart, &disputed); err != nil {
+			return err
+		}
+		if apart != 0 || disputed == 0 {
+			return fmt.Errorf("pairs of two different NHS numbers by the namesake rules alone: %d of two undisputed (want none), %d with one disputed (want some)", apart, disputed)
+		}
+		return nil
 	}
-	var apart, disputed int64
-	if err := db.QueryRowContext(ctx, `SELECT
-			count(*) FILTER (p.rules & ~$1 = 0 AND NOT a.nhs_disputed AND NOT b.nhs_disputed),
-			count(*) FILTER (p.rules & $1 <> 0 AND (a.nhs_disputed OR b.nhs_disputed))
-		FROM pair_rules p JOIN prep a ON a.rid = p.rid_l JOIN prep b ON b.rid = p.rid_r
-		WHERE a.nhs_number <> b.nhs_number`, namesakes).Scan(&apart, &disputed); err != nil {
-		return err
-	}
-	if apart != 0 || disputed == 0 {
-		return fmt.Errorf("pairs of two different NHS numbers by the namesake rules alone: %d of two undisputed (want none), %d with one disputed (want some)", apart, disputed)
-	}
-	return nil
 }
 
 // fullOnCopy blocks a copy of the committed state at path in full
